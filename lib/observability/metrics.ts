@@ -1,0 +1,69 @@
+/**
+ * CloudWatch Embedded Metric Format. One JSON line per flush; CloudWatch turns it into
+ * metrics with no API call. Dimensions are kept to low-cardinality values (outcome, reason,
+ * api), never server ids.
+ */
+import type { LogSink } from './logger.ts';
+
+export type MetricUnit = 'Count' | 'Milliseconds' | 'Seconds' | 'Bytes' | 'None';
+
+interface Datum {
+  name: string;
+  unit: MetricUnit;
+  values: number[];
+  dimensions: Record<string, string>;
+}
+
+export interface Metrics {
+  add(name: string, unit: MetricUnit, value: number, dimensions?: Record<string, string>): void;
+  /** Writes buffered metrics and clears the buffer. */
+  flush(): void;
+}
+
+export interface MetricsOptions {
+  namespace?: string;
+  service?: string;
+  sink?: LogSink;
+  now?: () => number;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const namespace = options.namespace ?? 'BmsPasswordEscrow';
+  const service = options.service ?? 'bms-password-escrow';
+  const sink = options.sink ?? process.stdout;
+  const now = options.now ?? Date.now;
+  const buffer = new Map<string, Datum>();
+
+  return {
+    add(name, unit, value, dimensions = {}) {
+      const key = `${name}|${JSON.stringify(dimensions)}`;
+      const datum = buffer.get(key) ?? { name, unit, values: [], dimensions };
+      datum.values.push(value);
+      buffer.set(key, datum);
+    },
+    flush() {
+      for (const datum of buffer.values()) {
+        const dims = { service, ...datum.dimensions };
+        sink.write(
+          `${JSON.stringify({
+            _aws: {
+              Timestamp: now(),
+              CloudWatchMetrics: [
+                {
+                  Namespace: namespace,
+                  Dimensions: [Object.keys(dims)],
+                  Metrics: [{ Name: datum.name, Unit: datum.unit }],
+                },
+              ],
+            },
+            ...dims,
+            [datum.name]: datum.values.length === 1 ? datum.values[0] : datum.values,
+          })}\n`,
+        );
+      }
+      buffer.clear();
+    },
+  };
+}
+
+export const nullMetrics: Metrics = { add() {}, flush() {} };

@@ -1,0 +1,41 @@
+/** What processing one server once can end in. Each outcome is logged once and counted once. */
+
+export type SkipReason =
+  | 'not-windows'
+  | 'server-deleted'
+  | 'server-error'
+  | 'server-not-found'
+  | 'opted-out'
+  | 'not-opted-in'
+  | 'project-not-allowed'
+  | 'already-cleared';
+
+export type FailReason =
+  | 'deadline-exceeded'
+  | 'auth-failed'
+  | 'escrow-write-failed'
+  | 'escrow-mismatch'
+  | 'clear-not-confirmed'
+  | 'aborted'
+  | 'huawei-error'
+  | 'invalid-item';
+
+export interface ExposureReport {
+  /** ISO time the hook first saw the record (the GET that found it). */
+  foundAt: string;
+  /** ISO time the DELETE was accepted; absent on dry runs. */
+  clearedAt?: string | undefined;
+  /** Password GETs this server cost, including the one that found it and the verify. */
+  passwordChecks: number;
+}
+
+export type Outcome =
+  | { kind: 'cleared'; versionId: string; sha256: string; exposure: ExposureReport; newVersion: boolean }
+  | { kind: 'escrowed'; versionId: string; sha256: string; exposure: ExposureReport; dryRun: true }
+  | { kind: 'skipped'; reason: SkipReason; detail?: string | undefined }
+  | {
+      kind: 'not-ready';
+      retryAfterSeconds: number;
+      reason: 'building' | 'not-posted' | 'clear-pending' | 'throttled' | 'deferred';
+    }
+  | { kind: 'failed'; reason: FailReason; permanent: boolean; detail?: string | undefined };
