@@ -20,7 +20,11 @@ export interface Command {
   options: OptionSpec;
   /** The command parses its own argv (everything after its name arrives as positionals). */
   rawArgs?: boolean;
-  run(values: Record<string, string | boolean | undefined>, io: CommandIo, positionals: string[]): Promise<number>;
+  run(
+    values: Record<string, string | boolean | undefined>,
+    io: CommandIo,
+    positionals: string[],
+  ): Promise<number>;
 }
 
 export class UsageError extends Error {
@@ -41,11 +45,17 @@ export function parseCommandArgs(
     const { help, ...rest } = values as Record<string, string | boolean | undefined>;
     return { values: rest, positionals, help: help === true };
   } catch (cause) {
-    throw new UsageError(`${(cause as Error).message}\nRun "bms-password-escrow ${command.name} --help" for usage.`);
+    throw new UsageError(
+      `${(cause as Error).message}\nRun "bms-password-escrow ${command.name} --help" for usage.`,
+    );
   }
 }
 
-export function requireOption(values: Record<string, string | boolean | undefined>, name: string, hint: string): string {
+export function requireOption(
+  values: Record<string, string | boolean | undefined>,
+  name: string,
+  hint: string,
+): string {
   const value = values[name];
   if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required: ${hint}`);
   return value;

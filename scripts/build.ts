@@ -13,7 +13,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 
 // Some AWS SDK dependencies still call require(); this banner gives ESM bundles one.
-const banner = "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
+export const banner =
+  "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
 
 export interface BuiltEntry {
   name: string;
@@ -63,6 +64,8 @@ export async function buildAll(options: { metafile?: boolean } = {}): Promise<Bu
 if (import.meta.url === `file://${process.argv[1]}`) {
   const built = await buildAll({ metafile: process.argv.includes('--metafile') });
   for (const b of built) {
-    process.stdout.write(`${b.name.padEnd(16)} ${(b.bytes / 1024).toFixed(1).padStart(8)} KiB  ${b.outfile.replace(`${root}/`, '')}\n`);
+    process.stdout.write(
+      `${b.name.padEnd(16)} ${(b.bytes / 1024).toFixed(1).padStart(8)} KiB  ${b.outfile.replace(`${root}/`, '')}\n`,
+    );
   }
 }

@@ -2,7 +2,8 @@ import type { Command } from '../command.ts';
 
 export const emulatorCommand: Command = {
   name: 'emulator',
-  summary: 'Start the bundled Huawei Cloud emulator on loopback (BMS v1, IAM projects, CTS traces pushed to SMN subscribers).',
+  summary:
+    'Start the bundled Huawei Cloud emulator on loopback (BMS v1, IAM projects, CTS traces pushed to SMN subscribers).',
   usage: 'emulator [--port N] [--host H] [--region R] [--time-scale X] [--seed N] [--demo-fleet] [--json]',
   help: `  --port N                 port to listen on (default: a free port)
   --host H                 address to bind (default 127.0.0.1)

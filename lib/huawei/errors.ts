@@ -23,6 +23,8 @@ export interface HuaweiApiErrorDetails {
   requestId?: string | undefined;
   /** The gateway's or service's own error message (never echoes request data). */
   huaweiMessage?: string | undefined;
+  /** From a Retry-After header on 429/503, in milliseconds; the retry policy waits at least this long. */
+  retryAfterMs?: number | undefined;
   cause?: unknown;
 }
 
@@ -33,6 +35,7 @@ export class HuaweiApiError extends Error {
   readonly status: number | undefined;
   readonly code: string | undefined;
   readonly requestId: string | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(details: HuaweiApiErrorDetails) {
     const parts = [
@@ -48,6 +51,7 @@ export class HuaweiApiError extends Error {
     this.status = details.status;
     this.code = details.code;
     this.requestId = details.requestId;
+    this.retryAfterMs = details.retryAfterMs;
   }
 
   /** Whether the shared retry policy may try again. Auth failures never are. */

@@ -15,6 +15,7 @@ export type FailReason =
   | 'auth-failed'
   | 'escrow-write-failed'
   | 'escrow-mismatch'
+  | 'escrow-read-failed'
   | 'clear-not-confirmed'
   | 'aborted'
   | 'huawei-error'

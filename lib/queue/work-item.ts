@@ -20,6 +20,22 @@ export interface WorkItem {
   passwordChecks?: number | undefined;
   /** Where the event came from, for tracing duplicates (e.g. the SMN message id). */
   origin?: string | undefined;
+  /** ISO time of the last password GET; the scheduler's hazard counts from here. */
+  lastPasswordCheckAt?: string | undefined;
+  /** 'verify' once a DELETE was accepted and only the follow-up GET is left. Absent = 'find'. */
+  phase?: 'find' | 'verify' | undefined;
+  /** ISO time the GET that found the record ran (exposure report). */
+  foundAt?: string | undefined;
+  /** ISO time our DELETE was accepted (exposure report). */
+  clearedAt?: string | undefined;
+  /** SHA-256 (hex) of the ciphertext being cleared: not secret, lets a verify tell "same record" from "new". */
+  sha256?: string | undefined;
+  /** Escrow version id of that ciphertext. */
+  versionId?: string | undefined;
+  /** Verify GETs that still saw the same ciphertext. */
+  verifyAttempts?: number | undefined;
+  /** ISO time before which the item must not be processed (delays longer than the queue allows are chained). */
+  notBefore?: string | undefined;
 }
 
 export interface EnqueueOptions {

@@ -1,0 +1,178 @@
+/**
+ * The SMN side: HTTP(S) subscriptions with the confirmation handshake, and signed
+ * Notification pushes of CTS traces to every confirmed subscriber. Deliveries are
+ * fire-and-forget with a short timeout; each outcome lands in the call log.
+ */
+import { readFileSync } from 'node:fs';
+import { sign } from 'node:crypto';
+import type { Clock } from '../lib/clock.ts';
+import { smnStringToSign } from '../lib/intake/smn-string-to-sign.ts';
+import type { Logger } from '../lib/observability/logger.ts';
+import type { CallLog } from './call-log.ts';
+import type { CtsTrace } from './cts-trace.ts';
+import type { Random } from './seeded-random.ts';
+import type { SubscriptionInfo } from './types.ts';
+
+export const SMN_CERT_PATH = '/__emulator/smn/SMN_emulator.pem';
+const FIXTURES = new URL('./fixtures/', import.meta.url);
+
+export function loadSmnSigningMaterial(): { keyPem: string; certPem: string } {
+  return {
+    keyPem: readFileSync(new URL('smn-signing-key.pem', FIXTURES), 'utf8'),
+    certPem: readFileSync(new URL('smn-signing-cert.pem', FIXTURES), 'utf8'),
+  };
+}
+
+interface Subscription {
+  urn: string;
+  endpoint: string;
+  token: string;
+  confirmed: boolean;
+}
+
+export interface SmnPublisherDeps {
+  baseUrl: () => string;
+  region: string;
+  projectId: string;
+  clock: Clock;
+  random: Random;
+  callLog: CallLog;
+  logger: Logger;
+  signingKeyPem: string;
+  settings: () => { digest: 'sha256' | 'sha1'; dropRate: number; timeoutMs: number };
+}
+
+export class SmnPublisher {
+  readonly #deps: SmnPublisherDeps;
+  readonly #subscriptions = new Map<string, Subscription>();
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly topicUrn: string;
+
+  constructor(deps: SmnPublisherDeps) {
+    this.#deps = deps;
+    this.topicUrn = `urn:smn:${deps.region}:${deps.projectId}:bms-password-escrow-events`;
+  }
+
+  reset(): void {
+    this.#subscriptions.clear();
+  }
+
+  list(): SubscriptionInfo[] {
+    return [...this.#subscriptions.values()].map(info);
+  }
+
+  /** Registers the endpoint and POSTs it a signed SubscriptionConfirmation (awaited). */
+  async subscribe(endpoint: string): Promise<SubscriptionInfo> {
+    const url = new URL(endpoint);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TypeError('SMN endpoint must be an http(s) URL');
+    }
+    const subscription: Subscription = {
+      urn: `${this.topicUrn}:${this.#deps.random.hex(32)}`,
+      endpoint: url.toString(),
+      token: this.#deps.random.hex(64),
+      confirmed: false,
+    };
+    this.#subscriptions.set(subscription.urn, subscription);
+    const subscribeUrl = `${this.#deps.baseUrl()}/__emulator/smn/confirm?token=${subscription.token}&topic_urn=${encodeURIComponent(this.topicUrn)}`;
+    await this.#deliver(subscription, {
+      type: 'SubscriptionConfirmation',
+      message: `You are invited to subscribe to topic: ${this.topicUrn}. To confirm this subscription, please visit the subscribe_url included in this message. The subscribe_url is valid only within 48 hours.`,
+      subscribe_url: subscribeUrl,
+    });
+    return info(subscription);
+  }
+
+  confirm(token: string): SubscriptionInfo | undefined {
+    for (const subscription of this.#subscriptions.values()) {
+      if (subscription.token === token) {
+        subscription.confirmed = true;
+        return info(subscription);
+      }
+    }
+    return undefined;
+  }
+
+  unsubscribe(urn: string): boolean {
+    return this.#subscriptions.delete(urn);
+  }
+
+  /** Pushes one trace to every confirmed subscription without waiting for the outcome. */
+  publish(trace: CtsTrace): void {
+    for (const subscription of this.#subscriptions.values()) {
+      if (!subscription.confirmed) continue;
+      const delivery = this.#deliver(subscription, {
+        type: 'Notification',
+        subject: `CTS key event: ${trace.trace_name}`,
+        message: JSON.stringify(trace),
+        unsubscribe_url: `${this.#deps.baseUrl()}/__emulator/smn/unsubscribe?subscription_urn=${encodeURIComponent(subscription.urn)}`,
+      });
+      this.#inFlight.add(delivery);
+      void delivery.finally(() => this.#inFlight.delete(delivery));
+    }
+  }
+
+  async idle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  async #deliver(
+    subscription: Subscription,
+    fields: { type: 'Notification' | 'SubscriptionConfirmation' } & Record<string, string>,
+  ): Promise<void> {
+    const settings = this.#deps.settings();
+    const messageId = this.#deps.random.hex(32);
+    const time = this.#deps.clock.now();
+    const body: Record<string, string> = {
+      ...fields,
+      message_id: messageId,
+      topic_urn: this.topicUrn,
+      timestamp: `${new Date(time).toISOString().slice(0, 19)}Z`,
+      signature_version: 'v1',
+      signing_cert_url: `${this.#deps.baseUrl()}${SMN_CERT_PATH}`,
+    };
+    body['signature'] = sign(
+      settings.digest,
+      Buffer.from(smnStringToSign(body), 'utf8'),
+      this.#deps.signingKeyPem,
+    ).toString('base64');
+    const record = { time, endpoint: subscription.endpoint, type: fields.type, messageId };
+
+    if (fields.type === 'Notification' && this.#deps.random.next() < settings.dropRate) {
+      this.#deps.callLog.recordSmn({ ...record, outcome: 'dropped' });
+      return;
+    }
+    try {
+      const response = await fetch(subscription.endpoint, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json; charset=UTF-8',
+          'x-smn-message-type': fields.type,
+          'x-smn-message-id': messageId,
+          'x-smn-topic-urn': this.topicUrn,
+          'x-smn-subscription-urn': subscription.urn,
+        },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(settings.timeoutMs),
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      this.#deps.callLog.recordSmn({
+        ...record,
+        outcome: response.ok ? 'delivered' : 'failed',
+        status: response.status,
+      });
+    } catch (error) {
+      const reason = error instanceof Error ? error.name : 'Error';
+      this.#deps.callLog.recordSmn({ ...record, outcome: 'failed', error: reason });
+      this.#deps.logger.debug('smn delivery failed', { type: fields.type, messageId, reason });
+    }
+  }
+}
+
+function info(subscription: Subscription): SubscriptionInfo {
+  return {
+    subscriptionUrn: subscription.urn,
+    endpoint: subscription.endpoint,
+    confirmed: subscription.confirmed,
+  };
+}

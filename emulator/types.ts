@@ -1,0 +1,210 @@
+/** The emulator's public types: options, behaviour switches and the admin surface. */
+import type { ApiName } from '../lib/huawei/api-names.ts';
+import type { Clock } from '../lib/clock.ts';
+import type { Logger } from '../lib/observability/logger.ts';
+
+export interface EmulatorKeyPair {
+  name: string;
+  publicKeyPem: string;
+  privateKeyPem: string;
+}
+
+/** Injected failures. Rates are probabilities in [0, 1] drawn from the seeded fault stream. */
+export interface FaultSettings {
+  /** Share of requests answered 500/502/503 before they reach the handler. */
+  errorRate: number;
+  /** Share of requests answered with a spurious 429 APIGW.0308. */
+  throttleRate: number;
+  /** Share of requests whose socket is destroyed without a response. */
+  resetRate: number;
+  /** Added latency per request, in emulated milliseconds. */
+  latencyMs: number;
+  /** Only these APIs are affected; empty or missing means every API. */
+  apis?: ApiName[];
+}
+
+export type DistributionKind = 'fixed' | 'realistic';
+
+/** Behaviours the reference marks unconfirmed ([U]) plus test knobs. */
+export interface EmulatorSwitches {
+  /** How GET os-server-password renders "no record": `""`, `null` or the field left out. */
+  emptyPassword: 'empty-string' | 'null' | 'missing';
+  deletePasswordStatus: 200 | 202 | 204;
+  /** Unknown server: 404 (default) or the documented 400, both with BMS.0040. */
+  notFoundStatus: 404 | 400;
+  retryAfterHeader: boolean;
+  rateLimitsEnabled: boolean;
+  /** Per-API overrides of API_LIMITS_PER_MINUTE. */
+  rateLimits: Partial<Record<ApiName, number>>;
+  /** Allowed |X-Sdk-Date - real wall time|. */
+  clockSkewSeconds: number;
+  lockoutThreshold: number;
+  lockoutSeconds: number;
+  ctsCreateTraceName: string;
+  ctsReinstallTraceName: string;
+  ctsResourceMode: 'per-server' | 'job';
+  smnSignatureDigest: 'sha256' | 'sha1';
+  /** Share of SMN notifications silently not delivered (seeded). */
+  smnDropRate: number;
+  smnDeliveryTimeoutMs: number;
+  /** Used by the HTTP create API and by admin creates that do not say otherwise. */
+  distribution: DistributionKind;
+  bootDelaySeconds: number;
+  postDelaySeconds: number;
+  faults: FaultSettings;
+}
+
+export interface EmulatorOptions {
+  host?: string;
+  port?: number;
+  region?: string;
+  projectId?: string;
+  accessKey?: string;
+  secretKey?: string;
+  timeScale?: number;
+  seed?: number;
+  switches?: Partial<EmulatorSwitches>;
+  keyPair?: EmulatorKeyPair;
+  logger?: Logger;
+}
+
+export interface CreateServersRequest {
+  windows: number;
+  linux: number;
+  bootDelaySeconds?: number;
+  postDelaySeconds?: number;
+  distribution?: DistributionKind;
+  tags?: Record<string, string>;
+  namePrefix?: string;
+}
+
+export interface CreateServersResult {
+  serverIds: string[];
+  windowsIds: string[];
+  linuxIds: string[];
+  jobId: string;
+  orderId: string;
+}
+
+export type PostSource = 'cloudbase-init' | 'guest-post' | 'reinstall';
+
+export interface PostHistoryEntry {
+  /** Emulated epoch milliseconds. */
+  at: number;
+  event: 'posted' | 'refused' | 'cleared';
+  source: PostSource | 'delete-api';
+}
+
+/** The true state of a server as the emulator knows it (times are emulated epoch ms). */
+export interface ServerTruth {
+  id: string;
+  name: string;
+  status: string;
+  osType: 'Windows' | 'Linux';
+  keyName: string | null;
+  jobId: string;
+  tags: string[];
+  createdAt: number;
+  activeAt: number;
+  deletedAt: number | null;
+  /** The posted ciphertext currently on record, or null. */
+  ciphertext: string | null;
+  postedAt: number | null;
+  clearedAt: number | null;
+  /** Emulated time of the next scheduled Cloudbase-Init post, if any. */
+  nextPostAt: number | null;
+  postHistory: PostHistoryEntry[];
+  refusedPosts: PostHistoryEntry[];
+}
+
+export interface GuestPostResult {
+  accepted: boolean;
+  /** 201 when stored, 409 when a record already exists (Nova semantics), 400 for Linux. */
+  status: 201 | 409 | 400;
+}
+
+export interface ReinstallResult {
+  jobId: string;
+  /** When Cloudbase-Init in the reinstalled OS will try to post (emulated epoch ms); null for Linux. */
+  postAt: number | null;
+}
+
+export interface ApiCallCounts {
+  total: number;
+  '2xx': number;
+  '401': number;
+  '429': number;
+  '5xx': number;
+  other: number;
+  resets: number;
+}
+
+export interface PasswordCallEvent {
+  time: number;
+  serverId: string;
+  method: 'GET' | 'DELETE';
+  status: number;
+  /** Whether a GET returned a ciphertext. */
+  returnedPassword?: boolean;
+}
+
+export interface SmnDeliveryRecord {
+  time: number;
+  endpoint: string;
+  type: 'Notification' | 'SubscriptionConfirmation';
+  messageId: string;
+  outcome: 'delivered' | 'failed' | 'dropped';
+  status?: number;
+  error?: string;
+}
+
+export interface CallsSnapshot {
+  apis: Record<string, ApiCallCounts>;
+  passwordEvents: PasswordCallEvent[];
+  smnDeliveries: SmnDeliveryRecord[];
+}
+
+export interface TemporaryCredentials {
+  accessKey: string;
+  secretKey: string;
+  securityToken: string;
+  /** ISO time on the emulator clock. */
+  expiresAt: string;
+}
+
+export interface SubscriptionInfo {
+  subscriptionUrn: string;
+  endpoint: string;
+  confirmed: boolean;
+}
+
+export interface EmulatorAdmin {
+  createServers(request: CreateServersRequest): CreateServersResult;
+  server(id: string): ServerTruth | undefined;
+  servers(): ServerTruth[];
+  guestPost(id: string): GuestPostResult;
+  reinstall(id: string, options?: { bootDelaySeconds?: number; postDelaySeconds?: number }): ReinstallResult;
+  deleteServer(id: string): boolean;
+  setFaults(faults: Partial<FaultSettings>): FaultSettings;
+  setSwitches(switches: Partial<EmulatorSwitches>): EmulatorSwitches;
+  switches(): EmulatorSwitches;
+  calls(): CallsSnapshot;
+  reset(): void;
+  subscribe(endpointUrl: string): Promise<SubscriptionInfo>;
+  subscriptions(): SubscriptionInfo[];
+  /** Resolves when every SMN delivery started so far has finished. */
+  idle(): Promise<void>;
+  decryptKey(): EmulatorKeyPair;
+  issueTemporaryCredentials(durationSeconds?: number): TemporaryCredentials;
+}
+
+export interface RunningEmulator {
+  url: string;
+  region: string;
+  projectId: string;
+  accessKey: string;
+  secretKey: string;
+  clock: Clock;
+  admin: EmulatorAdmin;
+  close(): Promise<void>;
+}

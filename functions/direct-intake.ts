@@ -1,0 +1,34 @@
+/**
+ * Direct intake: invoked by a provisioning pipeline or an EventBridge rule with
+ * `{project_id, region, server_ids[]}` or `{project_id, region, job_id}` (raw or as `detail`).
+ * A request that cannot succeed is answered with its error; only retryable failures throw,
+ * so an asynchronous invocation is retried by Lambda exactly when that can help.
+ */
+import middy from '@middy/core';
+import { type DirectIntakeResult, parseDirectRequest, runDirectIntake } from '../lib/intake/direct-intake.ts';
+import { IntakeError } from '../lib/intake/intake-errors.ts';
+import { errorPayload } from '../lib/intake/intake-response.ts';
+import { intakeRuntime } from '../lib/intake/intake-wiring.ts';
+
+export type DirectIntakeResponse =
+  | DirectIntakeResult
+  | { accepted: []; rejected: []; error: { code: string; message: string } };
+
+export const handler = middy<unknown, DirectIntakeResponse>({ timeoutEarlyInMillis: 1000 }).handler(
+  async (event, _context, { signal }) => {
+    const runtime = await intakeRuntime();
+    try {
+      const request = parseDirectRequest(event, runtime.config.directMaxServerIds);
+      return await runDirectIntake(runtime, request, signal);
+    } catch (error) {
+      if (error instanceof IntakeError && !error.retryable) {
+        runtime.logger.warn('direct intake refused', { code: error.code, error });
+        return { accepted: [], rejected: [], ...errorPayload(error) };
+      }
+      runtime.logger.error('direct intake failed; retry', { error });
+      throw error;
+    } finally {
+      runtime.metrics.flush();
+    }
+  },
+);

@@ -1,0 +1,243 @@
+/**
+ * EscrowStore on a local directory, the default outside Lambda.
+ *
+ * Layout: `<root>/<projectId>/<serverId>/<sha256>.json` per escrowed ciphertext, and
+ * `<sha256>.cleared` once its cloud record was cleared. Directories 0700, files 0600.
+ *
+ * Versions are content-addressed, so writing the same ciphertext twice (a retry, or two
+ * processes at once) converges on one file. A write goes to a temp file, is fsynced, then
+ * hard-linked into place (no-clobber: the first writer wins and nothing is overwritten; a
+ * rename is the fallback where hard links are unsupported), and the directory is fsynced.
+ * A crash leaves at most a stray `.tmp` file that nothing reads.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import type { CallOptions } from '../huawei/bms-types.ts';
+import {
+  EscrowRecordError,
+  isSafeId,
+  isSha256Hex,
+  parseEscrowRecord,
+  serializeEscrowRecord,
+} from './escrow-record.ts';
+import {
+  type EscrowLedger,
+  type EscrowStore,
+  EscrowStoreError,
+  type EscrowVersionInfo,
+  type ServerRef,
+} from './escrow-store.ts';
+
+export const DEFAULT_ESCROW_FILE_DIR = './.escrow';
+const STORE = 'file';
+const VERSION_FILE = /^([0-9a-f]{64})\.json$/;
+
+export interface FileEscrowStoreOptions {
+  /** The root directory; created 0700 if missing. */
+  root: string;
+  /**
+   * Test seam for crash simulation: runs after the temp file is durable and before it is
+   * linked into place.
+   */
+  beforeCommit?: ((tempPath: string) => void | Promise<void>) | undefined;
+}
+
+function fsError(operation: string, error: unknown): EscrowStoreError {
+  if (error instanceof EscrowStoreError) return error;
+  const code = (error as NodeJS.ErrnoException)?.code ?? 'Unknown';
+  return new EscrowStoreError(STORE, operation, `filesystem error ${code}`, { code, cause: error });
+}
+
+function checkAborted(operation: string, options?: CallOptions): void {
+  if (options?.signal?.aborted)
+    throw new EscrowStoreError(STORE, operation, 'aborted', {
+      code: 'Aborted',
+      cause: options.signal.reason,
+    });
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Durably writes `content` to `dir/name` unless that file exists. Returns whether this call
+ * created it.
+ */
+async function writeOnce(
+  dir: string,
+  name: string,
+  content: string,
+  beforeCommit?: (tempPath: string) => void | Promise<void>,
+): Promise<boolean> {
+  const final = join(dir, name);
+  const temp = join(dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const fh = await open(temp, 'wx', 0o600);
+  try {
+    await fh.writeFile(content, 'utf8');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  let created: boolean;
+  try {
+    await beforeCommit?.(temp);
+    try {
+      await link(temp, final);
+      created = true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') created = false;
+      else if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EOPNOTSUPP') {
+        created = !(await exists(final));
+        if (created) await rename(temp, final);
+      } else throw error;
+    }
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+  await fsyncDir(dir);
+  return created;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+export function createFileEscrowStore(options: FileEscrowStoreOptions): EscrowStore {
+  const root = resolve(options.root);
+
+  /** The server's directory; ids are validated so the path cannot leave the root. */
+  const serverDir = (operation: string, ref: ServerRef): string => {
+    for (const field of ['projectId', 'serverId'] as const)
+      if (!isSafeId(ref[field]))
+        throw new EscrowStoreError(STORE, operation, `${field} is not a valid id`, { code: 'InvalidId' });
+    const dir = join(root, ref.projectId, ref.serverId);
+    if (!dir.startsWith(root + sep))
+      throw new EscrowStoreError(STORE, operation, 'path escapes the escrow root', { code: 'InvalidId' });
+    return dir;
+  };
+
+  const versionFile = (operation: string, ref: ServerRef, versionId: string): string => {
+    if (!isSha256Hex(versionId))
+      throw new EscrowStoreError(STORE, operation, 'versionId is not a sha256', { code: 'InvalidId' });
+    return join(serverDir(operation, ref), `${versionId}.json`);
+  };
+
+  const ensureDir = async (dir: string): Promise<void> => {
+    const created = await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (created === undefined) return;
+    // New directory entries are durable only once their parents are fsynced.
+    await fsyncDir(resolve(dir, '..'));
+    await fsyncDir(resolve(dir, '../..'));
+  };
+
+  const info = async (dir: string, sha256: string): Promise<EscrowVersionInfo> => {
+    const s = await stat(join(dir, `${sha256}.json`));
+    return {
+      versionId: sha256,
+      sha256,
+      createdAt: s.mtime.toISOString(),
+      cleared: await exists(join(dir, `${sha256}.cleared`)),
+    };
+  };
+
+  return {
+    kind: STORE,
+
+    async put(record, callOptions) {
+      checkAborted('put', callOptions);
+      const dir = serverDir('put', record);
+      let content: string;
+      try {
+        content = serializeEscrowRecord(record);
+      } catch (error) {
+        if (error instanceof EscrowRecordError)
+          throw new EscrowStoreError(STORE, 'put', error.message, { code: 'InvalidRecord', cause: error });
+        throw error;
+      }
+      try {
+        await ensureDir(dir);
+        await writeOnce(dir, `${record.sha256}.json`, content, options.beforeCommit);
+        return await info(dir, record.sha256);
+      } catch (error) {
+        throw fsError('put', error);
+      }
+    },
+
+    async read(ref, versionId, callOptions) {
+      checkAborted('read', callOptions);
+      const file = versionFile('read', ref, versionId);
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw fsError('read', error);
+      }
+      try {
+        const record = parseEscrowRecord(text, ref);
+        if (record.sha256 !== versionId)
+          throw new EscrowRecordError('sha-mismatch', 'escrow file does not hold the version its name says');
+        return record;
+      } catch (error) {
+        throw new EscrowStoreError(STORE, 'read', (error as Error).message, {
+          code: 'CorruptRecord',
+          cause: error,
+        });
+      }
+    },
+
+    async markCleared(ref, versionId, callOptions) {
+      checkAborted('markCleared', callOptions);
+      const file = versionFile('markCleared', ref, versionId);
+      const dir = serverDir('markCleared', ref);
+      try {
+        if (!(await exists(file)))
+          throw new EscrowStoreError(STORE, 'markCleared', 'no escrowed version with that id', {
+            code: 'VersionNotFound',
+          });
+        await writeOnce(
+          dir,
+          `${versionId}.cleared`,
+          `${JSON.stringify({ clearedAt: new Date().toISOString() })}\n`,
+        );
+      } catch (error) {
+        throw fsError('markCleared', error);
+      }
+    },
+
+    async ledger(ref, callOptions): Promise<EscrowLedger | undefined> {
+      checkAborted('ledger', callOptions);
+      const dir = serverDir('ledger', ref);
+      try {
+        let names: string[];
+        try {
+          names = await readdir(dir);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+          throw error;
+        }
+        const shas = names.map((n) => VERSION_FILE.exec(n)?.[1]).filter((s): s is string => s !== undefined);
+        if (shas.length === 0) return undefined;
+        const versions = await Promise.all(shas.map((sha) => info(dir, sha)));
+        versions.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''));
+        return { ref: { projectId: ref.projectId, region: ref.region, serverId: ref.serverId }, versions };
+      } catch (error) {
+        throw fsError('ledger', error);
+      }
+    },
+  };
+}

@@ -1,0 +1,297 @@
+/**
+ * EscrowStore on AWS Secrets Manager: one secret per server, one secret version per distinct
+ * ciphertext.
+ *
+ * - The version id is the ClientRequestToken, derived from the ciphertext's sha256, so a retried
+ *   write is Secrets Manager's own no-op and a new ciphertext is a new version; nothing is
+ *   overwritten (a version's value is immutable).
+ * - Unlabeled versions are "deprecated" and may be deleted by AWS, so every escrowed version
+ *   keeps its own label: `escrowed-<sha256>`, replaced by `cleared-<sha256>` once the cloud
+ *   record is cleared (the new label is added before the old one is removed, so the version is
+ *   never unlabeled). The newest write also takes AWSCURRENT. The ledger reads labels only
+ *   (ListSecretVersionIds), never a secret value.
+ * - Secrets Manager allows 20 labels per secret: AWSCURRENT, AWSPREVIOUS and 18 escrowed
+ *   versions. Past that a write fails with LimitExceededException, so nothing is cleared and
+ *   the server is surfaced; it would take 18 reinstalls of one server.
+ * - The endpoint comes from `AWS_ENDPOINT_URL_SECRETS_MANAGER` (read by the SDK) or `clientConfig`.
+ */
+import { createHash } from 'node:crypto';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  type SecretsManagerClientConfig,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import type { CallOptions } from '../huawei/bms-types.ts';
+import { redactText } from '../observability/redact.ts';
+import { EscrowRecordError, isSafeId, parseEscrowRecord, serializeEscrowRecord } from './escrow-record.ts';
+import {
+  type EscrowLedger,
+  type EscrowRecord,
+  type EscrowStore,
+  EscrowStoreError,
+  type EscrowVersionInfo,
+  type ServerRef,
+} from './escrow-store.ts';
+
+export const DEFAULT_SECRET_PREFIX = 'bms-password-escrow';
+export const ESCROWED_LABEL_PREFIX = 'escrowed-';
+export const CLEARED_LABEL_PREFIX = 'cleared-';
+const STORE = 'secrets-manager';
+/** Fixed namespace for the UUIDv5 version ids (random, generated once for this project). */
+const VERSION_NAMESPACE = Buffer.from('6f1d3c2a9b8e4f7da1c05e2b7d94f3a1', 'hex');
+const DESCRIPTION = 'Escrowed Windows initial password record (bms-password-escrow)';
+
+export interface SecretsManagerStoreOptions {
+  /** An existing client; otherwise one is built from `clientConfig`. */
+  client?: SecretsManagerClient | undefined;
+  clientConfig?: SecretsManagerClientConfig | undefined;
+  /** Secret names are `{prefix}/{projectId}/{serverId}`. */
+  prefix?: string | undefined;
+  kmsKeyId?: string | undefined;
+  /** Applied when the secret is created. Never secret values. */
+  tags?: Record<string, string> | undefined;
+}
+
+export function escrowSecretName(prefix: string, ref: ServerRef): string {
+  for (const field of ['projectId', 'serverId'] as const)
+    if (!isSafeId(ref[field]))
+      throw new EscrowStoreError(STORE, 'name', `${field} is not a valid id`, { code: 'InvalidId' });
+  return `${prefix}/${ref.projectId}/${ref.serverId}`;
+}
+
+/** A UUIDv5 of the ciphertext's sha256: the deterministic ClientRequestToken and VersionId. */
+export function versionIdForSha256(sha256: string): string {
+  const h = createHash('sha1').update(VERSION_NAMESPACE).update(sha256).digest().subarray(0, 16);
+  h[6] = ((h[6] ?? 0) & 0x0f) | 0x50;
+  h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
+  const hex = h.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+interface VersionLabels {
+  versionId: string;
+  stages: string[];
+  createdAt?: string | undefined;
+}
+
+/** What the labels say about one version; undefined for a version this store did not escrow. */
+function escrowState(v: VersionLabels): EscrowVersionInfo | undefined {
+  const cleared = v.stages.find((s) => s.startsWith(CLEARED_LABEL_PREFIX));
+  const escrowed = v.stages.find((s) => s.startsWith(ESCROWED_LABEL_PREFIX));
+  const sha256 = cleared?.slice(CLEARED_LABEL_PREFIX.length) ?? escrowed?.slice(ESCROWED_LABEL_PREFIX.length);
+  if (sha256 === undefined) return undefined;
+  return { versionId: v.versionId, sha256, createdAt: v.createdAt, cleared: cleared !== undefined };
+}
+
+function awsErrorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
+/**
+ * AWS error → EscrowStoreError with the AWS error name and request id. The service's message
+ * is kept (it never echoes a SecretString) but still goes through redaction, as a second net.
+ */
+function storeError(operation: string, error: unknown): EscrowStoreError {
+  if (error instanceof EscrowStoreError) return error;
+  const e = error as { name?: string; message?: string; $metadata?: { requestId?: string } };
+  const code = typeof e?.name === 'string' ? e.name : 'Unknown';
+  const message = typeof e?.message === 'string' ? redactText(e.message).slice(0, 300) : 'failed';
+  return new EscrowStoreError(STORE, operation, `${code}: ${message}`, {
+    code,
+    requestId: e?.$metadata?.requestId,
+    cause: error,
+  });
+}
+
+export function createSecretsManagerEscrowStore(config: SecretsManagerStoreOptions = {}): EscrowStore {
+  const client = config.client ?? new SecretsManagerClient(config.clientConfig ?? {});
+  const prefix = config.prefix ?? DEFAULT_SECRET_PREFIX;
+  const tags = Object.entries(config.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
+  const name = (ref: ServerRef): string => escrowSecretName(prefix, ref);
+  const opts = (options?: CallOptions) => ({ abortSignal: options?.signal });
+
+  /** Every version with its labels, or undefined when the secret does not exist. */
+  async function listVersions(ref: ServerRef, options?: CallOptions): Promise<VersionLabels[] | undefined> {
+    const out: VersionLabels[] = [];
+    let nextToken: string | undefined;
+    try {
+      do {
+        const page = await client.send(
+          new ListSecretVersionIdsCommand({ SecretId: name(ref), MaxResults: 100, NextToken: nextToken }),
+          opts(options),
+        );
+        for (const v of page.Versions ?? []) {
+          if (v.VersionId === undefined) continue;
+          out.push({
+            versionId: v.VersionId,
+            stages: v.VersionStages ?? [],
+            createdAt: v.CreatedDate?.toISOString(),
+          });
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+    } catch (error) {
+      if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
+      throw storeError('ledger', error);
+    }
+    return out;
+  }
+
+  async function writeVersion(record: EscrowRecord, versionId: string, label: string, options?: CallOptions) {
+    const SecretString = serializeEscrowRecord(record);
+    try {
+      await client.send(
+        new CreateSecretCommand({
+          Name: name(record),
+          Description: DESCRIPTION,
+          SecretString,
+          ClientRequestToken: versionId,
+          KmsKeyId: config.kmsKeyId,
+          Tags: tags.length > 0 ? tags : undefined,
+        }),
+        opts(options),
+      );
+      return;
+    } catch (error) {
+      if (awsErrorName(error) !== 'ResourceExistsException') throw storeError('put', error);
+    }
+    // The secret exists (an earlier ciphertext, or a racing worker): add a version to it.
+    try {
+      await client.send(
+        new PutSecretValueCommand({
+          SecretId: name(record),
+          SecretString,
+          ClientRequestToken: versionId,
+          VersionStages: [label, 'AWSCURRENT'],
+        }),
+        opts(options),
+      );
+    } catch (error) {
+      // Same token, different bytes: this ciphertext is already escrowed (an earlier attempt
+      // with another retrievedAt). The caller's read-back compares the ciphertext itself.
+      if (awsErrorName(error) !== 'ResourceExistsException') throw storeError('put', error);
+    }
+  }
+
+  return {
+    kind: STORE,
+
+    async put(record, options) {
+      const versionId = versionIdForSha256(record.sha256);
+      const label = `${ESCROWED_LABEL_PREFIX}${record.sha256}`;
+      try {
+        await writeVersion(record, versionId, label, options);
+      } catch (error) {
+        if (error instanceof EscrowRecordError)
+          throw new EscrowStoreError(STORE, 'put', error.message, { code: 'InvalidRecord', cause: error });
+        throw error;
+      }
+      // Confirm the version exists and carries a label of ours; CreateSecret cannot attach one,
+      // and a crash after an earlier write may have left it with AWSCURRENT only.
+      let stages: string[] | undefined;
+      try {
+        const d = await client.send(new DescribeSecretCommand({ SecretId: name(record) }), opts(options));
+        if (d.DeletedDate !== undefined)
+          throw new EscrowStoreError(STORE, 'put', 'the secret is scheduled for deletion', {
+            code: 'SecretScheduledForDeletion',
+            requestId: d.$metadata.requestId,
+          });
+        stages = d.VersionIdsToStages?.[versionId];
+      } catch (error) {
+        throw storeError('put', error);
+      }
+      if (stages === undefined)
+        throw new EscrowStoreError(STORE, 'put', 'the written version is missing', {
+          code: 'VersionMissing',
+        });
+      const info = escrowState({ versionId, stages });
+      if (info !== undefined) return info;
+      try {
+        await client.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: name(record),
+            VersionStage: label,
+            MoveToVersionId: versionId,
+          }),
+          opts(options),
+        );
+      } catch (error) {
+        throw storeError('put', error);
+      }
+      return { versionId, sha256: record.sha256, cleared: false };
+    },
+
+    async read(ref, versionId, options) {
+      let secretString: string | undefined;
+      try {
+        const out = await client.send(
+          new GetSecretValueCommand({ SecretId: name(ref), VersionId: versionId }),
+          opts(options),
+        );
+        secretString = out.SecretString;
+      } catch (error) {
+        if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
+        throw storeError('read', error);
+      }
+      if (secretString === undefined)
+        throw new EscrowStoreError(STORE, 'read', 'the version holds no SecretString', {
+          code: 'CorruptRecord',
+        });
+      try {
+        return parseEscrowRecord(secretString, ref);
+      } catch (error) {
+        throw new EscrowStoreError(STORE, 'read', (error as Error).message, {
+          code: 'CorruptRecord',
+          cause: error,
+        });
+      }
+    },
+
+    async markCleared(ref, versionId, options) {
+      const versions = await listVersions(ref, options);
+      const version = versions?.find((v) => v.versionId === versionId);
+      const state = version && escrowState(version);
+      if (!version || !state)
+        throw new EscrowStoreError(STORE, 'markCleared', 'no escrowed version with that id', {
+          code: 'VersionNotFound',
+        });
+      const send = async (input: UpdateSecretVersionStageCommand['input']): Promise<void> => {
+        try {
+          await client.send(new UpdateSecretVersionStageCommand(input), opts(options));
+        } catch (error) {
+          throw storeError('markCleared', error);
+        }
+      };
+      const clearedLabel = `${CLEARED_LABEL_PREFIX}${state.sha256}`;
+      const escrowedLabel = `${ESCROWED_LABEL_PREFIX}${state.sha256}`;
+      // Add before remove: the version must never be left without a label of ours.
+      if (!version.stages.includes(clearedLabel))
+        await send({ SecretId: name(ref), VersionStage: clearedLabel, MoveToVersionId: versionId });
+      if (!version.stages.includes(escrowedLabel)) return;
+      try {
+        await send({ SecretId: name(ref), VersionStage: escrowedLabel, RemoveFromVersionId: versionId });
+      } catch (error) {
+        // A concurrent markCleared may have removed it first; that is the state we wanted.
+        const again = (await listVersions(ref, options))?.find((v) => v.versionId === versionId);
+        if (again?.stages.includes(clearedLabel) && !again.stages.includes(escrowedLabel)) return;
+        throw error;
+      }
+    },
+
+    async ledger(ref, options): Promise<EscrowLedger | undefined> {
+      const versions = await listVersions(ref, options);
+      if (versions === undefined) return undefined;
+      const infos = versions.map(escrowState).filter((v): v is EscrowVersionInfo => v !== undefined);
+      infos.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''));
+      return {
+        ref: { projectId: ref.projectId, region: ref.region, serverId: ref.serverId },
+        versions: infos,
+      };
+    },
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * One signed Huawei API call, as both the BMS and the IAM clients make it: under the shared
+ * retry policy, each attempt takes a rate-limit token, fresh credentials and a fresh
+ * signature (X-Sdk-Date must be current), goes out through the transport, and a non-2xx
+ * answer becomes a HuaweiApiError carrying status, Huawei code and request id.
+ */
+import type { Clock } from '../clock.ts';
+import { type Logger, silentLogger } from '../observability/logger.ts';
+import type { ApiName } from './api-names.ts';
+import { formatQuery, type QueryPairs } from './canonical-request.ts';
+import type { CredentialProvider } from './credentials.ts';
+import { HuaweiApiError, type HuaweiErrorKind } from './errors.ts';
+import type { HttpResponse, HttpTransport } from './http-transport.ts';
+import type { RateLimiter } from './rate-limiter.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from './retry-policy.ts';
+import { signRequest } from './signer.ts';
+
+export interface SignedCall {
+  api: ApiName;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  endpoint: URL;
+  /** Already validated and escaped; no trailing slash (the canonical form adds one). */
+  path: string;
+  query?: QueryPairs | undefined;
+  /** Serialized as JSON. */
+  body?: unknown;
+  /** Sent and signed as X-Project-Id, as the official SDK does for project-scoped calls. */
+  projectId?: string | undefined;
+  signal?: AbortSignal | undefined;
+  /** The response may hold a secret (password calls): no part of its body goes into an error. */
+  sensitive?: boolean | undefined;
+}
+
+export interface SignedCallerOptions {
+  transport: HttpTransport;
+  credentials: CredentialProvider;
+  /** Drives backoff and rate-limit sleeps (may be compressed). */
+  clock: Clock;
+  rateLimiter?: RateLimiter | undefined;
+  retryPolicy?: RetryPolicy | undefined;
+  random?: (() => number) | undefined;
+  logger?: Logger | undefined;
+  /**
+   * The time written into X-Sdk-Date. The gateway rejects dates more than 15 minutes off its own
+   * clock, so this is wall time by default even when `clock` is compressed.
+   */
+  signingTime?: (() => Date) | undefined;
+}
+
+export class SignedCaller {
+  readonly #options: SignedCallerOptions;
+  readonly #policy: RetryPolicy;
+  readonly #logger: Logger;
+
+  constructor(options: SignedCallerOptions) {
+    this.#options = options;
+    this.#policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  get rateLimiter(): RateLimiter | undefined {
+    return this.#options.rateLimiter;
+  }
+
+  /** Resolves with a 2xx response; anything else rejects with a HuaweiApiError. */
+  call(call: SignedCall): Promise<HttpResponse> {
+    return withRetry(() => this.#attempt(call), {
+      clock: this.#options.clock,
+      policy: this.#policy,
+      signal: call.signal,
+      random: this.#options.random,
+      api: call.api,
+      onRetry: ({ attempt, delayMs, error }) =>
+        this.#logger.warn('huawei api call failed, retrying', { api: call.api, attempt, delayMs, error }),
+    });
+  }
+
+  async #attempt(call: SignedCall): Promise<HttpResponse> {
+    const { transport, credentials, rateLimiter } = this.#options;
+    await rateLimiter?.acquire(call.api, call.signal);
+    const creds = await credentials.getCredentials(call.signal);
+    const url = new URL(call.path, call.endpoint);
+    if (call.query && call.query.length > 0) url.search = formatQuery(call.query);
+    const body = call.body === undefined ? undefined : JSON.stringify(call.body);
+    const signed = signRequest(
+      {
+        method: call.method,
+        url,
+        headers: { 'content-type': 'application/json' },
+        body,
+        projectId: call.projectId,
+        date: this.#options.signingTime?.() ?? new Date(),
+      },
+      creds,
+    );
+    const response = await transport.send({
+      api: call.api,
+      method: call.method,
+      url,
+      headers: signed.headers,
+      body,
+      signal: call.signal,
+    });
+    if (response.status >= 200 && response.status < 300) return response;
+    throw errorFromResponse(call.api, response, call.sensitive ?? false);
+  }
+}
+
+interface ErrorBody {
+  code?: string;
+  message?: string;
+  requestId?: string;
+}
+
+/** Reads either error shape: BMS `{"error":{"code","message"}}` or gateway `{"error_code","error_msg"}`. */
+export function parseErrorBody(text: string): ErrorBody {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  if (data === null || typeof data !== 'object') return {};
+  const record = data as Record<string, unknown>;
+  const nested =
+    record['error'] !== null && typeof record['error'] === 'object'
+      ? (record['error'] as Record<string, unknown>)
+      : {};
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  return {
+    code: str(nested['code']) ?? str(record['error_code']),
+    message: str(nested['message']) ?? str(record['error_msg']),
+    requestId: str(record['request_id']),
+  };
+}
+
+export function errorKindFor(status: number, code: string | undefined): HuaweiErrorKind {
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 429 || code === 'APIGW.0308') return 'throttled';
+  if (status === 404 || (status === 400 && code === 'BMS.0040')) return 'not-found';
+  if (status >= 500) return 'server';
+  return 'client';
+}
+
+/** Retry-After as delta-seconds or an HTTP date, in milliseconds; undefined when absent or unreadable. */
+export function parseRetryAfterMs(value: string | undefined, nowMs: number = Date.now()): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+export function errorFromResponse(api: string, response: HttpResponse, sensitive: boolean): HuaweiApiError {
+  const parsed = parseErrorBody(response.body);
+  return new HuaweiApiError({
+    kind: errorKindFor(response.status, parsed.code),
+    api,
+    status: response.status,
+    code: parsed.code,
+    requestId: response.headers['x-request-id'] ?? parsed.requestId,
+    // A password call's body is never quoted, not even an error message from the gateway.
+    huaweiMessage: sensitive ? undefined : parsed.message,
+    retryAfterMs: parseRetryAfterMs(response.headers['retry-after']),
+  });
+}
+
+/** Parses a 2xx JSON body; a body that is not JSON is a server fault, reported without quoting it. */
+export function parseJsonBody(api: string, response: HttpResponse): unknown {
+  if (response.body === '') return undefined;
+  try {
+    return JSON.parse(response.body);
+  } catch (cause) {
+    throw new HuaweiApiError({
+      kind: 'server',
+      api,
+      status: response.status,
+      requestId: response.headers['x-request-id'],
+      huaweiMessage: 'response body is not valid JSON',
+      cause: cause instanceof Error ? new Error(cause.name) : undefined,
+    });
+  }
+}
+
+/** A 2xx body missing what the API documents: not retryable (the same answer would come back). */
+export function unexpectedShape(api: string, response: HttpResponse, what: string): HuaweiApiError {
+  return new HuaweiApiError({
+    kind: 'client',
+    api,
+    status: response.status,
+    requestId: response.headers['x-request-id'],
+    huaweiMessage: `unexpected response: ${what}`,
+  });
+}

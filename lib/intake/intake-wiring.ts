@@ -1,0 +1,140 @@
+/**
+ * The intake's composition root. Handlers call `intakeRuntime()`; it builds, once per warm
+ * instance, the runtime from the environment: the SQS work queue, a BMS client per region,
+ * the SMN verifier and confirmer, and (for the sweep) the escrow store. Tests and the local
+ * service replace the whole thing with `setIntakeRuntimeFactory`, or compose their own parts
+ * with `composeIntakeRuntime`.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { type Clock, systemClock } from '../clock.ts';
+import { type Env, readEnum, requireString } from '../config/env-parsers.ts';
+import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
+import type { EscrowStore } from '../escrow/escrow-store.ts';
+import type { BmsApi } from '../huawei/bms-types.ts';
+import { envCredentialProvider } from '../huawei/credentials.ts';
+import { ENV_REGION } from '../huawei/endpoints.ts';
+import { createHuaweiClients } from '../huawei/huawei-clients.ts';
+import { parseHuaweiConfig } from '../huawei/huawei-config.ts';
+import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
+import { createMetrics, type Metrics } from '../observability/metrics.ts';
+import { SqsWorkQueue } from '../queue/sqs-queue.ts';
+import type { WorkQueue } from '../queue/work-item.ts';
+import { DedupeCache } from './dedupe-cache.ts';
+import { type IntakeConfig, parseIntakeConfig } from './intake-config.ts';
+import { createCertFetcher } from './smn-cert-fetcher.ts';
+import type { SmnIntakeDeps } from './smn-intake.ts';
+import { createSmnVerifier } from './smn-verifier.ts';
+import { createSubscriptionConfirmer } from './subscription-confirmer.ts';
+
+export interface IntakeRuntime extends SmnIntakeDeps {
+  /** The escrow store (the sweep's ledger), built on first use. */
+  escrowStore(): Promise<EscrowStore>;
+}
+
+export interface IntakeParts {
+  config: IntakeConfig;
+  queue: WorkQueue;
+  bmsFor(region: string): BmsApi;
+  escrowStore?: () => Promise<EscrowStore>;
+  clock?: Clock;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Used for certificate fetches and subscription confirmations; tests pass a counting wrapper. */
+  fetch?: typeof fetch;
+}
+
+/** Builds the verifier, confirmer and dedupe cache around the given effects. */
+export function composeIntakeRuntime(parts: IntakeParts): IntakeRuntime {
+  const clock = parts.clock ?? systemClock;
+  const { config } = parts;
+  const fetchCertificate = createCertFetcher({
+    allowlist: config.certHostAllowlist,
+    timeoutMs: config.certFetchTimeoutMs,
+    maxBytes: config.certMaxBytes,
+    fetch: parts.fetch,
+  });
+  let escrow: Promise<EscrowStore> | undefined;
+  return {
+    config,
+    queue: parts.queue,
+    bmsFor: parts.bmsFor,
+    clock,
+    logger: parts.logger ?? createLogger({ fields: { component: 'intake' } }),
+    metrics: parts.metrics ?? createMetrics(),
+    dedupe: new DedupeCache(config.dedupeCacheSize),
+    verifySmn: createSmnVerifier({
+      fetchCertificate,
+      clock,
+      maxMessageAgeSeconds: config.maxMessageAgeSeconds,
+      topicUrnAllowlist: config.topicUrnAllowlist,
+    }),
+    confirmSubscription: createSubscriptionConfirmer({
+      allowlist: config.subscribeHostAllowlist,
+      timeoutMs: config.certFetchTimeoutMs,
+      fetch: parts.fetch,
+    }),
+    escrowStore: () => {
+      if (!parts.escrowStore)
+        return Promise.reject(new Error('no escrow store is wired into this intake runtime'));
+      escrow ??= parts.escrowStore();
+      escrow.catch(() => {
+        escrow = undefined;
+      });
+      return escrow;
+    },
+  };
+}
+
+/** Production wiring: SQS (WORK_QUEUE_URL), the signed BMS client per region, the configured escrow store. */
+export async function createIntakeRuntime(env: Env): Promise<IntakeRuntime> {
+  const config = parseIntakeConfig(env);
+  const level = readEnum<LogLevel>(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], 'info');
+  const logger = createLogger({ level, fields: { component: 'intake' } });
+  const queue = new SqsWorkQueue({
+    client: new SQSClient({}),
+    queueUrl: requireString(env, 'WORK_QUEUE_URL', 'set it to the URL of the SQS work queue'),
+  });
+  const credentials = envCredentialProvider(env);
+  const clients = new Map<string, BmsApi>();
+  const bmsFor = (region: string): BmsApi => {
+    let bms = clients.get(region);
+    if (!bms) {
+      bms = createHuaweiClients(parseHuaweiConfig({ ...env, [ENV_REGION]: region }), {
+        credentials,
+        clock: systemClock,
+        logger,
+      }).bms;
+      clients.set(region, bms);
+    }
+    return bms;
+  };
+  return composeIntakeRuntime({
+    config,
+    queue,
+    bmsFor,
+    logger,
+    escrowStore: () => createEscrowStore(parseEscrowConfig(env)),
+  });
+}
+
+type RuntimeFactory = (env: Env) => Promise<IntakeRuntime>;
+let factory: RuntimeFactory = createIntakeRuntime;
+let runtime: Promise<IntakeRuntime> | undefined;
+
+/** Replaces how the runtime is built (tests, the local service) and forgets the current one. */
+export function setIntakeRuntimeFactory(next: RuntimeFactory | undefined): void {
+  factory = next ?? createIntakeRuntime;
+  runtime = undefined;
+}
+
+/** The runtime for this warm instance; a failed build is retried on the next call. */
+export function intakeRuntime(env: Env = process.env): Promise<IntakeRuntime> {
+  if (!runtime) {
+    const pending = factory(env);
+    runtime = pending;
+    pending.catch(() => {
+      if (runtime === pending) runtime = undefined;
+    });
+  }
+  return runtime;
+}

@@ -1,0 +1,51 @@
+/**
+ * Confirms an SMN subscription with a GET of `subscribe_url`, only after the message's
+ * signature verified and only to an allow-listed host, with a timeout and no redirects.
+ * Huawei's sample URL-decodes the URL first; an encoded URL is decoded once and then held
+ * to the same allow-list.
+ */
+import { IntakeError } from './intake-errors.ts';
+import { type HostPattern, checkUrl } from './url-allowlist.ts';
+
+export interface SubscriptionConfirmerOptions {
+  allowlist: readonly HostPattern[];
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+export type SubscriptionConfirmer = (subscribeUrl: string, signal?: AbortSignal) => Promise<void>;
+
+function decodeOnce(raw: string): string {
+  if (/^https?:\/\//i.test(raw)) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+export function createSubscriptionConfirmer(options: SubscriptionConfirmerOptions): SubscriptionConfirmer {
+  const doFetch = options.fetch ?? fetch;
+  return async (subscribeUrl, signal) => {
+    const url = checkUrl(decodeOnce(subscribeUrl), options.allowlist, 'subscribe_url');
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    let response: Response;
+    try {
+      response = await doFetch(url, {
+        method: 'GET',
+        redirect: 'error',
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+    } catch (cause) {
+      throw new IntakeError('subscription_confirm_failed', 'subscription confirmation request failed', {
+        cause,
+      });
+    }
+    await response.body?.cancel();
+    if (response.status < 200 || response.status > 299)
+      throw new IntakeError(
+        'subscription_confirm_failed',
+        `subscription confirmation answered HTTP ${response.status}`,
+      );
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Which URLs the webhook may fetch (SMN signing certificates) or call (subscription
+ * confirmations). Every outbound request the intake makes goes through `checkUrl`, so the
+ * SSRF rules live in one place:
+ *  - https only, unless an entry names `http://` explicitly (the local emulator);
+ *  - no userinfo (`https://smn.x.myhuaweicloud.com@evil.com` is refused, not parsed around);
+ *  - hosts are compared after WHATWG URL normalisation, so IDN lookalikes arrive as `xn--`
+ *    labels and never match an ASCII pattern;
+ *  - a `*` label matches one DNS label and never an IP literal; IP literals and loopback
+ *    names match only an entry that names them literally;
+ *  - the port must be the scheme's default unless the entry names the port (or `:*`).
+ */
+import { IntakeError } from './intake-errors.ts';
+
+export interface HostPattern {
+  scheme: 'https:' | 'http:';
+  /** Lower-case labels; '*' matches exactly one DNS label. */
+  labels: string[];
+  /** undefined = the scheme's default port only; '*' = any port. */
+  port: string | undefined;
+  /** The entry as configured, for messages. */
+  source: string;
+}
+
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
+/** Parses "host", "*.host", "http://127.0.0.1:8080", "https://host:*". Throws a plain Error on nonsense. */
+export function parseHostPattern(entry: string): HostPattern {
+  const text = entry.trim().toLowerCase();
+  const schemeMatch = /^(https?):\/\//.exec(text);
+  const scheme = schemeMatch?.[1] === 'http' ? 'http:' : 'https:';
+  const rest = schemeMatch ? text.slice(schemeMatch[0].length) : text;
+  const m = /^(\[[0-9a-f:.]+\]|[a-z0-9*.-]+)(?::(\d{1,5}|\*))?\/?$/.exec(rest);
+  if (!m?.[1]) throw new Error(`"${entry}" is not a host pattern such as smn.*.myhuaweicloud.com`);
+  const host = m[1];
+  const labels = isIpLiteral(host) ? [host] : host.split('.');
+  for (const label of labels) {
+    if (label !== '*' && !isIpLiteral(label) && !LABEL.test(label))
+      throw new Error(`"${entry}" has an invalid host label "${label}"`);
+  }
+  if (labels.filter((l) => l === '*').length > 0 && labels.length < 3)
+    throw new Error(`"${entry}" is too broad: a wildcard needs at least two fixed labels after it`);
+  return { scheme, labels, port: m[2], source: entry.trim() };
+}
+
+function isIpLiteral(hostname: string): boolean {
+  return hostname.startsWith('[') || IPV4.test(hostname);
+}
+
+function hostMatches(pattern: HostPattern, hostname: string): boolean {
+  if (isIpLiteral(hostname)) return pattern.labels.length === 1 && pattern.labels[0] === hostname;
+  if (hostname === pattern.labels.join('.')) return true;
+  const labels = hostname.split('.');
+  if (labels.length !== pattern.labels.length) return false;
+  return pattern.labels.every((p, i) => {
+    const label = labels[i] ?? '';
+    return p === '*' ? LABEL.test(label) : p === label;
+  });
+}
+
+function portMatches(pattern: HostPattern, url: URL): boolean {
+  if (pattern.port === '*') return true;
+  // URL.port is '' when the URL uses (or spells out) the scheme's default port.
+  return (pattern.port ?? '') === url.port;
+}
+
+/**
+ * Parses `raw` and returns the URL when an allow-list entry permits it; otherwise throws
+ * IntakeError('untrusted_url') naming `what` (never the URL itself, which is sender-controlled).
+ */
+export function checkUrl(raw: unknown, allowlist: readonly HostPattern[], what: string): URL {
+  if (typeof raw !== 'string' || raw === '' || raw.length > 2048)
+    throw new IntakeError('untrusted_url', `${what} must be a URL string of at most 2048 characters`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new IntakeError('untrusted_url', `${what} is not a valid absolute URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new IntakeError('untrusted_url', `${what} must use https`);
+  if (url.username !== '' || url.password !== '')
+    throw new IntakeError('untrusted_url', `${what} must not carry user information (user@host)`);
+  const hostname = url.hostname.toLowerCase();
+  const allowed = allowlist.some(
+    (p) => p.scheme === url.protocol && hostMatches(p, hostname) && portMatches(p, url),
+  );
+  if (!allowed) {
+    const why = url.protocol === 'http:' ? 'uses plain http or a host' : 'has a host';
+    throw new IntakeError('untrusted_url', `${what} ${why} that is not on the allow-list`);
+  }
+  return url;
+}

@@ -1,0 +1,258 @@
+/**
+ * The pure half of the per-server state machine: given facts (the work item, the server as
+ * shown, what the password GET returned, the escrow ledger, the time), decide the next step.
+ * No I/O here, so every branch is unit-testable with plain values; process-server.ts
+ * performs the effects in between.
+ */
+import type { BmsServer } from '../huawei/bms-types.ts';
+import { isHuaweiApiError } from '../huawei/errors.ts';
+import type { WorkItem } from '../queue/work-item.ts';
+import type { FailReason, Outcome, SkipReason } from './outcome.ts';
+import type { OptMode } from './pipeline-config.ts';
+import { type CheckPlan, deferDelaySeconds, type PollScheduler, planFindCheck } from './poll-schedule.ts';
+
+export interface ServerPolicy {
+  optMode: OptMode;
+  optTagKey: string;
+  allowedProjectIds: readonly string[];
+}
+
+/** How many verify GETs may see the old ciphertext before the DELETE is sent again. */
+export const MAX_VERIFY_ATTEMPTS = 2;
+
+export type SkipDecision = { kind: 'skipped'; reason: SkipReason; detail?: string | undefined };
+
+/** A project outside the allow-list is skipped before any Huawei call. */
+export function checkProject(item: WorkItem, policy: ServerPolicy): SkipDecision | undefined {
+  if (policy.allowedProjectIds.length > 0 && !policy.allowedProjectIds.includes(item.projectId))
+    return { kind: 'skipped', reason: 'project-not-allowed' };
+  return undefined;
+}
+
+export type ServerAssessment =
+  | SkipDecision
+  | { kind: 'building' }
+  /** The password phase may start; the post-delay clock counts from `activeSinceMs`. */
+  | { kind: 'eligible'; activeSinceMs: number };
+
+export function assessServer(
+  server: BmsServer,
+  item: WorkItem,
+  policy: ServerPolicy,
+  nowMs: number,
+): ServerAssessment {
+  const status = String(server.status ?? '').toUpperCase();
+  if (status === 'DELETED' || status === 'SOFT_DELETED') return { kind: 'skipped', reason: 'server-deleted' };
+  if (status === 'ERROR') return { kind: 'skipped', reason: 'server-error' };
+  const osType = windowsOsType(server);
+  if (osType !== 'windows')
+    return {
+      kind: 'skipped',
+      reason: 'not-windows',
+      detail: osType === undefined ? 'os type unknown' : osType,
+    };
+  const optTag = tagValue(server.tags, policy.optTagKey);
+  if (optTag?.toLowerCase() === 'skip') return { kind: 'skipped', reason: 'opted-out' };
+  if (policy.optMode === 'opt-in' && optTag?.toLowerCase() !== 'enabled')
+    return { kind: 'skipped', reason: 'not-opted-in' };
+  // Nothing can be posted before the first boot finishes. Other states (SHUTOFF, REBOOT…) may
+  // already hold a posted record, so they go on to the password phase.
+  if (status === 'BUILD' || status === 'REBUILD') return { kind: 'building' };
+  return { kind: 'eligible', activeSinceMs: activeSince(server, item, nowMs) };
+}
+
+/** 'windows', another lower-cased OS type, or undefined when the server says nothing. */
+export function windowsOsType(server: BmsServer): string | undefined {
+  const raw = server.metadata?.os_type ?? server.image?.__os_type;
+  if (typeof raw !== 'string' || raw.trim() === '') return undefined;
+  return raw.trim().toLowerCase();
+}
+
+/** BMS v1 tags are "key=value" or "key" strings; some APIs return {key, value} objects. */
+export function tagValue(tags: unknown, key: string): string | undefined {
+  if (!Array.isArray(tags)) return undefined;
+  for (const tag of tags) {
+    if (typeof tag === 'string') {
+      const eq = tag.indexOf('=');
+      const k = eq < 0 ? tag : tag.slice(0, eq);
+      if (k.trim() === key) return eq < 0 ? '' : tag.slice(eq + 1).trim();
+    } else if (tag && typeof tag === 'object' && (tag as { key?: unknown }).key === key) {
+      const v = (tag as { value?: unknown }).value;
+      return typeof v === 'string' ? v : '';
+    }
+  }
+  return undefined;
+}
+
+/**
+ * When the post-delay clock started: the server's own launched_at (it moves on a rebuild), else
+ * when we first saw it ACTIVE, else now. Never in the future.
+ */
+export function activeSince(server: BmsServer, item: WorkItem, nowMs: number): number {
+  const launched = parseHuaweiTime(server['OS-SRV-USG:launched_at']);
+  const remembered = item.activeSince === undefined ? Number.NaN : Date.parse(item.activeSince);
+  const ms = Number.isFinite(launched) ? launched : Number.isFinite(remembered) ? remembered : nowMs;
+  return Math.min(ms, nowMs);
+}
+
+/** "2019-05-22T03:23:59.000000" carries no zone; Huawei means UTC. */
+export function parseHuaweiTime(value: unknown): number {
+  if (typeof value !== 'string' || value === '') return Number.NaN;
+  const hasZone = /(?:Z|[+-]\d\d:?\d\d)$/.test(value);
+  return Date.parse(hasZone ? value : `${value}Z`);
+}
+
+export type PasswordCheckPlan =
+  | { kind: 'get' }
+  | { kind: 'wait'; reason: 'not-posted' | 'deferred'; delaySeconds: number };
+
+/**
+ * Whether to spend a password GET now. `rateWaitMs` is the limiter's estimated wait for a
+ * password.get token (0 when free or unknown).
+ */
+export function planPasswordCheck(args: {
+  item: WorkItem;
+  activeSinceMs: number;
+  nowMs: number;
+  deadlineMs: number;
+  scheduler: PollScheduler;
+  rateWaitMs: number;
+}): PasswordCheckPlan {
+  const { item, scheduler, rateWaitMs } = args;
+  if (item.phase === 'verify') {
+    // The exposure window closed at DELETE: the verify GET only takes a token nobody waits for.
+    if (scheduler.defersUnderLoad && rateWaitMs > 0)
+      return { kind: 'wait', reason: 'deferred', delaySeconds: deferDelaySeconds(rateWaitMs) };
+    return { kind: 'get' };
+  }
+  // A record was found but its DELETE did not go through (throttled, aborted, store hiccup):
+  // the password is known to be exposed, so retry at once rather than on the posting model.
+  if (item.sha256 !== undefined) {
+    if (scheduler.defersUnderLoad && rateWaitMs > scheduler.config.maxRateWaitMs)
+      return { kind: 'wait', reason: 'deferred', delaySeconds: deferDelaySeconds(rateWaitMs) };
+    return { kind: 'get' };
+  }
+  const lastCheckMs =
+    item.lastPasswordCheckAt === undefined ? undefined : Date.parse(item.lastPasswordCheckAt);
+  const plan: CheckPlan = planFindCheck(
+    scheduler,
+    {
+      activeSinceMs: args.activeSinceMs,
+      lastCheckMs: Number.isFinite(lastCheckMs) ? lastCheckMs : undefined,
+      checks: item.passwordChecks ?? 0,
+      deadlineMs: args.deadlineMs,
+    },
+    args.nowMs,
+  );
+  if (!plan.due) return { kind: 'wait', reason: 'not-posted', delaySeconds: plan.delaySeconds };
+  if (scheduler.defersUnderLoad && rateWaitMs > scheduler.config.maxRateWaitMs)
+    return { kind: 'wait', reason: 'deferred', delaySeconds: deferDelaySeconds(rateWaitMs) };
+  return { kind: 'get' };
+}
+
+export type PasswordAssessment =
+  /** Escrow this ciphertext, read it back, then DELETE. */
+  | { kind: 'escrow'; newVersion: boolean }
+  /** Nothing posted yet. */
+  | { kind: 'not-posted' }
+  /** The verify GET saw the record gone: done. */
+  | { kind: 'verified' }
+  /** The verify GET still sees the same ciphertext: a 202 is processed later, look again soon. */
+  | { kind: 'clear-pending' }
+  /** Empty, and this boot's password is already escrowed: a duplicate or a rerun after a crash. */
+  | { kind: 'already-cleared'; uncleared: string[] };
+
+/** What the escrow ledger says about a server, reduced to what the decision needs. */
+export interface EscrowHistory {
+  /** ISO retrievedAt of the newest escrowed version (our clock), if any. */
+  latestRetrievedAt?: string | undefined;
+  /** Versions not yet marked cleared. */
+  uncleared: string[];
+}
+
+/**
+ * What the password GET means. `sha256` is the hash of the returned ciphertext (undefined when
+ * empty). `history` is looked up only for an empty GET outside the verify phase.
+ */
+export function assessPassword(args: {
+  item: WorkItem;
+  sha256: string | undefined;
+  activeSinceMs: number;
+  history?: EscrowHistory | undefined;
+}): PasswordAssessment {
+  const { item, sha256, history } = args;
+  if (sha256 === undefined) {
+    if (item.phase === 'verify') return { kind: 'verified' };
+    // A version escrowed after this item's event and this boot began means we (or a concurrent
+    // worker) already cleared it: a redelivery, a duplicate or a rerun after a crash. One
+    // escrowed before them belongs to an earlier install: a reinstalled server (whose event
+    // is newer than our escrow) posts anew, so keep waiting for it.
+    const latest =
+      history?.latestRetrievedAt === undefined ? Number.NaN : Date.parse(history.latestRetrievedAt);
+    const since = Math.max(args.activeSinceMs, Date.parse(item.firstSeenAt) || 0);
+    if (!Number.isFinite(latest) || latest < since) return { kind: 'not-posted' };
+    return { kind: 'already-cleared', uncleared: history?.uncleared ?? [] };
+  }
+  if (item.phase === 'verify' && sha256 === item.sha256) {
+    if ((item.verifyAttempts ?? 0) < MAX_VERIFY_ATTEMPTS) return { kind: 'clear-pending' };
+    // Still there after several looks: go round again (the put is a no-op, DELETE is idempotent).
+    return { kind: 'escrow', newVersion: false };
+  }
+  return { kind: 'escrow', newVersion: item.sha256 !== undefined && item.sha256 !== sha256 };
+}
+
+/** A "not ready" past the deadline becomes a permanent failure, so it is surfaced in the DLQ. */
+export function applyDeadline(outcome: Outcome, item: WorkItem, nowMs: number, deadlineMs: number): Outcome {
+  if (outcome.kind !== 'not-ready' || nowMs < deadlineMs) return outcome;
+  if (item.phase === 'verify')
+    return {
+      kind: 'failed',
+      reason: 'clear-not-confirmed',
+      permanent: true,
+      detail: 'deadline passed while verifying',
+    };
+  return {
+    kind: 'failed',
+    reason: 'deadline-exceeded',
+    permanent: true,
+    detail: `still ${outcome.reason} at the deadline`,
+  };
+}
+
+export function deadlineMs(item: WorkItem, deadlineSeconds: number): number {
+  return Date.parse(item.firstSeenAt) + deadlineSeconds * 1000;
+}
+
+/** Maps a failed Huawei call to an outcome. Auth failures are permanent: never loop on them. */
+export function outcomeForHuaweiError(
+  error: unknown,
+  throttleDelaySeconds: number,
+): Outcome | { kind: 'not-found' } {
+  if (isHuaweiApiError(error)) {
+    const detail = error.message;
+    switch (error.kind) {
+      case 'auth':
+        return { kind: 'failed', reason: 'auth-failed', permanent: true, detail };
+      case 'not-found':
+        return { kind: 'not-found' };
+      case 'throttled':
+        return { kind: 'not-ready', reason: 'throttled', retryAfterSeconds: throttleDelaySeconds };
+      case 'aborted':
+        return { kind: 'failed', reason: 'aborted', permanent: false, detail };
+      default:
+        return { kind: 'failed', reason: 'huawei-error', permanent: false, detail };
+    }
+  }
+  if (isAbortError(error)) return { kind: 'failed', reason: 'aborted', permanent: false };
+  const reason: FailReason = 'huawei-error';
+  return {
+    kind: 'failed',
+    reason,
+    permanent: false,
+    detail: error instanceof Error ? error.name : 'unknown error',
+  };
+}
+
+export function isAbortError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
+}

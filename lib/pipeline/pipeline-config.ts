@@ -1,0 +1,115 @@
+/**
+ * Configuration of the escrow-then-clear pipeline, parsed once at start-up. Every failure
+ * names the variable and what was expected (see lib/config/env-parsers.ts).
+ */
+import {
+  ConfigError,
+  type Env,
+  readBoolean,
+  readEnum,
+  readInteger,
+  readList,
+  readNumber,
+  readString,
+  readUrl,
+} from '../config/env-parsers.ts';
+
+export type SchedulerKind = 'model' | 'fixed' | 'exponential';
+export type OptMode = 'opt-out' | 'opt-in';
+
+/**
+ * When Cloudbase-Init posts, measured from the moment the server reached ACTIVE: a
+ * log-normal. ECS documents "5–10 minutes after boot"; bare metal adds firmware and driver
+ * installation, so the default median is 9 min with sigma 0.8, which puts the 99th
+ * percentile near 60 min (9 min × e^(2.33 × 0.8) ≈ 58 min): the long tail the field reports.
+ */
+export interface PostDelayModel {
+  medianSeconds: number;
+  sigma: number;
+}
+
+export interface SchedulerConfig {
+  kind: SchedulerKind;
+  model: PostDelayModel;
+  /** Probability mass of the post-delay distribution each model check covers. */
+  sliceProbability: number;
+  /** Bounds on the gap between two finding GETs (model scheduler). */
+  minGapSeconds: number;
+  maxGapSeconds: number;
+  /** Show-server polling interval while the server is BUILD (1000/min budget, not the password one). */
+  buildPollSeconds: number;
+  /** Wait before re-checking that a DELETE took effect (202 = processed later). */
+  verifyDelaySeconds: number;
+  /** Baseline: fixed interval. */
+  fixedIntervalSeconds: number;
+  /** Baseline: exponential backoff from `initial`, times `factor`, capped at `max`. */
+  exponentialInitialSeconds: number;
+  exponentialFactor: number;
+  exponentialMaxSeconds: number;
+  /** A finding GET that would wait longer than this for a rate-limit token is deferred instead. */
+  maxRateWaitMs: number;
+}
+
+export interface PipelineConfig {
+  /** Seconds from a WorkItem's firstSeenAt after which it goes to the DLQ. */
+  deadlineSeconds: number;
+  dryRun: boolean;
+  optMode: OptMode;
+  /** Tag key: `<key>=skip` opts out; in opt-in mode `<key>=enabled` is required. */
+  optTagKey: string;
+  /** Empty = every project. */
+  allowedProjectIds: string[];
+  scheduler: SchedulerConfig;
+  workQueueUrl: string | undefined;
+  dlqUrl: string | undefined;
+  /** Servers processed in parallel within one batch. */
+  concurrency: number;
+}
+
+export const DEFAULT_POST_DELAY_MODEL: PostDelayModel = { medianSeconds: 540, sigma: 0.8 };
+
+export function parseSchedulerConfig(env: Env): SchedulerConfig {
+  const minGapSeconds = readInteger(env, 'ESCROW_MIN_GAP_SECONDS', 15, { min: 1, max: 900 });
+  const maxGapSeconds = readInteger(env, 'ESCROW_MAX_GAP_SECONDS', 300, { min: 1, max: 3600 });
+  if (maxGapSeconds < minGapSeconds)
+    throw new ConfigError(
+      'ESCROW_MAX_GAP_SECONDS',
+      `must be at least ESCROW_MIN_GAP_SECONDS (${minGapSeconds}), got ${maxGapSeconds}`,
+    );
+  return {
+    kind: readEnum<SchedulerKind>(env, 'ESCROW_SCHEDULER', ['model', 'fixed', 'exponential'], 'model'),
+    model: {
+      medianSeconds: readNumber(env, 'ESCROW_POST_MEDIAN_SECONDS', DEFAULT_POST_DELAY_MODEL.medianSeconds, {
+        min: 1,
+      }),
+      sigma: readNumber(env, 'ESCROW_POST_SIGMA', DEFAULT_POST_DELAY_MODEL.sigma, { min: 0.05, max: 5 }),
+    },
+    sliceProbability: readNumber(env, 'ESCROW_SLICE_PROBABILITY', 0.05, { min: 0.001, max: 0.5 }),
+    minGapSeconds,
+    maxGapSeconds,
+    buildPollSeconds: readInteger(env, 'ESCROW_BUILD_POLL_SECONDS', 30, { min: 1, max: 900 }),
+    verifyDelaySeconds: readInteger(env, 'ESCROW_VERIFY_DELAY_SECONDS', 5, { min: 0, max: 900 }),
+    fixedIntervalSeconds: readInteger(env, 'ESCROW_FIXED_INTERVAL_SECONDS', 5, { min: 1, max: 900 }),
+    exponentialInitialSeconds: readInteger(env, 'ESCROW_EXP_INITIAL_SECONDS', 5, { min: 1, max: 900 }),
+    exponentialFactor: readNumber(env, 'ESCROW_EXP_FACTOR', 2, { min: 1, max: 10 }),
+    exponentialMaxSeconds: readInteger(env, 'ESCROW_EXP_MAX_SECONDS', 300, { min: 1, max: 3600 }),
+    maxRateWaitMs: readInteger(env, 'ESCROW_MAX_RATE_WAIT_MS', 10_000, { min: 0 }),
+  };
+}
+
+export function parsePipelineConfig(env: Env): PipelineConfig {
+  const optTagKey = readString(env, 'ESCROW_OPT_TAG', 'password-escrow');
+  if (/[=,]/.test(optTagKey))
+    throw new ConfigError('ESCROW_OPT_TAG', `must be a bare tag key without "=" or ",", got "${optTagKey}"`);
+  return {
+    deadlineSeconds: readInteger(env, 'ESCROW_DEADLINE_SECONDS', 7200, { min: 60 }),
+    dryRun: readBoolean(env, 'DRY_RUN', false),
+    optMode: readEnum<OptMode>(env, 'ESCROW_OPT_MODE', ['opt-out', 'opt-in'], 'opt-out'),
+    optTagKey,
+    allowedProjectIds: readList(env, 'ESCROW_ALLOWED_PROJECT_IDS'),
+    scheduler: parseSchedulerConfig(env),
+    workQueueUrl: readUrl(env, 'WORK_QUEUE_URL')?.toString(),
+    dlqUrl: readUrl(env, 'WORK_DLQ_URL')?.toString(),
+    concurrency: readInteger(env, 'ESCROW_CONCURRENCY', 4, { min: 1, max: 64 }),
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * The pipeline's composition root, shared by the Lambda worker, the CLI and the local stack:
+ * the configured escrow store, a signed BMS client and rate limiter per region, the work
+ * queue and DLQ, logger and metrics. Callers may pass any part ready-made (tests, the local
+ * stack with its file queue and scaled clock); the rest is built from the environment.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { type Clock, systemClock } from '../clock.ts';
+import { ConfigError, type Env, readEnum } from '../config/env-parsers.ts';
+import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
+import type { EscrowStore } from '../escrow/escrow-store.ts';
+import type { BmsApi } from '../huawei/bms-types.ts';
+import { envCredentialProvider } from '../huawei/credentials.ts';
+import { ENV_REGION } from '../huawei/endpoints.ts';
+import { createHuaweiClients, type HuaweiClients } from '../huawei/huawei-clients.ts';
+import { parseHuaweiConfig } from '../huawei/huawei-config.ts';
+import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
+import { createMetrics, type Metrics } from '../observability/metrics.ts';
+import type { BatchWorkerDeps } from '../queue/batch-worker.ts';
+import type { DeadLetterQueue } from '../queue/dead-letter.ts';
+import { SqsDeadLetterQueue, SqsWorkQueue } from '../queue/sqs-queue.ts';
+import type { WorkQueue } from '../queue/work-item.ts';
+import { type PipelineConfig, parsePipelineConfig } from './pipeline-config.ts';
+import { createPollScheduler } from './poll-schedule.ts';
+import type { ProcessDeps, RateBudget } from './process-server.ts';
+
+export interface PipelineParts {
+  config?: PipelineConfig | undefined;
+  clock?: Clock | undefined;
+  logger?: Logger | undefined;
+  metrics?: Metrics | undefined;
+  store?: EscrowStore | undefined;
+  /** Replaces the per-region signed clients (and with them the rate budget). */
+  bmsFor?: ((region: string) => BmsApi) | undefined;
+  rateBudgetFor?: ((region: string) => RateBudget | undefined) | undefined;
+  queue?: WorkQueue | undefined;
+  dlq?: DeadLetterQueue | undefined;
+  sqsClient?: SQSClient | undefined;
+}
+
+export interface PipelineRuntime {
+  config: PipelineConfig;
+  process: ProcessDeps;
+  batch: BatchWorkerDeps;
+  queue: WorkQueue;
+  dlq: DeadLetterQueue;
+  logger: Logger;
+  metrics: Metrics;
+  /** Closes the HTTP transports of the clients it built. */
+  close(): Promise<void>;
+}
+
+export async function createPipelineDeps(env: Env, parts: PipelineParts = {}): Promise<PipelineRuntime> {
+  const config = parts.config ?? parsePipelineConfig(env);
+  const clock = parts.clock ?? systemClock;
+  const level = readEnum<LogLevel>(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], 'info');
+  const logger = parts.logger ?? createLogger({ level, fields: { component: 'worker' } });
+  const metrics = parts.metrics ?? createMetrics();
+
+  const clients = new Map<string, HuaweiClients>();
+  const clientsFor = (region: string): HuaweiClients => {
+    let c = clients.get(region);
+    if (!c) {
+      c = createHuaweiClients(parseHuaweiConfig({ ...env, [ENV_REGION]: region }), {
+        credentials: envCredentialProvider(env),
+        clock,
+        logger,
+      });
+      clients.set(region, c);
+    }
+    return c;
+  };
+  const bmsFor = parts.bmsFor ?? ((region: string) => clientsFor(region).bms);
+  const rateBudgetFor =
+    parts.rateBudgetFor ?? (parts.bmsFor ? undefined : (region: string) => clientsFor(region).rateLimiter);
+
+  const store = parts.store ?? (await createEscrowStore(parseEscrowConfig(env)));
+
+  let sqs = parts.sqsClient;
+  const sqsClient = (): SQSClient => {
+    sqs ??= new SQSClient({});
+    return sqs;
+  };
+  const queue =
+    parts.queue ??
+    (config.workQueueUrl
+      ? new SqsWorkQueue({ client: sqsClient(), queueUrl: config.workQueueUrl, clock })
+      : undefined);
+  if (!queue) throw new ConfigError('WORK_QUEUE_URL', 'is not set; set it to the URL of the SQS work queue');
+  const dlq =
+    parts.dlq ??
+    (config.dlqUrl ? new SqsDeadLetterQueue({ client: sqsClient(), queueUrl: config.dlqUrl }) : undefined);
+  if (!dlq)
+    throw new ConfigError('WORK_DLQ_URL', 'is not set; set it to the URL of the SQS dead-letter queue');
+
+  const process: ProcessDeps = {
+    bmsFor,
+    rateBudgetFor,
+    store,
+    clock,
+    policy: {
+      optMode: config.optMode,
+      optTagKey: config.optTagKey,
+      allowedProjectIds: config.allowedProjectIds,
+    },
+    scheduler: createPollScheduler(config.scheduler),
+    deadlineSeconds: config.deadlineSeconds,
+    dryRun: config.dryRun,
+    logger,
+  };
+  return {
+    config,
+    process,
+    batch: { process, queue, dlq, logger, metrics, concurrency: config.concurrency },
+    queue,
+    dlq,
+    logger,
+    metrics,
+    close: async () => {
+      await Promise.all([...clients.values()].map((c) => c.close()));
+    },
+  };
+}

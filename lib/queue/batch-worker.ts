@@ -1,0 +1,185 @@
+/**
+ * The batch logic shared by the Lambda SQS handler and the local file-queue worker: parse,
+ * order by priority, process with bounded concurrency, and map each outcome to what the
+ * queue should do with the message.
+ *
+ *   cleared / escrowed / skipped → ack
+ *   not-ready                    → enqueue a NEW message (delay, attempt + 1), then ack: a
+ *                                  long wait must not burn the message's receive count
+ *   transient failure            → retry (SQS redelivers; maxReceiveCount → DLQ)
+ *   deadline / permanent failure → DLQ with the reason, then ack
+ *   malformed body               → DLQ with the raw body, then ack
+ */
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { Outcome } from '../pipeline/outcome.ts';
+import { reportOutcome } from '../pipeline/outcome-report.ts';
+import { type ProcessDeps, processServer } from '../pipeline/process-server.ts';
+import type { DeadLetterQueue } from './dead-letter.ts';
+import type { WorkItem, WorkQueue } from './work-item.ts';
+import { InvalidWorkItemError, parseWorkItem } from './work-item-codec.ts';
+
+export interface BatchMessage {
+  messageId: string;
+  body: string;
+  receiveCount?: number | undefined;
+}
+
+export type Disposition = 'ack' | 'retry';
+
+export interface BatchWorkerDeps {
+  process: ProcessDeps;
+  queue: WorkQueue;
+  dlq: DeadLetterQueue;
+  logger: Logger;
+  metrics: Metrics;
+  concurrency: number;
+  /** Observer called once per processed item (the local status page); must not throw. */
+  onOutcome?: ((item: WorkItem, outcome: Outcome, updated: WorkItem) => void) | undefined;
+}
+
+export interface BatchResult {
+  dispositions: Map<string, Disposition>;
+  /** Message ids to report as batch item failures. */
+  failures: string[];
+}
+
+/** Settles every message; `onSettled` fires as each one is decided (for early-timeout bookkeeping). */
+export async function runBatch(
+  messages: readonly BatchMessage[],
+  deps: BatchWorkerDeps,
+  signal?: AbortSignal,
+  onSettled?: (messageId: string, disposition: Disposition) => void,
+): Promise<BatchResult> {
+  const dispositions = new Map<string, Disposition>();
+  const settle = (id: string, d: Disposition): void => {
+    dispositions.set(id, d);
+    onSettled?.(id, d);
+  };
+  const clock = deps.process.clock;
+
+  try {
+    const work: Array<{ message: BatchMessage; item: WorkItem }> = [];
+    for (const message of messages) {
+      let item: WorkItem;
+      try {
+        item = parseWorkItem(message.body);
+      } catch (error) {
+        const detail = error instanceof InvalidWorkItemError ? error.message : 'unparseable';
+        deps.logger.warn('invalid work item sent to the DLQ', { messageId: message.messageId, detail });
+        deps.metrics.add('InvalidWorkItem', 'Count', 1);
+        settle(
+          message.messageId,
+          await sendToDlq(deps, { body: message.body, reason: 'invalid-item', detail }, signal),
+        );
+        continue;
+      }
+      const notBefore = item.notBefore === undefined ? Number.NaN : Date.parse(item.notBefore);
+      const waitSeconds = Math.ceil((notBefore - clock.now()) / 1000);
+      if (waitSeconds > 1) {
+        // A wait longer than the queue's maximum delay, chained: put it back, spend no call.
+        settle(message.messageId, await requeue(deps, item, waitSeconds, signal));
+        continue;
+      }
+      work.push({ message, item });
+    }
+
+    const now = clock.now();
+    const scheduler = deps.process.scheduler;
+    const ordered = work
+      .map((w, index) => ({ ...w, index, priority: scheduler.priority(w.item, now) }))
+      .sort((a, b) => b.priority - a.priority || a.index - b.index);
+
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < ordered.length) {
+        const entry = ordered[next++]!;
+        if (signal?.aborted) {
+          settle(entry.message.messageId, 'retry');
+          continue;
+        }
+        settle(entry.message.messageId, await handleOne(entry.item, deps, signal));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, ordered.length)) }, lane));
+  } finally {
+    deps.metrics.flush();
+  }
+
+  const failures = messages.map((m) => m.messageId).filter((id) => dispositions.get(id) !== 'ack');
+  for (const id of failures) if (!dispositions.has(id)) dispositions.set(id, 'retry');
+  return { dispositions, failures };
+}
+
+async function handleOne(
+  item: WorkItem,
+  deps: BatchWorkerDeps,
+  signal: AbortSignal | undefined,
+): Promise<Disposition> {
+  let outcome: Outcome;
+  let updated: WorkItem = item;
+  try {
+    const result = await processServer(item, deps.process, signal);
+    outcome = result.outcome;
+    updated = result.item;
+  } catch (error) {
+    // processServer maps every expected failure; this is a bug or an unexpected throw.
+    outcome = {
+      kind: 'failed',
+      reason: signal?.aborted ? 'aborted' : 'huawei-error',
+      permanent: false,
+      detail: error instanceof Error ? error.name : 'unknown',
+    };
+  }
+  reportOutcome(deps.logger, deps.metrics, item, outcome);
+  deps.onOutcome?.(item, outcome, updated);
+
+  switch (outcome.kind) {
+    case 'cleared':
+    case 'escrowed':
+    case 'skipped':
+      return 'ack';
+    case 'not-ready':
+      return requeue(deps, updated, outcome.retryAfterSeconds, signal);
+    case 'failed':
+      if (!outcome.permanent) return 'retry';
+      return sendToDlq(deps, { item: updated, reason: outcome.reason, detail: outcome.detail }, signal);
+  }
+}
+
+async function requeue(
+  deps: BatchWorkerDeps,
+  item: WorkItem,
+  delaySeconds: number,
+  signal: AbortSignal | undefined,
+): Promise<Disposition> {
+  const next: WorkItem = { ...item, attempt: item.attempt + 1, source: 'requeue', notBefore: undefined };
+  try {
+    const result = await deps.queue.enqueue([next], { delaySeconds, signal });
+    if (result.accepted === 1) return 'ack';
+    deps.logger.warn('re-queue rejected; the original message will be redelivered', {
+      serverId: item.serverId,
+      reason: result.failed[0]?.reason,
+    });
+  } catch (error) {
+    deps.logger.warn('re-queue failed; the original message will be redelivered', {
+      serverId: item.serverId,
+      error,
+    });
+  }
+  return 'retry';
+}
+
+async function sendToDlq(
+  deps: BatchWorkerDeps,
+  letter: Parameters<DeadLetterQueue['send']>[0],
+  signal: AbortSignal | undefined,
+): Promise<Disposition> {
+  try {
+    await deps.dlq.send(letter, { signal });
+    return 'ack';
+  } catch (error) {
+    deps.logger.error('DLQ send failed; the message will be redelivered', { reason: letter.reason, error });
+    return 'retry';
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * The per-server state machine over real wires: the emulator over HTTP (1000x time), the
+ * signed BMS client, and the Secrets Manager fake through the real AWS SDK client. Truth
+ * comes from the emulator's admin surface (what was really posted and cleared) and the
+ * fake's own view of the secrets.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BmsApi } from '../../lib/huawei/bms-types.ts';
+import type { EscrowStore } from '../../lib/escrow/escrow-store.ts';
+import { processServer } from '../../lib/pipeline/process-server.ts';
+import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';
+
+let stack: PipelineStack;
+
+beforeAll(async () => {
+  stack = await startPipelineStack({ seed: 7 });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+function oneWindows(bootDelaySeconds = 0, postDelaySeconds = 60): string {
+  return stack.emu.admin.createServers({ windows: 1, linux: 0, bootDelaySeconds, postDelaySeconds })
+    .windowsIds[0]!;
+}
+
+function passwordCalls(serverId: string, method: 'GET' | 'DELETE') {
+  return stack.emu.admin.calls().passwordEvents.filter((e) => e.serverId === serverId && e.method === method);
+}
+
+async function versionsOf(serverId: string) {
+  const ref = { projectId: stack.emu.projectId, region: stack.emu.region, serverId };
+  const ledger = await stack.store.ledger(ref);
+  const records = [];
+  for (const v of ledger?.versions ?? []) records.push(await stack.store.read(ref, v.versionId));
+  return { ledger, records };
+}
+
+/** Waits (emulator time) until the emulator has posted the server's password; returns the true ciphertext. */
+async function postedCiphertext(serverId: string): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const truth = stack.emu.admin.server(serverId)!;
+    if (truth.ciphertext) return truth.ciphertext;
+    await stack.emu.clock.sleep(30_000);
+  }
+  throw new Error('never posted');
+}
+
+/** Sleeps (emulator time) until the model scheduler's first password check is due. */
+async function untilFirstCheck(serverId: string): Promise<void> {
+  const wait = stack.emu.admin.server(serverId)!.activeAt + 200e3 - stack.emu.clock.now();
+  if (wait > 0) await stack.emu.clock.sleep(wait);
+}
+
+describe('processServer: happy paths', () => {
+  it('escrows and clears a Windows server, then verifies the record is gone', async () => {
+    const id = oneWindows(0, 60);
+    const settled = await stack.runUntilSettled(stack.item(id));
+    expect(settled.final).toMatchObject({ kind: 'cleared', newVersion: false });
+    const truth = stack.emu.admin.server(id)!;
+    expect(truth.ciphertext).toBeNull();
+    expect(truth.clearedAt).not.toBeNull();
+    const { ledger, records } = await versionsOf(id);
+    expect(ledger?.versions).toHaveLength(1);
+    expect(ledger?.versions[0]?.cleared).toBe(true);
+    const posted = truth.postHistory.find((h) => h.event === 'posted');
+    expect(posted).toBeDefined();
+    // The escrowed ciphertext is what the guest posted (the DELETE happened after the escrow).
+    expect(records[0]?.sha256).toBe(settled.item.sha256);
+    if (settled.final.kind === 'cleared') {
+      expect(settled.final.exposure.passwordChecks).toBe(passwordCalls(id, 'GET').length);
+      expect(Date.parse(settled.final.exposure.clearedAt!)).toBeGreaterThanOrEqual(posted!.at);
+    }
+  });
+
+  it('skips a Linux server without a password call', async () => {
+    const id = stack.emu.admin.createServers({ windows: 0, linux: 1, bootDelaySeconds: 0 }).linuxIds[0]!;
+    const settled = await stack.runUntilSettled(stack.item(id));
+    expect(settled.final).toMatchObject({ kind: 'skipped', reason: 'not-windows' });
+    expect(passwordCalls(id, 'GET')).toHaveLength(0);
+  });
+
+  it('waits through BUILD without password GETs, then polls with gaps that grow in the tail', async () => {
+    const id = oneWindows(600, 1500);
+    const settled = await stack.runUntilSettled(stack.item(id), undefined, 120);
+    expect(settled.final.kind).toBe('cleared');
+    const truth = stack.emu.admin.server(id)!;
+    const gets = passwordCalls(id, 'GET');
+    expect(gets.every((g) => g.time >= truth.activeAt)).toBe(true);
+    const reasons = settled.outcomes.map((o) => (o.kind === 'not-ready' ? o.reason : o.kind));
+    expect(reasons[0]).toBe('building');
+    const delays = settled.outcomes.flatMap((o) =>
+      o.kind === 'not-ready' && o.reason === 'not-posted' ? [o.retryAfterSeconds] : [],
+    );
+    expect(delays.length).toBeGreaterThan(3);
+    expect(delays.at(-1)!).toBeGreaterThan(delays[1]!);
+  });
+
+  it('fails with deadline-exceeded (permanent) when nothing is posted in time', async () => {
+    const id = oneWindows(0, 100_000);
+    const settled = await stack.runUntilSettled(
+      stack.item(id),
+      stack.deps({}, { ESCROW_DEADLINE_SECONDS: '900' }),
+    );
+    expect(settled.final).toMatchObject({ kind: 'failed', reason: 'deadline-exceeded', permanent: true });
+    expect(passwordCalls(id, 'DELETE')).toHaveLength(0);
+  });
+
+  it('skips opted-out servers and projects outside the allow-list', async () => {
+    const id = stack.emu.admin.createServers({
+      windows: 1,
+      linux: 0,
+      bootDelaySeconds: 0,
+      tags: { 'password-escrow': 'skip' },
+    }).windowsIds[0]!;
+    expect((await stack.runUntilSettled(stack.item(id))).final).toMatchObject({ reason: 'opted-out' });
+    const other = stack.deps({}, { ESCROW_ALLOWED_PROJECT_IDS: 'someoneelse' });
+    expect((await stack.runUntilSettled(stack.item(oneWindows()), other)).final).toMatchObject({
+      reason: 'project-not-allowed',
+    });
+  });
+});
+
+type Step = 'get' | 'put' | 'read' | 'delete';
+
+/** Wraps the real client and store so the signal fires right after `step` completes: a crash there. */
+function crashAfter(step: Step, controller: AbortController) {
+  const { huawei, store } = stack;
+  const bms: BmsApi = {
+    showServer: (...a) => huawei.bms.showServer(...a),
+    listServers: (...a) => huawei.bms.listServers(...a),
+    showJob: (...a) => huawei.bms.showJob(...a),
+    getPassword: async (...a) => {
+      const r = await huawei.bms.getPassword(...a);
+      if (step === 'get') controller.abort(new Error('crash'));
+      return r;
+    },
+    deletePassword: async (...a) => {
+      await huawei.bms.deletePassword(...a);
+      if (step === 'delete') controller.abort(new Error('crash'));
+    },
+  };
+  const crashing: EscrowStore = {
+    kind: store.kind,
+    put: async (...a) => {
+      const r = await store.put(...a);
+      if (step === 'put') controller.abort(new Error('crash'));
+      return r;
+    },
+    read: async (...a) => {
+      const r = await store.read(...a);
+      if (step === 'read') controller.abort(new Error('crash'));
+      return r;
+    },
+    markCleared: (...a) => store.markCleared(...a),
+    ledger: (...a) => store.ledger(...a),
+  };
+  return stack.deps({ bmsFor: () => bms, store: crashing });
+}
+
+describe('processServer: invariant 1 under crashes', () => {
+  it.each<Step>(['get', 'put', 'read', 'delete'])(
+    'a crash right after %s, then a rerun of the same message, clears once with one exact version',
+    async (step) => {
+      const id = oneWindows(0, 30);
+      const ciphertext = await postedCiphertext(id);
+      await untilFirstCheck(id);
+      const original = stack.item(id);
+      const controller = new AbortController();
+      const crashed = await processServer(original, crashAfter(step, controller), controller.signal);
+      expect(controller.signal.aborted).toBe(true);
+      expect(crashed.outcome.kind).not.toBe('cleared');
+      if (step !== 'delete') {
+        expect(passwordCalls(id, 'DELETE')).toHaveLength(0);
+        expect(stack.emu.admin.server(id)!.ciphertext).toBe(ciphertext);
+      }
+
+      const rerun = await stack.runUntilSettled(original);
+      expect(['cleared', 'skipped']).toContain(rerun.final.kind);
+      if (rerun.final.kind === 'skipped') expect(rerun.final.reason).toBe('already-cleared');
+      expect(stack.emu.admin.server(id)!.ciphertext).toBeNull();
+      const { ledger, records } = await versionsOf(id);
+      expect(ledger?.versions).toHaveLength(1);
+      expect(ledger?.versions[0]?.cleared).toBe(true);
+      expect(records[0]?.ciphertext).toBe(ciphertext);
+    },
+  );
+});
+
+describe('processServer: duplicates, concurrency, reinstall, store trouble', () => {
+  it('concurrent workers and late duplicates converge on one version and one clear', async () => {
+    const id = oneWindows(0, 30);
+    const ciphertext = await postedCiphertext(id);
+    const extra = { activeSince: new Date(stack.emu.admin.server(id)!.activeAt).toISOString() };
+    const results = await Promise.all([1, 2, 3].map(() => stack.runUntilSettled(stack.item(id, extra))));
+    for (const r of results) expect(['cleared', 'skipped']).toContain(r.final.kind);
+    expect(results.some((r) => r.final.kind === 'cleared')).toBe(true);
+    const deletesBefore = passwordCalls(id, 'DELETE').length;
+    const late = await stack.runUntilSettled(stack.item(id, { ...extra, firstSeenAt: extra.activeSince }));
+    expect(late.final).toMatchObject({ kind: 'skipped', reason: 'already-cleared' });
+    expect(passwordCalls(id, 'DELETE')).toHaveLength(deletesBefore);
+    const { ledger, records } = await versionsOf(id);
+    expect(ledger?.versions).toHaveLength(1);
+    expect(records[0]?.ciphertext).toBe(ciphertext);
+  });
+
+  it('an OS reinstall posts a new password that becomes version 2', async () => {
+    const id = oneWindows(0, 30);
+    expect((await stack.runUntilSettled(stack.item(id))).final.kind).toBe('cleared');
+    stack.emu.admin.reinstall(id, { bootDelaySeconds: 120, postDelaySeconds: 120 });
+    const second = await stack.runUntilSettled(stack.item(id, { source: 'cts' }), undefined, 120);
+    expect(second.final).toMatchObject({ kind: 'cleared', newVersion: true });
+    const truth = stack.emu.admin.server(id)!;
+    expect(truth.ciphertext).toBeNull();
+    const { ledger } = await versionsOf(id);
+    expect(ledger?.versions).toHaveLength(2);
+    expect(ledger?.versions.every((v) => v.cleared)).toBe(true);
+  });
+
+  it('a failed escrow write or a read-back mismatch never DELETEs; a later run recovers', async () => {
+    const id = oneWindows(0, 30);
+    const ciphertext = await postedCiphertext(id);
+    await untilFirstCheck(id);
+    const item = stack.item(id);
+
+    try {
+      stack.sm.faults.failNextWrites(5);
+      const writeFailed = await processServer(item, stack.deps());
+      expect(writeFailed.outcome).toMatchObject({
+        kind: 'failed',
+        reason: 'escrow-write-failed',
+        permanent: false,
+      });
+      stack.sm.faults.reset();
+
+      stack.sm.faults.tamperNextReads(1);
+      const mismatch = await processServer(item, stack.deps());
+      expect(mismatch.outcome).toMatchObject({ kind: 'failed', reason: 'escrow-mismatch', permanent: false });
+    } finally {
+      stack.sm.faults.reset();
+    }
+
+    expect(passwordCalls(id, 'DELETE')).toHaveLength(0);
+    expect(stack.emu.admin.server(id)!.ciphertext).toBe(ciphertext);
+
+    expect((await stack.runUntilSettled(item)).final.kind).toBe('cleared');
+    const { records } = await versionsOf(id);
+    expect(records.map((r) => r?.ciphertext)).toEqual([ciphertext]);
+  });
+
+  it('dry run escrows and reads back but never DELETEs', async () => {
+    const id = oneWindows(0, 30);
+    await postedCiphertext(id);
+    const settled = await stack.runUntilSettled(stack.item(id), stack.deps({}, { DRY_RUN: 'true' }));
+    expect(settled.final, JSON.stringify(settled.final)).toMatchObject({ kind: 'escrowed', dryRun: true });
+    expect(passwordCalls(id, 'DELETE')).toHaveLength(0);
+    expect(stack.emu.admin.server(id)!.ciphertext).not.toBeNull();
+  });
+});

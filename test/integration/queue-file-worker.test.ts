@@ -1,0 +1,61 @@
+/**
+ * The local stack's path: a durable FileQueue drained by the shared batch logic over the
+ * emulator and the Secrets Manager fake. A "restart" (a new FileQueue on the same directory)
+ * carries on with the re-queued work.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nullMetrics } from '../../lib/observability/metrics.ts';
+import { FileQueue } from '../../lib/queue/file-queue.ts';
+import { drainFileQueueOnce } from '../../lib/queue/file-queue-worker.ts';
+import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';
+
+let stack: PipelineStack;
+let dir: string;
+
+beforeAll(async () => {
+  stack = await startPipelineStack({ seed: 23 });
+  dir = await mkdtemp(join(tmpdir(), 'file-queue-worker-'));
+});
+afterAll(async () => {
+  await stack?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('file queue worker', () => {
+  it('clears a server across a restart, with not-ready waits kept on disk', async () => {
+    const id = stack.emu.admin.createServers({
+      windows: 1,
+      linux: 0,
+      bootDelaySeconds: 100,
+      postDelaySeconds: 60,
+    }).windowsIds[0]!;
+    const process = stack.deps();
+    const open = () =>
+      new FileQueue({
+        dir,
+        clock: stack.emu.clock,
+        priority: (item, now) => (item ? process.scheduler.priority(item, now) : 0),
+      });
+    const options = (queue: FileQueue) => ({
+      queue,
+      batch: { process, queue, dlq: queue, logger: stack.logger, metrics: nullMetrics, concurrency: 2 },
+    });
+
+    const first = open();
+    await first.enqueue([stack.item(id)]);
+    expect(await drainFileQueueOnce(options(first))).toBe(1); // BUILD → re-queued with a delay
+    expect(await first.depth()).toEqual({ visible: 0, invisible: 1 });
+
+    const restarted = open();
+    for (let i = 0; i < 60 && stack.emu.admin.server(id)!.clearedAt === null; i++) {
+      if ((await drainFileQueueOnce(options(restarted))) === 0) await stack.emu.clock.sleep(20_000);
+    }
+    expect(stack.emu.admin.server(id)!.ciphertext).toBeNull();
+    expect(stack.emu.admin.server(id)!.clearedAt).not.toBeNull();
+    expect(await restarted.depth()).toEqual({ visible: 0, invisible: 0 });
+    expect(await restarted.deadLetters()).toEqual([]);
+  });
+});

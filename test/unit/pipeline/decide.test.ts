@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import type { BmsServer } from '../../../lib/huawei/bms-types.ts';
+import { HuaweiApiError } from '../../../lib/huawei/errors.ts';
+import {
+  applyDeadline,
+  assessPassword,
+  assessServer,
+  checkProject,
+  outcomeForHuaweiError,
+  planPasswordCheck,
+  type ServerPolicy,
+  tagValue,
+} from '../../../lib/pipeline/decide.ts';
+import { parseSchedulerConfig } from '../../../lib/pipeline/pipeline-config.ts';
+import { createPollScheduler } from '../../../lib/pipeline/poll-schedule.ts';
+import type { WorkItem } from '../../../lib/queue/work-item.ts';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const optOut: ServerPolicy = { optMode: 'opt-out', optTagKey: 'password-escrow', allowedProjectIds: [] };
+const scheduler = createPollScheduler(parseSchedulerConfig({}));
+const SHA_A = 'a'.repeat(64);
+const SHA_B = 'b'.repeat(64);
+
+function item(extra: Partial<WorkItem> = {}): WorkItem {
+  return {
+    v: 1,
+    projectId: 'p1',
+    region: 'cn-north-4',
+    serverId: 's1',
+    firstSeenAt: new Date(T0).toISOString(),
+    attempt: 0,
+    source: 'direct',
+    ...extra,
+  };
+}
+
+function server(extra: Partial<BmsServer> = {}): BmsServer {
+  return {
+    id: 's1',
+    name: 'win-1',
+    status: 'ACTIVE',
+    metadata: { os_type: 'Windows' },
+    'OS-SRV-USG:launched_at': '2026-01-01T00:05:00.000000',
+    ...extra,
+  };
+}
+
+describe('assessServer', () => {
+  it('starts the password phase at launched_at (UTC, no zone on the wire)', () => {
+    expect(assessServer(server(), item(), optOut, T0 + 3600e3)).toEqual({
+      kind: 'eligible',
+      activeSinceMs: T0 + 300e3,
+    });
+  });
+
+  it('never lets a BUILD server reach the password phase', () => {
+    for (const tags of [undefined, ['password-escrow=enabled'], ['a=b']])
+      expect(assessServer(server({ status: 'BUILD', tags }), item(), optOut, T0).kind).toBe('building');
+  });
+
+  it.each([
+    [{ status: 'DELETED' }, 'server-deleted'],
+    [{ status: 'ERROR' }, 'server-error'],
+    [{ metadata: { os_type: 'Linux' } }, 'not-windows'],
+    [{ metadata: {} }, 'not-windows'],
+    [{ tags: ['password-escrow=skip'] }, 'opted-out'],
+  ] as Array<[Partial<BmsServer>, string]>)('skips %o as %s', (extra, reason) => {
+    expect(assessServer(server(extra), item(), optOut, T0)).toMatchObject({ kind: 'skipped', reason });
+  });
+
+  it('falls back to image.__os_type', () => {
+    const s = server({ metadata: {}, image: { __os_type: 'Windows' } });
+    expect(assessServer(s, item(), optOut, T0 + 3600e3).kind).toBe('eligible');
+  });
+
+  it('in opt-in mode requires the enabled tag', () => {
+    const optIn: ServerPolicy = { ...optOut, optMode: 'opt-in' };
+    expect(assessServer(server(), item(), optIn, T0)).toMatchObject({ reason: 'not-opted-in' });
+    expect(assessServer(server({ tags: ['password-escrow=enabled'] }), item(), optIn, T0).kind).toBe(
+      'eligible',
+    );
+  });
+
+  it('skips projects outside the allow-list before any call', () => {
+    expect(checkProject(item(), { ...optOut, allowedProjectIds: ['other'] })).toMatchObject({
+      reason: 'project-not-allowed',
+    });
+    expect(checkProject(item(), { ...optOut, allowedProjectIds: ['p1'] })).toBeUndefined();
+  });
+});
+
+describe('tagValue', () => {
+  it('reads key=value strings, bare keys and {key,value} objects', () => {
+    expect(tagValue(['x=1', 'password-escrow = skip'], 'password-escrow')).toBe('skip');
+    expect(tagValue(['password-escrow'], 'password-escrow')).toBe('');
+    expect(tagValue([{ key: 'password-escrow', value: 'enabled' }], 'password-escrow')).toBe('enabled');
+    expect(tagValue(undefined, 'password-escrow')).toBeUndefined();
+  });
+});
+
+describe('planPasswordCheck', () => {
+  const base = { activeSinceMs: T0, deadlineMs: T0 + 7200e3, scheduler, rateWaitMs: 0 };
+
+  it('waits for the first probability slice after ACTIVE without a GET', () => {
+    const plan = planPasswordCheck({ ...base, item: item(), nowMs: T0 + 10e3 });
+    expect(plan).toMatchObject({ kind: 'wait', reason: 'not-posted' });
+  });
+
+  it('defers a due finding GET when the rate limiter is exhausted', () => {
+    const plan = planPasswordCheck({ ...base, item: item(), nowMs: T0 + 1800e3, rateWaitMs: 60_000 });
+    expect(plan).toMatchObject({ kind: 'wait', reason: 'deferred' });
+    expect(planPasswordCheck({ ...base, item: item(), nowMs: T0 + 1800e3, rateWaitMs: 500 }).kind).toBe(
+      'get',
+    );
+  });
+
+  it('yields the verify GET at any wait', () => {
+    const verify = item({ phase: 'verify', sha256: SHA_A });
+    expect(planPasswordCheck({ ...base, item: verify, nowMs: T0, rateWaitMs: 1 }).kind).toBe('wait');
+    expect(planPasswordCheck({ ...base, item: verify, nowMs: T0 }).kind).toBe('get');
+  });
+
+  it('retries a found-but-not-cleared record at once', () => {
+    const found = item({ sha256: SHA_A, lastPasswordCheckAt: new Date(T0 + 1000e3).toISOString() });
+    expect(planPasswordCheck({ ...base, item: found, nowMs: T0 + 1001e3 }).kind).toBe('get');
+  });
+});
+
+describe('assessPassword', () => {
+  const retrievedLater = { latestRetrievedAt: new Date(T0 + 900e3).toISOString(), uncleared: ['v1'] };
+
+  it('escrows a posted ciphertext', () => {
+    expect(assessPassword({ item: item(), sha256: SHA_A, activeSinceMs: T0 })).toEqual({
+      kind: 'escrow',
+      newVersion: false,
+    });
+  });
+
+  it('reads an empty GET as not posted when nothing was escrowed', () => {
+    expect(assessPassword({ item: item(), sha256: undefined, activeSinceMs: T0 }).kind).toBe('not-posted');
+  });
+
+  it('reads an empty GET as already cleared when this boot was escrowed (crash rerun, duplicate)', () => {
+    expect(
+      assessPassword({ item: item(), sha256: undefined, activeSinceMs: T0, history: retrievedLater }),
+    ).toEqual({
+      kind: 'already-cleared',
+      uncleared: ['v1'],
+    });
+  });
+
+  it('keeps waiting when the escrow predates the event (a reinstall posts anew)', () => {
+    const reinstallEvent = item({ firstSeenAt: new Date(T0 + 5000e3).toISOString() });
+    expect(
+      assessPassword({ item: reinstallEvent, sha256: undefined, activeSinceMs: T0, history: retrievedLater })
+        .kind,
+    ).toBe('not-posted');
+  });
+
+  it('in verify: empty is done, the same ciphertext is pending, a different one is a new version', () => {
+    const verify = item({ phase: 'verify', sha256: SHA_A, verifyAttempts: 0 });
+    expect(assessPassword({ item: verify, sha256: undefined, activeSinceMs: T0 }).kind).toBe('verified');
+    expect(assessPassword({ item: verify, sha256: SHA_A, activeSinceMs: T0 }).kind).toBe('clear-pending');
+    expect(assessPassword({ item: verify, sha256: SHA_B, activeSinceMs: T0 })).toEqual({
+      kind: 'escrow',
+      newVersion: true,
+    });
+    expect(
+      assessPassword({ item: { ...verify, verifyAttempts: 5 }, sha256: SHA_A, activeSinceMs: T0 }).kind,
+    ).toBe('escrow');
+  });
+});
+
+describe('applyDeadline and error mapping', () => {
+  it('turns a late not-ready into a permanent deadline failure', () => {
+    const notReady = { kind: 'not-ready', reason: 'not-posted', retryAfterSeconds: 60 } as const;
+    expect(applyDeadline(notReady, item(), T0 + 100, T0 + 200)).toBe(notReady);
+    expect(applyDeadline(notReady, item(), T0 + 200, T0 + 200)).toMatchObject({
+      kind: 'failed',
+      reason: 'deadline-exceeded',
+      permanent: true,
+    });
+  });
+
+  it('never retries auth failures and waits out throttling', () => {
+    const auth = new HuaweiApiError({ kind: 'auth', api: 'password.get', status: 401 });
+    expect(outcomeForHuaweiError(auth, 30)).toMatchObject({
+      kind: 'failed',
+      reason: 'auth-failed',
+      permanent: true,
+    });
+    const throttled = new HuaweiApiError({ kind: 'throttled', api: 'password.get', status: 429 });
+    expect(outcomeForHuaweiError(throttled, 30)).toEqual({
+      kind: 'not-ready',
+      reason: 'throttled',
+      retryAfterSeconds: 30,
+    });
+    const server = new HuaweiApiError({ kind: 'server', api: 'server.get', status: 503 });
+    expect(outcomeForHuaweiError(server, 30)).toMatchObject({ kind: 'failed', permanent: false });
+  });
+});

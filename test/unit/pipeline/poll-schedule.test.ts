@@ -1,0 +1,147 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseSchedulerConfig } from '../../../lib/pipeline/pipeline-config.ts';
+import {
+  createPollScheduler,
+  planFindCheck,
+  postDelayCdf,
+  postDelayQuantile,
+  postedProbability,
+} from '../../../lib/pipeline/poll-schedule.ts';
+import type { WorkItem } from '../../../lib/queue/work-item.ts';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const model = { medianSeconds: 540, sigma: 0.8 };
+const modelScheduler = createPollScheduler(parseSchedulerConfig({}));
+
+function item(extra: Partial<WorkItem> = {}): WorkItem {
+  return {
+    v: 1,
+    projectId: 'p1',
+    region: 'cn-north-4',
+    serverId: 's1',
+    firstSeenAt: new Date(T0).toISOString(),
+    attempt: 0,
+    source: 'direct',
+    ...extra,
+  };
+}
+
+describe('post-delay model', () => {
+  it('puts the median at the configured value and the 99th percentile near an hour', () => {
+    expect(postDelayCdf(model, 540)).toBeCloseTo(0.5, 5);
+    const p99 = postDelayQuantile(model, 0.99);
+    expect(p99).toBeGreaterThan(45 * 60);
+    expect(p99).toBeLessThan(70 * 60);
+  });
+
+  it('quantile inverts the CDF', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0.001, max: 0.999, noNaN: true }), (p) => {
+        expect(postDelayCdf(model, postDelayQuantile(model, p))).toBeCloseTo(p, 5);
+      }),
+    );
+  });
+});
+
+describe('model scheduler', () => {
+  const { minGapSeconds, maxGapSeconds, sliceProbability } = modelScheduler.config;
+
+  it('first checks once the first probability slice has passed', () => {
+    expect(modelScheduler.nextCheckElapsedSeconds(undefined, 0)).toBeCloseTo(
+      postDelayQuantile(model, sliceProbability),
+      6,
+    );
+  });
+
+  it('keeps every gap within the configured bounds', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 6 * 3600, noNaN: true }), fc.nat(200), (last, checks) => {
+        const gap = modelScheduler.nextCheckElapsedSeconds(last, checks) - last;
+        expect(gap).toBeGreaterThanOrEqual(minGapSeconds - 1e-9);
+        expect(gap).toBeLessThanOrEqual(maxGapSeconds + 1e-9);
+      }),
+    );
+  });
+
+  it('covers an equal slice of posting probability where the bounds do not bind', () => {
+    const last = 540;
+    const next = modelScheduler.nextCheckElapsedSeconds(last, 3);
+    expect(postDelayCdf(model, next) - postDelayCdf(model, last)).toBeCloseTo(sliceProbability, 6);
+  });
+
+  it('checks densest around the median and sparsest in the tail', () => {
+    const gap = (t: number) => modelScheduler.nextCheckElapsedSeconds(t, 1) - t;
+    expect(gap(300)).toBeLessThan(gap(900));
+    expect(gap(900)).toBeLessThan(gap(1200));
+    expect(gap(3 * 3600)).toBe(maxGapSeconds);
+  });
+
+  it('never schedules a check past the deadline', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 7200 }), fc.integer({ min: 1, max: 7200 }), (nowS, deadlineS) => {
+        const plan = planFindCheck(
+          modelScheduler,
+          { activeSinceMs: T0, lastCheckMs: T0 + nowS * 1000, checks: 3, deadlineMs: T0 + deadlineS * 1000 },
+          T0 + nowS * 1000,
+        );
+        if (!plan.due)
+          expect(T0 + nowS * 1000 + (plan.delaySeconds - 1) * 1000).toBeLessThan(T0 + deadlineS * 1000);
+      }),
+    );
+  });
+
+  it('is due immediately for a server found long after it booted', () => {
+    expect(
+      planFindCheck(modelScheduler, { activeSinceMs: T0, checks: 0, deadlineMs: T0 + 9e9 }, T0 + 3600e3),
+    ).toEqual({ due: true });
+  });
+});
+
+describe('postedProbability (batch priority)', () => {
+  it('is monotone in elapsed time since the last check', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3 * 3600 }),
+        fc.integer({ min: 0, max: 3 * 3600 }),
+        fc.integer({ min: 0, max: 3 * 3600 }),
+        (lastS, aS, bS) => {
+          const [early, late] = aS <= bS ? [aS, bS] : [bS, aS];
+          const it = item({
+            activeSince: new Date(T0).toISOString(),
+            lastPasswordCheckAt: new Date(T0 + lastS * 1000).toISOString(),
+          });
+          const pEarly = postedProbability(it, T0 + (lastS + early) * 1000, model);
+          const pLate = postedProbability(it, T0 + (lastS + late) * 1000, model);
+          expect(pLate).toBeGreaterThanOrEqual(pEarly);
+          expect(pEarly).toBeGreaterThanOrEqual(0);
+          expect(pLate).toBeLessThanOrEqual(1);
+        },
+      ),
+    );
+  });
+
+  it('ranks found-but-not-cleared first and verify passes last', () => {
+    const now = T0 + 600e3;
+    const waiting = item({ activeSince: new Date(T0).toISOString() });
+    const found = item({ activeSince: new Date(T0).toISOString(), sha256: 'a'.repeat(64) });
+    const verify = item({ activeSince: new Date(T0).toISOString(), phase: 'verify', sha256: 'a'.repeat(64) });
+    expect(modelScheduler.priority(found, now)).toBeGreaterThan(modelScheduler.priority(waiting, now));
+    expect(modelScheduler.priority(waiting, now)).toBeGreaterThan(modelScheduler.priority(verify, now));
+  });
+});
+
+describe('baseline schedulers', () => {
+  it('fixed polls every interval from ACTIVE on', () => {
+    const fixed = createPollScheduler(parseSchedulerConfig({ ESCROW_SCHEDULER: 'fixed' }));
+    expect(fixed.nextCheckElapsedSeconds(undefined, 0)).toBe(0);
+    expect(fixed.nextCheckElapsedSeconds(100, 7)).toBe(105);
+    expect(fixed.defersUnderLoad).toBe(false);
+  });
+
+  it('exponential doubles up to the cap', () => {
+    const exp = createPollScheduler(parseSchedulerConfig({ ESCROW_SCHEDULER: 'exponential' }));
+    const gaps = [1, 2, 3, 4, 10].map((n) => exp.nextCheckElapsedSeconds(1000, n) - 1000);
+    expect(gaps).toEqual([5, 10, 20, 40, 300]);
+  });
+});
