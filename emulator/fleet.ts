@@ -4,6 +4,7 @@
  * due, and `materialize(now)` applies whatever has come due before a read or a write,
  * so a fleet of thousands costs nothing while idle.
  */
+import { createHash } from 'node:crypto';
 import type { Clock } from '../lib/clock.ts';
 import { encryptPassword, generatePassword } from './cloudbase-init.ts';
 import { type DelaySpec, planDelays } from './post-delays.ts';
@@ -267,7 +268,8 @@ export class Fleet {
     const password = generatePassword(this.#deps.random.passwords);
     record.ciphertext = encryptPassword(this.#deps.publicKeyPem(), password);
     record.postedAt = at;
-    record.history.push({ at, event: 'posted', source });
+    const sha256 = createHash('sha256').update(record.ciphertext).digest('hex');
+    record.history.push({ at, event: 'posted', source, sha256 });
     return 'posted';
   }
 }

@@ -93,6 +93,11 @@ export interface PostHistoryEntry {
   at: number;
   event: 'posted' | 'refused' | 'cleared';
   source: PostSource | 'delete-api';
+  /**
+   * 'posted' only: lower-case hex SHA-256 of the ciphertext stored (not secret; the same hash
+   * a WorkItem carries), so tests can check each posted version against the escrow.
+   */
+  sha256?: string;
 }
 
 /** The true state of a server as the emulator knows it (times are emulated epoch ms). */

@@ -28,13 +28,18 @@ export function serverView(record: ServerRecord, ctx: ViewContext): Record<strin
   const windows = spec.osType === 'Windows';
   const vpcId = `vpc-${record.orderId.toLowerCase()}`;
   const active = status === 'ACTIVE';
+  // Like Nova, a finished rebuild (OS reinstall) moves launched_at to when it completed.
+  const launched =
+    record.rebuildingUntil > 0 && ctx.now >= record.rebuildingUntil
+      ? record.rebuildingUntil
+      : record.activeAt;
   return {
     id: record.id,
     name: spec.name,
     user_id: '6d78fa8f4b1c4f5f9b8c1e2a3b4c5d6e',
     tenant_id: ctx.projectId,
     created: isoSeconds(record.createdAt),
-    updated: isoSeconds(Math.min(ctx.now, Math.max(record.createdAt, record.activeAt))),
+    updated: isoSeconds(Math.min(ctx.now, Math.max(record.createdAt, launched))),
     hostId: `host-${shortId(record.id)}`,
     status,
     progress: active ? 100 : 0,
@@ -69,7 +74,7 @@ export function serverView(record: ServerRecord, ctx: ViewContext): Record<strin
     'OS-EXT-SRV-ATTR:instance_name': `instance-${shortId(record.id)}`,
     'OS-EXT-AZ:availability_zone': `${ctx.region}a`,
     'OS-DCF:diskConfig': 'MANUAL',
-    'OS-SRV-USG:launched_at': ctx.now >= record.activeAt ? launchedAt(record.activeAt) : '',
+    'OS-SRV-USG:launched_at': ctx.now >= record.activeAt ? launchedAt(launched) : '',
     'OS-SRV-USG:terminated_at': record.deletedAt !== null ? launchedAt(record.deletedAt) : '',
     'os-extended-volumes:volumes_attached': [],
     host_status: active ? 'UP' : 'UNKNOWN',

@@ -17,7 +17,6 @@ export const emulatorCommand: Command = {
   async run(_values, io, positionals) {
     // The emulator parses its own flags; forward the raw argv.
     const { runEmulatorCommand } = await import('../../emulator/command.ts');
-    void io;
-    return runEmulatorCommand(positionals);
+    return runEmulatorCommand(positionals, io);
   },
 };

@@ -11,10 +11,8 @@ import { type Env, readEnum, requireString } from '../config/env-parsers.ts';
 import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
 import type { EscrowStore } from '../escrow/escrow-store.ts';
 import type { BmsApi } from '../huawei/bms-types.ts';
-import { envCredentialProvider } from '../huawei/credentials.ts';
-import { ENV_REGION } from '../huawei/endpoints.ts';
-import { createHuaweiClients } from '../huawei/huawei-clients.ts';
-import { parseHuaweiConfig } from '../huawei/huawei-config.ts';
+import { createRegionalClients } from '../huawei/regional-clients.ts';
+import { credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
 import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { SqsWorkQueue } from '../queue/sqs-queue.ts';
@@ -94,20 +92,12 @@ export async function createIntakeRuntime(env: Env): Promise<IntakeRuntime> {
     client: new SQSClient({}),
     queueUrl: requireString(env, 'WORK_QUEUE_URL', 'set it to the URL of the SQS work queue'),
   });
-  const credentials = envCredentialProvider(env);
-  const clients = new Map<string, BmsApi>();
-  const bmsFor = (region: string): BmsApi => {
-    let bms = clients.get(region);
-    if (!bms) {
-      bms = createHuaweiClients(parseHuaweiConfig({ ...env, [ENV_REGION]: region }), {
-        credentials,
-        clock: systemClock,
-        logger,
-      }).bms;
-      clients.set(region, bms);
-    }
-    return bms;
-  };
+  const clients = createRegionalClients(env, {
+    credentials: await credentialProviderFromEnv(env, { clock: systemClock }),
+    clock: systemClock,
+    logger,
+  });
+  const bmsFor = (region: string): BmsApi => clients.for(region).bms;
   return composeIntakeRuntime({
     config,
     queue,

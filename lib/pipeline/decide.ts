@@ -132,6 +132,8 @@ export function planPasswordCheck(args: {
       return { kind: 'wait', reason: 'deferred', delaySeconds: deferDelaySeconds(rateWaitMs) };
     return { kind: 'get' };
   }
+  // An operator who runs `process` asks for a look now; only later looks follow the model.
+  if (item.source === 'cli' && (item.passwordChecks ?? 0) === 0) return { kind: 'get' };
   const lastCheckMs =
     item.lastPasswordCheckAt === undefined ? undefined : Date.parse(item.lastPasswordCheckAt);
   const plan: CheckPlan = planFindCheck(
@@ -189,7 +191,11 @@ export function assessPassword(args: {
     // is newer than our escrow) posts anew, so keep waiting for it.
     const latest =
       history?.latestRetrievedAt === undefined ? Number.NaN : Date.parse(history.latestRetrievedAt);
-    const since = Math.max(args.activeSinceMs, Date.parse(item.firstSeenAt) || 0);
+    // A sweep or an operator's rerun is not an event about a new install: for those only the
+    // current boot counts, so a crash between DELETE and markCleared does not poll to the deadline.
+    const eventTime =
+      item.source === 'sweep' || item.source === 'cli' ? 0 : Date.parse(item.firstSeenAt) || 0;
+    const since = Math.max(args.activeSinceMs, eventTime);
     if (!Number.isFinite(latest) || latest < since) return { kind: 'not-posted' };
     return { kind: 'already-cleared', uncleared: history?.uncleared ?? [] };
   }

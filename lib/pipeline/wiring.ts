@@ -10,10 +10,8 @@ import { ConfigError, type Env, readEnum } from '../config/env-parsers.ts';
 import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
 import type { EscrowStore } from '../escrow/escrow-store.ts';
 import type { BmsApi } from '../huawei/bms-types.ts';
-import { envCredentialProvider } from '../huawei/credentials.ts';
-import { ENV_REGION } from '../huawei/endpoints.ts';
-import { createHuaweiClients, type HuaweiClients } from '../huawei/huawei-clients.ts';
-import { parseHuaweiConfig } from '../huawei/huawei-config.ts';
+import { createRegionalClients } from '../huawei/regional-clients.ts';
+import { credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
 import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import type { BatchWorkerDeps } from '../queue/batch-worker.ts';
@@ -57,19 +55,12 @@ export async function createPipelineDeps(env: Env, parts: PipelineParts = {}): P
   const logger = parts.logger ?? createLogger({ level, fields: { component: 'worker' } });
   const metrics = parts.metrics ?? createMetrics();
 
-  const clients = new Map<string, HuaweiClients>();
-  const clientsFor = (region: string): HuaweiClients => {
-    let c = clients.get(region);
-    if (!c) {
-      c = createHuaweiClients(parseHuaweiConfig({ ...env, [ENV_REGION]: region }), {
-        credentials: envCredentialProvider(env),
-        clock,
-        logger,
-      });
-      clients.set(region, c);
-    }
-    return c;
-  };
+  const clients = createRegionalClients(env, {
+    credentials: await credentialProviderFromEnv(env, { clock }),
+    clock,
+    logger,
+  });
+  const clientsFor = (region: string) => clients.for(region);
   const bmsFor = parts.bmsFor ?? ((region: string) => clientsFor(region).bms);
   const rateBudgetFor =
     parts.rateBudgetFor ?? (parts.bmsFor ? undefined : (region: string) => clientsFor(region).rateLimiter);
@@ -117,7 +108,7 @@ export async function createPipelineDeps(env: Env, parts: PipelineParts = {}): P
     logger,
     metrics,
     close: async () => {
-      await Promise.all([...clients.values()].map((c) => c.close()));
+      await clients.close();
     },
   };
 }

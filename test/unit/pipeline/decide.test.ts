@@ -157,6 +157,15 @@ describe('assessPassword', () => {
     ).toBe('not-posted');
   });
 
+  it('for a sweep or an operator rerun only the current boot counts, not when the item was made', () => {
+    for (const source of ['sweep', 'cli'] as const) {
+      const late = item({ source, firstSeenAt: new Date(T0 + 5000e3).toISOString() });
+      expect(
+        assessPassword({ item: late, sha256: undefined, activeSinceMs: T0, history: retrievedLater }).kind,
+      ).toBe('already-cleared');
+    }
+  });
+
   it('in verify: empty is done, the same ciphertext is pending, a different one is a new version', () => {
     const verify = item({ phase: 'verify', sha256: SHA_A, verifyAttempts: 0 });
     expect(assessPassword({ item: verify, sha256: undefined, activeSinceMs: T0 }).kind).toBe('verified');

@@ -1,0 +1,82 @@
+/**
+ * What every CLI command that talks to Huawei needs, built once per invocation from the
+ * environment plus flags: logs go to stderr (stdout is for results), flags override the
+ * official HUAWEICLOUD_SDK_* variables, and the same composition root as the Lambda worker.
+ */
+import type { Env } from '../lib/config/env-parsers.ts';
+import { readEnum, readString } from '../lib/config/env-parsers.ts';
+import { readEnvCredentials } from '../lib/huawei/credentials.ts';
+import { ENV_CREDENTIALS_SECRET_ID } from '../lib/huawei/secrets-manager-credentials.ts';
+import { createLogger, type Logger, type LogLevel } from '../lib/observability/logger.ts';
+import { nullMetrics } from '../lib/observability/metrics.ts';
+import { createPipelineDeps, type PipelineRuntime } from '../lib/pipeline/wiring.ts';
+import type { DeadLetterQueue } from '../lib/queue/dead-letter.ts';
+import type { WorkQueue } from '../lib/queue/work-item.ts';
+import type { CommandIo } from './command.ts';
+import { requireOption, UsageError } from './command.ts';
+
+export type Flags = Record<string, string | boolean | undefined>;
+
+export const TARGET_OPTIONS = {
+  'project-id': { type: 'string' },
+  region: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export const TARGET_HELP = `  --project-id P           Huawei project id (default: HUAWEICLOUD_SDK_PROJECT_ID)
+  --region R               Huawei region (default: HUAWEICLOUD_SDK_REGION)
+  --json                   print the result as JSON on stdout`;
+
+/** The environment with command-line flags applied on top. */
+export function effectiveEnv(io: CommandIo, flags: Flags): Env {
+  const env: Record<string, string | undefined> = { ...io.env };
+  if (typeof flags['project-id'] === 'string') env['HUAWEICLOUD_SDK_PROJECT_ID'] = flags['project-id'];
+  if (typeof flags['region'] === 'string') env['HUAWEICLOUD_SDK_REGION'] = flags['region'];
+  if (flags['dry-run'] === true) env['DRY_RUN'] = 'true';
+  return env;
+}
+
+export function target(env: Env): { projectId: string; region: string } {
+  const projectId = requireOption(
+    { 'project-id': env['HUAWEICLOUD_SDK_PROJECT_ID'] },
+    'project-id',
+    'pass --project-id or set HUAWEICLOUD_SDK_PROJECT_ID (find it under My Credentials > API Credentials in the console)',
+  );
+  const region = env['HUAWEICLOUD_SDK_REGION'];
+  if (!region)
+    throw new UsageError(
+      '--region is required: pass --region or set HUAWEICLOUD_SDK_REGION (e.g. ap-southeast-1)',
+    );
+  return { projectId, region };
+}
+
+export function cliLogger(io: CommandIo, env: Env): Logger {
+  // Operators read stderr; structured logs stay available with LOG_LEVEL=info or debug.
+  const level = readEnum<LogLevel>(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], 'warn');
+  return createLogger({ level, sink: io.stderr, fields: { component: 'cli' } });
+}
+
+const noQueue: WorkQueue & DeadLetterQueue = {
+  async enqueue() {
+    throw new Error('this command does not enqueue');
+  },
+  async send() {
+    throw new Error('this command has no dead-letter queue');
+  },
+};
+
+/** The worker's composition root without a queue: for commands that act on one server directly. */
+export function directRuntime(io: CommandIo, env: Env): Promise<PipelineRuntime> {
+  // Fail before any work with the variable's name and the fix, not deep inside a call.
+  if (readString(env, ENV_CREDENTIALS_SECRET_ID) === undefined) readEnvCredentials(env);
+  return createPipelineDeps(env, {
+    logger: cliLogger(io, env),
+    metrics: nullMetrics,
+    queue: noQueue,
+    dlq: noQueue,
+  });
+}
+
+export function writeJson(io: CommandIo, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,57 @@
+import { DEMO_DEFAULTS, formatDemoSummary, runDemo } from '../../lib/local/demo-runner.ts';
+import { type Command, EXIT, UsageError } from '../command.ts';
+
+function numberFlag(
+  value: string | boolean | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (typeof value !== 'string' || !Number.isFinite(n) || n < min)
+    throw new UsageError(`--${name} expects a number of at least ${min}, got "${String(value)}"`);
+  return n;
+}
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary:
+    'Run the whole hook against the bundled emulator under compressed time: servers are created through the signed BMS API, ' +
+    'CTS traces reach the local webhook over SMN, and every Windows password is escrowed, read back and cleared. No credentials, no network.',
+  usage: 'demo [--windows N] [--linux N] [--time-scale X] [--seed N] [--state-dir D] [--timeout S] [--json]',
+  help: `  --windows N              Windows servers to create (default ${DEMO_DEFAULTS.windows})
+  --linux N                Linux servers to create (default ${DEMO_DEFAULTS.linux}); they must be skipped
+  --time-scale X           emulated seconds per real second (default ${DEMO_DEFAULTS.timeScale})
+  --seed N                 seed for ids and boot/post delays (default ${DEMO_DEFAULTS.seed})
+  --state-dir D            where the queue and escrow files go (default: a new directory under the OS temp dir)
+  --timeout S              real seconds before giving up (default ${DEMO_DEFAULTS.timeoutSeconds})
+  --json                   print a machine-readable summary on stdout (progress goes to stderr)`,
+  options: {
+    windows: { type: 'string' },
+    linux: { type: 'string' },
+    'time-scale': { type: 'string' },
+    seed: { type: 'string' },
+    'state-dir': { type: 'string' },
+    timeout: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(values, io) {
+    const json = values['json'] === true;
+    const summary = await runDemo({
+      windows: numberFlag(values['windows'], 'windows', DEMO_DEFAULTS.windows, 0),
+      linux: numberFlag(values['linux'], 'linux', DEMO_DEFAULTS.linux, 0),
+      timeScale: numberFlag(values['time-scale'], 'time-scale', DEMO_DEFAULTS.timeScale, 1),
+      seed: numberFlag(values['seed'], 'seed', DEMO_DEFAULTS.seed, 0),
+      timeoutSeconds: numberFlag(values['timeout'], 'timeout', DEMO_DEFAULTS.timeoutSeconds, 1),
+      stateDir: typeof values['state-dir'] === 'string' ? values['state-dir'] : undefined,
+      json,
+      stdout: io.stdout,
+      stderr: io.stderr,
+      signal: io.signal,
+    });
+    if (json) io.stdout.write(`${JSON.stringify(summary)}\n`);
+    else io.stdout.write(formatDemoSummary(summary));
+    return summary.ok ? EXIT.ok : EXIT.error;
+  },
+};

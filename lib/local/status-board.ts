@@ -1,0 +1,222 @@
+/**
+ * What the local stack knows about each server, for the status page, the demo's progress
+ * lines and its summary. It is a view, not the source of truth (that is the queue and the
+ * escrow store), so it holds only ids, states, reasons and timestamps: never a ciphertext.
+ * It is saved to the state dir so a restarted `serve` still shows what happened before.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Outcome } from '../pipeline/outcome.ts';
+import type { WorkItem } from '../queue/work-item.ts';
+
+export type ServerState = 'waiting' | 'escrowed' | 'cleared' | 'skipped' | 'failed';
+
+export interface ServerStatus {
+  serverId: string;
+  projectId: string;
+  region: string;
+  state: ServerState;
+  /** Skip or failure reason, or what a waiting server waits for. */
+  reason?: string | undefined;
+  /** True once a failed server was moved to the dead-letter queue. */
+  deadLettered?: boolean | undefined;
+  firstSeenAt: string;
+  updatedAt: string;
+  /** How the hook learned of the server first (smn, sweep, direct…). */
+  source: string;
+  attempts: number;
+  passwordChecks?: number | undefined;
+  versionId?: string | undefined;
+  foundAt?: string | undefined;
+  clearedAt?: string | undefined;
+}
+
+export type StatusListener = (status: ServerStatus, previous: ServerStatus | undefined) => void;
+
+interface SavedBoard {
+  v: 1;
+  servers: ServerStatus[];
+}
+
+/** A state never moves backwards: a late duplicate of an old message must not un-clear a server. */
+const RANK: Record<ServerState, number> = { waiting: 0, escrowed: 1, failed: 2, skipped: 3, cleared: 3 };
+
+export class StatusBoard {
+  readonly #servers = new Map<string, ServerStatus>();
+  readonly #listeners = new Set<StatusListener>();
+  readonly #file: string | undefined;
+  readonly #now: () => number;
+  #saving: Promise<void> = Promise.resolve();
+  #dirty = false;
+
+  constructor(options: { file?: string | undefined; now?: () => number } = {}) {
+    this.#file = options.file;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Restores a board saved by a previous run; a missing or unreadable file starts empty. */
+  async load(): Promise<void> {
+    if (!this.#file) return;
+    let text: string;
+    try {
+      text = await readFile(this.#file, 'utf8');
+    } catch {
+      return;
+    }
+    try {
+      const saved = JSON.parse(text) as SavedBoard;
+      if (saved.v !== 1 || !Array.isArray(saved.servers)) return;
+      for (const s of saved.servers) if (typeof s.serverId === 'string') this.#servers.set(s.serverId, s);
+    } catch {
+      // A torn write cannot happen (rename is atomic), but a hand-edited file can: start afresh.
+    }
+  }
+
+  onChange(listener: StatusListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  list(): ServerStatus[] {
+    return [...this.#servers.values()].sort(
+      (a, b) => a.firstSeenAt.localeCompare(b.firstSeenAt) || a.serverId.localeCompare(b.serverId),
+    );
+  }
+
+  get(serverId: string): ServerStatus | undefined {
+    return this.#servers.get(serverId);
+  }
+
+  /** A message was queued (a new server, or a duplicate of a known one). */
+  noteQueued(item: WorkItem): void {
+    if (this.#servers.has(item.serverId)) return;
+    this.#set({
+      serverId: item.serverId,
+      projectId: item.projectId,
+      region: item.region,
+      state: 'waiting',
+      reason: 'queued',
+      firstSeenAt: item.firstSeenAt,
+      updatedAt: this.#iso(),
+      source: item.source,
+      attempts: item.attempt,
+    });
+  }
+
+  /**
+   * One processing of `item` ended in `outcome`; `updated` is the item as re-queued (it carries
+   * the escrowed version while the clear is being verified). A permanent failure goes to the DLQ.
+   */
+  noteOutcome(item: WorkItem, outcome: Outcome, updated: WorkItem = item): void {
+    const previous = this.#servers.get(item.serverId);
+    const base: ServerStatus = {
+      serverId: item.serverId,
+      projectId: item.projectId,
+      region: item.region,
+      firstSeenAt: previous?.firstSeenAt ?? item.firstSeenAt,
+      source: previous?.source ?? item.source,
+      state: 'waiting',
+      updatedAt: this.#iso(),
+      attempts: Math.max(previous?.attempts ?? 0, item.attempt + 1),
+      passwordChecks: updated.passwordChecks ?? previous?.passwordChecks,
+    };
+    let next: ServerStatus;
+    switch (outcome.kind) {
+      case 'cleared':
+        next = {
+          ...base,
+          state: 'cleared',
+          reason: 'escrowed, read back, record deleted',
+          versionId: outcome.versionId,
+          passwordChecks: outcome.exposure.passwordChecks,
+          foundAt: outcome.exposure.foundAt,
+          clearedAt: outcome.exposure.clearedAt,
+        };
+        break;
+      case 'escrowed':
+        next = {
+          ...base,
+          state: 'escrowed',
+          reason: 'dry run: not cleared',
+          versionId: outcome.versionId,
+          passwordChecks: outcome.exposure.passwordChecks,
+          foundAt: outcome.exposure.foundAt,
+        };
+        break;
+      case 'skipped':
+        next = { ...base, state: 'skipped', reason: outcome.reason };
+        break;
+      case 'not-ready':
+        // A verify-phase item has escrowed its version and waits for the clear to show.
+        next =
+          outcome.reason === 'clear-pending' || updated.versionId !== undefined
+            ? {
+                ...base,
+                state: 'escrowed',
+                reason: 'clear pending',
+                versionId: updated.versionId,
+                foundAt: updated.foundAt,
+              }
+            : { ...base, state: 'waiting', reason: outcome.reason };
+        break;
+      case 'failed':
+        next = outcome.permanent
+          ? { ...base, state: 'failed', reason: outcome.reason, deadLettered: true }
+          : { ...base, state: 'waiting', reason: `retrying after ${outcome.reason}` };
+        break;
+    }
+    if (previous && RANK[next.state] < RANK[previous.state]) return;
+    this.#set(next);
+  }
+
+  /** The queue gave up on a message (max receive count): the server is surfaced as failed. */
+  noteDeadLettered(item: WorkItem, reason: string): void {
+    const previous = this.#servers.get(item.serverId);
+    if (previous && (previous.state === 'cleared' || previous.state === 'skipped')) return;
+    this.#set({
+      serverId: item.serverId,
+      projectId: item.projectId,
+      region: item.region,
+      firstSeenAt: previous?.firstSeenAt ?? item.firstSeenAt,
+      source: previous?.source ?? item.source,
+      state: 'failed',
+      reason,
+      deadLettered: true,
+      updatedAt: this.#iso(),
+      attempts: Math.max(previous?.attempts ?? 0, item.attempt + 1),
+      passwordChecks: item.passwordChecks ?? previous?.passwordChecks,
+    });
+  }
+
+  /** Waits until the latest state is on disk. */
+  async flush(): Promise<void> {
+    await this.#saving;
+  }
+
+  #set(status: ServerStatus): void {
+    const previous = this.#servers.get(status.serverId);
+    this.#servers.set(status.serverId, status);
+    for (const listener of this.#listeners) listener(status, previous);
+    this.#scheduleSave();
+  }
+
+  #scheduleSave(): void {
+    if (!this.#file || this.#dirty) return;
+    this.#dirty = true;
+    const file = this.#file;
+    this.#saving = this.#saving.then(async () => {
+      this.#dirty = false;
+      const body: SavedBoard = { v: 1, servers: this.list() };
+      await mkdir(dirname(file), { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, `${JSON.stringify(body)}\n`);
+      await rename(tmp, file);
+    });
+    // A failed save only loses the view, not work; the next change tries again.
+    this.#saving = this.#saving.catch(() => {});
+  }
+
+  #iso(): string {
+    return new Date(this.#now()).toISOString();
+  }
+}

@@ -1,0 +1,185 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.ts';
+import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
+
+let emu: RunningEmulator;
+let dir: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  // Real time: the CLI runs on the wall clock, like an operator against the real cloud.
+  emu = await startEmulator({ timeScale: 1, seed: 7 });
+  dir = await mkdtemp(join(tmpdir(), 'bpe-cli-'));
+  env = {
+    HUAWEICLOUD_SDK_AK: emu.accessKey,
+    HUAWEICLOUD_SDK_SK: emu.secretKey,
+    HUAWEICLOUD_SDK_REGION: emu.region,
+    HUAWEICLOUD_BMS_ENDPOINT: emu.url,
+    HUAWEICLOUD_IAM_ENDPOINT: emu.url,
+    ESCROW_FILE_DIR: join(dir, 'escrow'),
+    LOCAL_STATE_DIR: join(dir, 'local'),
+  };
+});
+afterAll(async () => {
+  await emu.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function cli(argv: string[], extraEnv: Record<string, string> = {}) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => {
+    out += c;
+  });
+  stderr.on('data', (c) => {
+    err += c;
+  });
+  const code = await main(argv, {
+    stdout,
+    stderr,
+    env: { ...env, ...extraEnv },
+    signal: new AbortController().signal,
+  });
+  return { code, out, err };
+}
+
+describe('the bms-password-escrow CLI against the emulator', () => {
+  it('prints help for every command, with the exit codes', async () => {
+    const top = await cli(['--help']);
+    expect(top.code).toBe(0);
+    for (const name of ['process', 'sweep', 'status', 'decrypt', 'serve', 'demo', 'emulator']) {
+      expect(top.out).toContain(name);
+      const sub = await cli([name, '--help']);
+      expect(sub.code, name).toBe(0);
+      expect(sub.out, name).toMatch(/Usage: bms-password-escrow/);
+    }
+    expect(top.out).toContain('75');
+  });
+
+  it('rejects unknown commands and flags with exit 2', async () => {
+    expect((await cli(['frobnicate'])).code).toBe(2);
+    const bad = await cli(['process', '--server-idd', 'x']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/process --help/);
+  });
+
+  it('names the missing variable and the fix when credentials are absent', async () => {
+    const { code, err } = await cli(
+      ['process', '--project-id', emu.projectId, '--server-id', '5f8c6d3a-1b2c-4d5e-8f90-a1b2c3d4e5f6'],
+      {
+        HUAWEICLOUD_SDK_AK: '',
+      },
+    );
+    expect(code).toBe(2);
+    expect(err).toMatch(/HUAWEICLOUD_SDK_AK is not set; export it, or run against the emulator/);
+  });
+
+  it('process: 75 before the post, then escrows, clears and verifies (exit 0); a rerun is a no-op', async () => {
+    const { windowsIds, linuxIds } = emu.admin.createServers({
+      windows: 1,
+      linux: 1,
+      bootDelaySeconds: 0,
+      postDelaySeconds: 3600,
+    });
+    const serverId = windowsIds[0]!;
+    const args = ['process', '--project-id', emu.projectId, '--server-id', serverId, '--json'];
+
+    const early = await cli(args);
+    expect(early.code).toBe(75);
+    expect(JSON.parse(early.out).outcome).toMatchObject({ kind: 'not-ready', reason: 'not-posted' });
+
+    emu.admin.guestPost(serverId);
+    const truth = emu.admin.server(serverId)!.ciphertext!;
+    const done = await cli(args);
+    expect(done.code, done.out + done.err).toBe(0);
+    expect(JSON.parse(done.out).outcome).toMatchObject({ kind: 'cleared' });
+    expect(emu.admin.server(serverId)!.ciphertext ?? '').toBe('');
+    expect(done.out + done.err).not.toContain(truth);
+
+    const again = await cli(args);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.out).outcome).toMatchObject({ kind: 'skipped', reason: 'already-cleared' });
+
+    const linux = await cli(['process', '--project-id', emu.projectId, '--server-id', linuxIds[0]!]);
+    expect(linux.code).toBe(0);
+    expect(linux.out, linux.out + linux.err).toMatch(/skipped \(not-windows/);
+  });
+
+  it('process --dry-run escrows but leaves the record', async () => {
+    const { windowsIds } = emu.admin.createServers({
+      windows: 1,
+      linux: 0,
+      bootDelaySeconds: 0,
+      postDelaySeconds: 3600,
+    });
+    const serverId = windowsIds[0]!;
+    emu.admin.guestPost(serverId);
+    const run = await cli(['process', '--project-id', emu.projectId, '--server-id', serverId, '--dry-run']);
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/dry run, record NOT cleared/);
+    expect(emu.admin.server(serverId)!.ciphertext).toBeTruthy();
+  });
+
+  it('status lists servers with record and escrow state; decrypt needs --reveal and prints the password', async () => {
+    const status = await cli(['status', '--project-id', emu.projectId, '--json']);
+    expect(status.code).toBe(0);
+    const rows = JSON.parse(status.out).servers as Array<{
+      serverId: string;
+      record: string;
+      escrowVersions: number;
+    }>;
+    const cleared = rows.filter((r) => r.record === 'cleared' && r.escrowVersions === 1);
+    const present = rows.filter((r) => r.record === 'present');
+    expect(cleared.length, status.out).toBeGreaterThanOrEqual(1);
+    expect(present.length).toBeGreaterThanOrEqual(1);
+
+    const keyFile = join(dir, 'key.pem');
+    await writeFile(keyFile, emu.admin.decryptKey().privateKeyPem, { mode: 0o600 });
+    const serverId = cleared[0]!.serverId;
+    const refused = await cli([
+      'decrypt',
+      '--project-id',
+      emu.projectId,
+      '--server-id',
+      serverId,
+      '--key',
+      keyFile,
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.out).toBe('');
+    const shown = await cli([
+      'decrypt',
+      '--project-id',
+      emu.projectId,
+      '--server-id',
+      serverId,
+      '--key',
+      keyFile,
+      '--reveal',
+    ]);
+    expect(shown.code).toBe(0);
+    expect(shown.out.trim()).toMatch(/^[A-Za-z0-9]{20}$/);
+    expect(shown.err).not.toContain(shown.out.trim());
+  });
+
+  it('sweep --dry-run counts without queueing; sweep queues into the local durable queue', async () => {
+    emu.admin.createServers({ windows: 2, linux: 1, bootDelaySeconds: 0, postDelaySeconds: 3600 });
+    const dry = await cli(['sweep', '--project-id', emu.projectId, '--dry-run', '--json']);
+    expect(dry.code).toBe(0);
+    const report = JSON.parse(dry.out);
+    expect(report.dryRun).toBe(true);
+    expect(report.totals.skipped['already-cleared']).toBeGreaterThanOrEqual(1);
+    const wouldQueue = report.totals.enqueued as number;
+    expect(wouldQueue).toBeGreaterThanOrEqual(3);
+
+    const real = await cli(['sweep', '--project-id', emu.projectId, '--json']);
+    expect(real.code).toBe(0);
+    expect(JSON.parse(real.out).totals.enqueued).toBe(wouldQueue);
+  });
+});
