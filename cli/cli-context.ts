@@ -5,15 +5,21 @@
  */
 import type { Env } from '../lib/config/env-parsers.ts';
 import { readEnum, readString } from '../lib/config/env-parsers.ts';
+import { systemClock } from '../lib/clock.ts';
 import { readEnvCredentials } from '../lib/huawei/credentials.ts';
-import { ENV_CREDENTIALS_SECRET_ID } from '../lib/huawei/secrets-manager-credentials.ts';
+import { createHuaweiClients } from '../lib/huawei/huawei-clients.ts';
+import { parseHuaweiConfig } from '../lib/huawei/huawei-config.ts';
+import {
+  credentialProviderFromEnv,
+  ENV_CREDENTIALS_SECRET_ID,
+} from '../lib/huawei/secrets-manager-credentials.ts';
 import { createLogger, type Logger, type LogLevel } from '../lib/observability/logger.ts';
 import { nullMetrics } from '../lib/observability/metrics.ts';
 import { createPipelineDeps, type PipelineRuntime } from '../lib/pipeline/wiring.ts';
 import type { DeadLetterQueue } from '../lib/queue/dead-letter.ts';
 import type { WorkQueue } from '../lib/queue/work-item.ts';
 import type { CommandIo } from './command.ts';
-import { requireOption, UsageError } from './command.ts';
+import { UsageError } from './command.ts';
 
 export type Flags = Record<string, string | boolean | undefined>;
 
@@ -23,7 +29,7 @@ export const TARGET_OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
-export const TARGET_HELP = `  --project-id P           Huawei project id (default: HUAWEICLOUD_SDK_PROJECT_ID)
+export const TARGET_HELP = `  --project-id P           Huawei project id (default: HUAWEICLOUD_SDK_PROJECT_ID, else looked up in IAM)
   --region R               Huawei region (default: HUAWEICLOUD_SDK_REGION)
   --json                   print the result as JSON on stdout`;
 
@@ -36,18 +42,31 @@ export function effectiveEnv(io: CommandIo, flags: Flags): Env {
   return env;
 }
 
-export function target(env: Env): { projectId: string; region: string } {
-  const projectId = requireOption(
-    { 'project-id': env['HUAWEICLOUD_SDK_PROJECT_ID'] },
-    'project-id',
-    'pass --project-id or set HUAWEICLOUD_SDK_PROJECT_ID (find it under My Credentials > API Credentials in the console)',
-  );
+/**
+ * The project and region a command acts on. Without a project id, IAM is asked for the
+ * project named after the region (GET /v3/projects?name={region}), as the official SDKs do.
+ */
+export async function target(env: Env, signal?: AbortSignal): Promise<{ projectId: string; region: string }> {
   const region = env['HUAWEICLOUD_SDK_REGION'];
   if (!region)
     throw new UsageError(
       '--region is required: pass --region or set HUAWEICLOUD_SDK_REGION (e.g. ap-southeast-1)',
     );
-  return { projectId, region };
+  const given = env['HUAWEICLOUD_SDK_PROJECT_ID'];
+  if (given) return { projectId: given, region };
+  const clients = createHuaweiClients(parseHuaweiConfig(env), {
+    credentials: await credentialProviderFromEnv(env, { clock: systemClock }),
+    clock: systemClock,
+  });
+  try {
+    return { projectId: await clients.projectId(signal), region };
+  } catch (cause) {
+    throw new UsageError(
+      `--project-id was not given and the IAM lookup of the project for ${region} failed (${(cause as Error).message}); pass --project-id or set HUAWEICLOUD_SDK_PROJECT_ID`,
+    );
+  } finally {
+    await clients.close();
+  }
 }
 
 export function cliLogger(io: CommandIo, env: Env): Logger {

@@ -4,7 +4,7 @@
  *   dist/cli/index.js
  * Usage: node scripts/build.ts [--metafile]
  */
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -54,8 +54,9 @@ export async function buildAll(options: { metafile?: boolean } = {}): Promise<Bu
     });
     await mkdir(outdir, { recursive: true });
     await writeFile(join(outdir, 'package.json'), '{"type":"module"}\n');
+    // The bundled emulator reads its throwaway SMN signing identity from ./fixtures beside the bundle.
+    if (name === 'cli') await cp(join(root, 'emulator', 'fixtures'), join(outdir, 'fixtures'), { recursive: true });
     if (result.metafile) await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
-    const { stat } = await import('node:fs/promises');
     built.push({ name, outfile, bytes: (await stat(outfile)).size });
   }
   return built;

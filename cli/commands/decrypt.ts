@@ -43,7 +43,7 @@ ${TARGET_HELP.split('\n').slice(0, 2).join('\n')}`,
         'refusing to print a password without consent: add --reveal (it goes to stdout only)',
       );
     }
-    const { projectId, region } = target(env);
+    const { projectId, region } = await target(env, io.signal);
     const decryptor = createPasswordDecryptor(parsePrivateKey(await readFile(keyFile, 'utf8')));
     const runtime = await directRuntime(io, env);
     try {

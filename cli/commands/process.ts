@@ -60,7 +60,7 @@ ${TARGET_HELP}
   async run(flags, io) {
     const env = effectiveEnv(io, flags);
     const serverId = requireOption(flags, 'server-id', 'the id of the server to escrow');
-    const { projectId, region } = target(env);
+    const { projectId, region } = await target(env, io.signal);
     const runtime = await directRuntime(io, env);
     try {
       const clock = runtime.process.clock;

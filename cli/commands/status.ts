@@ -38,7 +38,7 @@ export const statusCommand: Command = {
   options: { ...TARGET_OPTIONS, 'no-record-check': { type: 'boolean' } },
   async run(flags, io) {
     const env = effectiveEnv(io, flags);
-    const { projectId, region } = target(env);
+    const { projectId, region } = await target(env, io.signal);
     const runtime = await directRuntime(io, env);
     const progress = createProgress(io.stderr);
     try {

@@ -31,7 +31,7 @@ export const sweepCommand: Command = {
   options: { ...TARGET_OPTIONS, 'dry-run': { type: 'boolean' }, 'state-dir': { type: 'string' } },
   async run(flags, io) {
     const env = effectiveEnv(io, flags);
-    const { projectId, region } = target(env);
+    const { projectId, region } = await target(env, io.signal);
     const runtime = await directRuntime(io, env);
     const logger = cliLogger(io, env);
     const queueUrl = readString(env, 'WORK_QUEUE_URL');

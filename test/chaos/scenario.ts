@@ -95,7 +95,7 @@ export function drawScenario(seed: number, sizing: ScenarioSizing = { maxWindows
       tamperReadRate: rate(random, 0.12),
       latencyMs: random.next() < 0.7 ? 0 : Math.round(random.next() * 5),
     },
-    crashRate: rate(random, 0.08),
+    crashRate: rate(random, 0.03),
     reinstalls: Math.floor(random.next() * Math.min(4, windows / 3)),
     sweepIntervalSeconds: pick(random, [600, 900, 1200]),
   };

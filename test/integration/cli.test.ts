@@ -168,6 +168,12 @@ describe('the bms-password-escrow CLI against the emulator', () => {
     expect(shown.err).not.toContain(shown.out.trim());
   });
 
+  it('looks the project id up in IAM when none is given', async () => {
+    const run = await cli(['status', '--no-record-check', '--json']);
+    expect(run.code, run.err).toBe(0);
+    expect(JSON.parse(run.out).projectId).toBe(emu.projectId);
+  });
+
   it('sweep --dry-run counts without queueing; sweep queues into the local durable queue', async () => {
     emu.admin.createServers({ windows: 2, linux: 1, bootDelaySeconds: 0, postDelaySeconds: 3600 });
     const dry = await cli(['sweep', '--project-id', emu.projectId, '--dry-run', '--json']);

@@ -1,18 +1,11 @@
-import { constants, privateDecrypt } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
 import { jsonBody, signedFetch } from '../helpers/signed-fetch.ts';
+import { createPasswordDecryptor, parsePrivateKey } from '../../lib/escrow/decrypt.ts';
 
-/** Node refuses PKCS#1 v1.5 private decryption (CVE-2023-46809), so unpad a raw RSA block by hand. */
+/** The product's own decryptor: RSA PKCS#1 v1.5, as Cloudbase-Init encrypts. */
 function decryptPkcs1(privateKeyPem: string, ciphertextB64: string): string {
-  const block = privateDecrypt(
-    { key: privateKeyPem, padding: constants.RSA_NO_PADDING },
-    Buffer.from(ciphertextB64, 'base64'),
-  );
-  expect(block[0]).toBe(0);
-  expect(block[1]).toBe(2);
-  const separator = block.indexOf(0, 2);
-  return block.subarray(separator + 1).toString('utf8');
+  return createPasswordDecryptor(parsePrivateKey(privateKeyPem)).decrypt(ciphertextB64);
 }
 
 interface ServerBody {

@@ -1,0 +1,443 @@
+/**
+ * Runs one chaos scenario in this process, end to end over real wires: the emulator over HTTP
+ * under compressed time, CTS → SMN pushes into the product's webhook handler (or direct intake),
+ * the durable file queue, the shared batch worker with the real signed client, the file store or
+ * the Secrets Manager fake through the real AWS SDK, the sweep as the backstop. Faults come from
+ * the emulator (5xx, 429, resets, latency, DELETE status, dropped notifications), the relay
+ * (duplicates, hold-backs), the store (write failures, differing read-backs) and worker crashes at
+ * step boundaries; a crashed worker's leased messages come back after the visibility timeout, as
+ * SQS would redeliver them. After quiescence the invariants are checked against the truth.
+ */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
+import { createRandom, deriveSeed } from '../../emulator/seeded-random.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { createPasswordDecryptor, parsePrivateKey } from '../../lib/escrow/decrypt.ts';
+import type { EscrowStore, ServerRef } from '../../lib/escrow/escrow-store.ts';
+import { createFileEscrowStore } from '../../lib/escrow/file-store.ts';
+import { createSecretsManagerEscrowStore } from '../../lib/escrow/secrets-manager-store.ts';
+import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
+import { createHuaweiClients, type HuaweiClients } from '../../lib/huawei/huawei-clients.ts';
+import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
+import { parseIntakeConfig } from '../../lib/intake/intake-config.ts';
+import { runSweep } from '../../lib/intake/sweep.ts';
+import { createLogger, type Logger } from '../../lib/observability/logger.ts';
+import { createMetrics, type Metrics } from '../../lib/observability/metrics.ts';
+import { parsePipelineConfig } from '../../lib/pipeline/pipeline-config.ts';
+import { createPipelineDeps } from '../../lib/pipeline/wiring.ts';
+import { drainFileQueueOnce } from '../../lib/queue/file-queue-worker.ts';
+import { FileQueue } from '../../lib/queue/file-queue.ts';
+import type { WorkItem } from '../../lib/queue/work-item.ts';
+import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager-fake.ts';
+import { EventRelay } from './event-relay.ts';
+import {
+  ChaosCrash,
+  crashingBms,
+  crashingStore,
+  faultyStore,
+  type ReadBack,
+  recordingStore,
+  type StoreFaultCounts,
+  WorkerLife,
+} from './fault-injectors.ts';
+import { type CheckResult, checkInvariants, type EscrowView } from './invariants.ts';
+import { clockAlignedLedger } from './clock-alignment.ts';
+import type { CrashPoint, ScenarioSpec } from './scenario.ts';
+
+export interface FaultTally {
+  huawei5xx: number;
+  huawei429: number;
+  huaweiResets: number;
+  huaweiLatencyMs: number;
+  deleteStatus: number;
+  smnDropped: number;
+  eventsDuplicated: number;
+  eventsDelayed: number;
+  eventsDroppedDirect: number;
+  eventsRefused: number;
+  storeWriteFailures: number;
+  storeReadMismatches: number;
+  crashes: Partial<Record<CrashPoint | 'sigkill', number>>;
+  reinstalls: number;
+  sweeps: number;
+}
+
+export interface ScenarioResult {
+  spec: ScenarioSpec;
+  realSeconds: number;
+  quiescent: boolean;
+  check: CheckResult;
+  faults: FaultTally;
+  outcomes: Record<string, number>;
+}
+
+export interface RunOptions {
+  /** Real seconds before the scenario gives up waiting for quiescence (then checks anyway). */
+  timeoutSeconds?: number | undefined;
+}
+
+const DEADLINE_SECONDS = 5400;
+
+function stateRoot(): string {
+  return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+}
+
+interface Capture {
+  logs: string[];
+  metrics: string[];
+  queue: string[];
+}
+
+function captureSinks(clock: Clock): { capture: Capture; logger: Logger; metrics: Metrics } {
+  const capture: Capture = { logs: [], metrics: [], queue: [] };
+  const logger = createLogger({
+    level: 'debug',
+    sink: { write: (line: string) => capture.logs.push(line) },
+    now: () => clock.now(),
+  });
+  const metrics = createMetrics({ sink: { write: (line: string) => capture.metrics.push(line) } });
+  return { capture, logger, metrics };
+}
+
+/**
+ * The one FileQueue, seen through one worker life: enqueues and DLQ sends are captured (they
+ * are queue output), and once the life is dead every call fails before touching the directory.
+ */
+function lifeQueue(queue: FileQueue, life: WorkerLife | undefined, capture: Capture): FileQueue {
+  return new Proxy(queue, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        life?.assertAlive();
+        if (property === 'enqueue') capture.queue.push(JSON.stringify(args[0] as WorkItem[]));
+        if (property === 'send') capture.queue.push(JSON.stringify(args[0]));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}): Promise<ScenarioResult> {
+  const started = Date.now();
+  const random = (name: string) => createRandom(deriveSeed(spec.seed, name));
+  const emulator = await startEmulator({
+    seed: spec.seed,
+    timeScale: spec.timeScale,
+    switches: {
+      deletePasswordStatus: spec.deletePasswordStatus,
+      smnDropRate: spec.intake === 'smn' ? spec.events.dropRate : 0,
+      distribution: spec.distribution,
+      faults: spec.huawei,
+    },
+  });
+  const clock = emulator.clock;
+  const { capture, logger, metrics } = captureSinks(clock);
+  const stateDir = await mkdtemp(join(stateRoot(), 'chaos-'));
+  const cleanups: Array<() => Promise<unknown>> = [
+    () => emulator.close(),
+    () => rm(stateDir, { recursive: true, force: true }),
+  ];
+  const faults: FaultTally = {
+    huawei5xx: 0,
+    huawei429: 0,
+    huaweiResets: 0,
+    huaweiLatencyMs: spec.huawei.latencyMs,
+    deleteStatus: spec.deletePasswordStatus,
+    smnDropped: 0,
+    eventsDuplicated: 0,
+    eventsDelayed: 0,
+    eventsDroppedDirect: 0,
+    eventsRefused: 0,
+    storeWriteFailures: 0,
+    storeReadMismatches: 0,
+    crashes: {},
+    reinstalls: 0,
+    sweeps: 0,
+  };
+  const outcomes: Record<string, number> = {};
+
+  try {
+    const env: Record<string, string> = {
+      HUAWEICLOUD_SDK_REGION: emulator.region,
+      HUAWEICLOUD_SDK_PROJECT_ID: emulator.projectId,
+      HUAWEICLOUD_BMS_ENDPOINT: emulator.url,
+      HUAWEICLOUD_IAM_ENDPOINT: emulator.url,
+      ESCROW_DEADLINE_SECONDS: String(DEADLINE_SECONDS),
+      ESCROW_SCHEDULER: 'model',
+    };
+    const huaweiClients = (): HuaweiClients =>
+      createHuaweiClients(parseHuaweiConfig(env), {
+        credentials: staticCredentialProvider({ accessKey: emulator.accessKey, secretKey: emulator.secretKey }),
+        clock,
+        logger,
+      });
+
+    // The store, and the raw view the verdict reads.
+    let sm: SecretsManagerFake | undefined;
+    let smClient: SecretsManagerClient | undefined;
+    let rawStore: EscrowStore;
+    if (spec.store === 'secrets-manager') {
+      sm = await startSecretsManagerFake();
+      const fake = sm;
+      smClient = new SecretsManagerClient({ endpoint: fake.endpoint, ...fake.clientConfig, maxAttempts: 1 });
+      const client = smClient;
+      cleanups.push(async () => {
+        client.destroy();
+        await fake.close();
+      });
+      rawStore = createSecretsManagerEscrowStore({ client });
+      fake.faults.latencyMs = spec.storeFaults.latencyMs;
+    } else {
+      rawStore = createFileEscrowStore({ root: join(stateDir, 'escrow') });
+    }
+    const storeFaultCounts: StoreFaultCounts = { writeFailures: 0, tamperedReads: 0 };
+    const faultedStore =
+      spec.store === 'file' ? faultyStore(rawStore, random('store-faults'), spec.storeFaults, storeFaultCounts) : rawStore;
+    const readBacks = new Map<string, ReadBack[]>();
+    const recorded = recordingStore(faultedStore, () => emulator.admin.calls().passwordEvents.length, readBacks);
+
+    const queue = new FileQueue({ dir: join(stateDir, 'queue'), clock });
+    const intakeClients = huaweiClients();
+    cleanups.push(() => intakeClients.close());
+    const origin = new URL(emulator.url).origin;
+    const relay = new EventRelay(
+      {
+        config: parseIntakeConfig({ SMN_CERT_HOST_ALLOWLIST: origin, SMN_SUBSCRIBE_HOST_ALLOWLIST: origin }),
+        queue: lifeQueue(queue, undefined, capture),
+        bmsFor: () => intakeClients.bms,
+        clock,
+        logger: logger.child({ component: 'intake' }),
+        metrics,
+      },
+      random('events'),
+      { ...spec.events, maxDelayMs: 1200 },
+    );
+    cleanups.push(() => relay.close());
+    if (spec.intake === 'smn') {
+      const subscription = await emulator.admin.subscribe(await relay.listen());
+      if (!subscription.confirmed) throw new Error('chaos: SMN subscription not confirmed');
+    }
+
+    // The worker, one life at a time.
+    const crashRandom = random('crashes');
+    const smFaultRandom = random('sm-faults');
+    const stop = new AbortController();
+    const workerLoop = (async () => {
+      while (!stop.signal.aborted) {
+        const life = new WorkerLife(crashRandom, spec.crashRate, (point) => {
+          faults.crashes[point] = (faults.crashes[point] ?? 0) + 1;
+        });
+        const clients = huaweiClients();
+        const gated = lifeQueue(queue, life, capture);
+        const runtime = await createPipelineDeps(env, {
+          config: parsePipelineConfig(env),
+          clock,
+          logger: logger.child({ component: 'worker' }),
+          metrics,
+          store: crashingStore(recorded, life),
+          bmsFor: () => crashingBms(clients.bms, life),
+          rateBudgetFor: () => clients.rateLimiter,
+          queue: gated,
+          dlq: gated,
+        });
+        runtime.batch.onOutcome = (item, outcome) => {
+          if (process.env["CHAOS_DEBUG"] && outcome.kind === "skipped") console.error("DBG", item.source, item.origin, item.firstSeenAt, outcome.reason);
+          const key = outcome.kind === 'failed' || outcome.kind === 'skipped' ? `${outcome.kind}:${outcome.reason}` : outcome.kind;
+          outcomes[key] = (outcomes[key] ?? 0) + 1;
+        };
+        while (!stop.signal.aborted && !life.dead) {
+          if (sm) {
+            if (smFaultRandom.next() < spec.storeFaults.writeFailRate) sm.faults.failNextWrites(1);
+            if (smFaultRandom.next() < spec.storeFaults.tamperReadRate) sm.faults.tamperNextReads(1);
+          }
+          let handled = 0;
+          try {
+            handled = await drainFileQueueOnce({ queue: gated, batch: runtime.batch, batchSize: 10 }, life.signal);
+          } catch (error) {
+            if (!(error instanceof ChaosCrash)) logger.error('chaos worker round failed', { error });
+          }
+          if (handled === 0 && !life.dead) await new Promise((r) => setTimeout(r, 15));
+        }
+        await clients.close();
+      }
+    })();
+
+    // Servers arrive in waves over the first half hour.
+    const serverRandom = random('servers');
+    const windowsIds: string[] = [];
+    const waveAt = Array.from({ length: spec.waves }, (_, i) => clock.now() + (i === 0 ? 0 : serverRandom.next() * 1_800_000)).sort(
+      (a, b) => a - b,
+    );
+    let wavesDone = 0;
+    const perWave = (total: number, i: number) =>
+      Math.floor(total / spec.waves) + (i < total % spec.waves ? 1 : 0);
+    const reinstallCandidates: string[] = [];
+    const reinstalled = new Set<string>();
+    const target = { projectId: emulator.projectId, region: emulator.region };
+
+    let nextSweepAt = clock.now() + spec.sweepIntervalSeconds * 1000;
+    const sweepRandom = random('sweep');
+    const sweep = async () => {
+      faults.sweeps++;
+      try {
+        await runSweep(
+          { ...relay.intake, escrow: clockAlignedLedger(rawStore, clock) },
+          { targets: [target], batchSize: 1 + Math.floor(sweepRandom.next() * 20) },
+        );
+      } catch (error) {
+        logger.warn('chaos sweep failed; the next one retries', { error });
+      }
+    };
+
+    const deadline = Date.now() + (options.timeoutSeconds ?? 90) * 1000;
+    let finalSweepDone = false;
+    let quiescent = false;
+    while (Date.now() < deadline) {
+      const now = clock.now();
+      while (wavesDone < spec.waves && waveAt[wavesDone]! <= now) {
+        const created = emulator.admin.createServers({
+          windows: perWave(spec.windows, wavesDone),
+          linux: perWave(spec.linux, wavesDone),
+          ...(spec.distribution === 'fixed' && {
+            bootDelaySeconds: Math.round(60 + serverRandom.next() * 300),
+            postDelaySeconds: Math.round(60 + serverRandom.next() * 1500),
+          }),
+        });
+        windowsIds.push(...created.windowsIds);
+        if (spec.intake === 'direct') relay.direct(created.serverIds, target);
+        for (const id of created.windowsIds)
+          if (reinstallCandidates.length < spec.reinstalls) reinstallCandidates.push(id);
+        wavesDone++;
+      }
+      for (const id of reinstallCandidates) {
+        if (reinstalled.has(id) || emulator.admin.server(id)?.clearedAt == null) continue;
+        reinstalled.add(id);
+        faults.reinstalls++;
+        emulator.admin.reinstall(id, {
+          bootDelaySeconds: Math.round(60 + serverRandom.next() * 240),
+          postDelaySeconds: Math.round(60 + serverRandom.next() * 900),
+        });
+        if (spec.intake === 'direct') relay.direct([id], target);
+      }
+      if (now >= nextSweepAt) {
+        nextSweepAt = now + spec.sweepIntervalSeconds * 1000;
+        await sweep();
+      }
+
+      const truths = windowsIds.map((id) => emulator.admin.server(id)!);
+      const settled =
+        wavesDone === spec.waves &&
+        reinstalled.size === reinstallCandidates.length &&
+        truths.every((t) => t.nextPostAt === null && t.ciphertext === null);
+      const depth = await queue.depth();
+      const idle = relay.inFlight === 0 && depth.visible + depth.invisible === 0;
+      if (settled && idle) {
+        await emulator.admin.idle();
+        if (finalSweepDone) {
+          quiescent = true;
+          break;
+        }
+        // Every post has happened: one last sweep must find nothing left to do.
+        await sweep();
+        finalSweepDone = true;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+
+    stop.abort();
+    await workerLoop;
+    await relay.drain();
+
+    // The verdict.
+    const calls = emulator.admin.calls();
+    for (const counts of Object.values(calls.apis)) {
+      faults.huawei5xx += counts['5xx'];
+      faults.huawei429 += counts['429'];
+      faults.huaweiResets += counts.resets;
+    }
+    faults.smnDropped = calls.smnDeliveries.filter((d) => d.outcome === 'dropped').length;
+    faults.eventsDuplicated = relay.counts.duplicated;
+    faults.eventsDelayed = relay.counts.delayed;
+    faults.eventsDroppedDirect = relay.counts.dropped;
+    faults.eventsRefused = relay.counts.refused;
+    faults.storeWriteFailures = sm
+      ? sm.calls().filter((c) => c.error !== undefined).length
+      : storeFaultCounts.writeFailures;
+    faults.storeReadMismatches = outcomes['failed:escrow-mismatch'] ?? 0;
+
+    const truths = emulator.admin.servers();
+    const escrow = new Map<string, EscrowView>();
+    const secrets: Array<{ kind: string; value: string }> = [{ kind: 'Huawei SK', value: emulator.secretKey }];
+    const keyPair = emulator.admin.decryptKey();
+    for (const line of keyPair.privateKeyPem.split('\n').filter((l) => l.length === 64).slice(1, 4))
+      secrets.push({ kind: 'private key', value: line });
+    const decryptor = createPasswordDecryptor(parsePrivateKey(keyPair.privateKeyPem));
+    sm?.faults.reset();
+    for (const truth of truths) {
+      if (truth.osType !== 'Windows') continue;
+      const ref: ServerRef = { ...target, serverId: truth.id };
+      const ledger = await rawStore.ledger(ref);
+      const records = [];
+      for (const v of ledger?.versions ?? []) {
+        const record = await rawStore.read(ref, v.versionId);
+        records.push(record);
+        if (record) {
+          secrets.push({ kind: 'ciphertext', value: record.ciphertext });
+          secrets.push({ kind: 'ciphertext prefix', value: record.ciphertext.slice(0, 24) });
+          try {
+            secrets.push({ kind: 'plaintext password', value: decryptor.decrypt(record.ciphertext) });
+          } catch {
+            // A version that does not decrypt is caught as lost/duplicated by the content check.
+          }
+        }
+      }
+      escrow.set(truth.id, { ledger, records });
+    }
+    const queueFiles = await readTree(join(stateDir, 'queue'));
+    const deadLetters = await queue.deadLetters();
+    const depth = await queue.depth();
+    const check = checkInvariants({
+      truths,
+      escrow,
+      passwordEvents: calls.passwordEvents,
+      readBacks,
+      outputs: {
+        logs: capture.logs,
+        metrics: capture.metrics,
+        'queue messages': capture.queue,
+        'queue directory': queueFiles,
+        'webhook responses': relay.responses,
+        'secrets manager call log': sm ? [JSON.stringify(sm.calls())] : [],
+      },
+      secrets,
+      queuedMessages: depth.visible + depth.invisible,
+      deadLetters,
+    });
+    if (!quiescent) check.violations.unshift('did not reach quiescence before the timeout');
+    return { spec, realSeconds: (Date.now() - started) / 1000, quiescent, check, faults, outcomes };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  }
+}
+
+/** Every file's text under `dir` (queue messages and DLQ letters are queue output). */
+export async function readTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  let entries: Array<{ name: string; isDirectory(): boolean }>;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await readTree(path)));
+    else out.push(await readFile(path, 'utf8').catch(() => ''));
+  }
+  return out;
+}
