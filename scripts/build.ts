@@ -55,7 +55,8 @@ export async function buildAll(options: { metafile?: boolean } = {}): Promise<Bu
     await mkdir(outdir, { recursive: true });
     await writeFile(join(outdir, 'package.json'), '{"type":"module"}\n');
     // The bundled emulator reads its throwaway SMN signing identity from ./fixtures beside the bundle.
-    if (name === 'cli') await cp(join(root, 'emulator', 'fixtures'), join(outdir, 'fixtures'), { recursive: true });
+    if (name === 'cli')
+      await cp(join(root, 'emulator', 'fixtures'), join(outdir, 'fixtures'), { recursive: true });
     if (result.metafile) await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
     built.push({ name, outfile, bytes: (await stat(outfile)).size });
   }
