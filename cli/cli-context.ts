@@ -13,6 +13,7 @@ import {
   credentialProviderFromEnv,
   ENV_CREDENTIALS_SECRET_ID,
 } from '../lib/huawei/secrets-manager-credentials.ts';
+import { type IdKind, idProblem } from '../lib/intake/ids.ts';
 import { createLogger, type Logger, type LogLevel } from '../lib/observability/logger.ts';
 import { nullMetrics } from '../lib/observability/metrics.ts';
 import { createPipelineDeps, type PipelineRuntime } from '../lib/pipeline/wiring.ts';
@@ -36,10 +37,19 @@ export const TARGET_HELP = `  --project-id P           Huawei project id (defaul
 /** The environment with command-line flags applied on top. */
 export function effectiveEnv(io: CommandIo, flags: Flags): Env {
   const env: Record<string, string | undefined> = { ...io.env };
+  for (const flag of ['project-id', 'region'] as const)
+    if (flags[flag] === '') throw new UsageError(`--${flag} is empty; give a value or leave the flag out`);
   if (typeof flags['project-id'] === 'string') env['HUAWEICLOUD_SDK_PROJECT_ID'] = flags['project-id'];
   if (typeof flags['region'] === 'string') env['HUAWEICLOUD_SDK_REGION'] = flags['region'];
   if (flags['dry-run'] === true) env['DRY_RUN'] = 'true';
   return env;
+}
+
+/** Rejects an id before it gets near a URL or a file path; the message says what is expected. */
+export function checkId(kind: IdKind, flag: string, value: string): string {
+  const problem = idProblem(kind, value);
+  if (problem) throw new UsageError(`--${flag}: ${problem}`);
+  return value;
 }
 
 /**

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createPasswordDecryptor, parsePrivateKey } from '../../lib/escrow/decrypt.ts';
 import type { EscrowVersionInfo } from '../../lib/escrow/escrow-store.ts';
 import { type Command, EXIT, requireOption, UsageError } from '../command.ts';
-import { directRuntime, effectiveEnv, TARGET_HELP, TARGET_OPTIONS, target } from '../cli-context.ts';
+import { checkId, directRuntime, effectiveEnv, TARGET_HELP, TARGET_OPTIONS, target } from '../cli-context.ts';
 
 function pickVersion(
   versions: EscrowVersionInfo[],
@@ -36,7 +36,11 @@ ${TARGET_HELP.split('\n').slice(0, 2).join('\n')}`,
   },
   async run(flags, io) {
     const env = effectiveEnv(io, flags);
-    const serverId = requireOption(flags, 'server-id', 'the id of the server whose password to decrypt');
+    const serverId = checkId(
+      'server id',
+      'server-id',
+      requireOption(flags, 'server-id', 'the id of the server whose password to decrypt'),
+    );
     const keyFile = requireOption(flags, 'key', "the key pair's private key file (PEM)");
     if (flags['reveal'] !== true) {
       throw new UsageError(

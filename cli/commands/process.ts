@@ -3,6 +3,7 @@ import { processServer } from '../../lib/pipeline/process-server.ts';
 import type { WorkItem } from '../../lib/queue/work-item.ts';
 import { type Command, EXIT, requireOption } from '../command.ts';
 import {
+  checkId,
   directRuntime,
   effectiveEnv,
   TARGET_HELP,
@@ -59,7 +60,11 @@ ${TARGET_HELP}
   },
   async run(flags, io) {
     const env = effectiveEnv(io, flags);
-    const serverId = requireOption(flags, 'server-id', 'the id of the server to escrow');
+    const serverId = checkId(
+      'server id',
+      'server-id',
+      requireOption(flags, 'server-id', 'the id of the server to escrow'),
+    );
     const { projectId, region } = await target(env, io.signal);
     const runtime = await directRuntime(io, env);
     try {

@@ -189,3 +189,46 @@ describe('the bms-password-escrow CLI against the emulator', () => {
     expect(JSON.parse(real.out).totals.enqueued).toBe(wouldQueue);
   });
 });
+
+describe('hostile command-line input', () => {
+  const hostileIds = [
+    '../../etc/passwd',
+    '..',
+    '5f8c6d3a-1b2c-4d5e-8f90-a1b2c3d4e5f6/../x',
+    '5f8c6d3a%2F1b2c',
+    '5f8c6d3a-1b2c-4d5e-8f90-a1b2c3d4e5f6?x=1',
+    '5f8c6d3a-1b2c-4d5e-8f90-a1b2c3d4e5f6#frag',
+    '5f8c6d3a-1b2c-4d5e-8f90-a1b2c3d4e5f6 ',
+    ' 5f8c6d3a-1b2c-4d5e-8f90-a1b2c3d4e5f6',
+    '5f8c6d3a-1b2c-4d5e-8f90-a1b2c3d4e5f6\n',
+    '5f8c6d3a-1b2c-4d5e-8f90-a1b2c3d4e5f6\u0000',
+    'a'.repeat(65),
+    'not-a-uuid',
+    '5F8C6D3A_1B2C_4D5E_8F90_A1B2C3D4E5F6',
+    '%2e%2e%2f',
+    '\\..\\..\\windows',
+    'http://169.254.169.254/',
+    '5f8c6d3a-1b2c-4d5e-8f90-a1b2c3d4e5f6&project_id=x',
+    '５f8c6d3a-1b2c-4d5e-8f90-a1b2c3d4e5f6',
+  ];
+
+  it.each(hostileIds)('process --server-id %j is refused with exit 2 and no request', async (bad) => {
+    const before = emu.admin.calls().passwordEvents.length;
+    const run = await cli(['process', '--project-id', emu.projectId, '--server-id', bad]);
+    expect(run.code).toBe(2);
+    expect(run.err).toMatch(/--server-id: server id/);
+    expect(emu.admin.calls().passwordEvents.length).toBe(before);
+  });
+
+  it.each(['../x', 'abc/def', '%2F', 'p?x', ''])('--project-id %j is refused with exit 2', async (bad) => {
+    const run = await cli(['status', '--project-id', bad, '--no-record-check']);
+    expect(run.code).toBe(2);
+  });
+
+  it.each(['../x', 'cn-north-4/..', 'CN NORTH', 'x?y'])('--region %j is refused with exit 2', async (bad) => {
+    const run = await cli(['status', '--region', bad, '--project-id', emu.projectId, '--no-record-check']);
+    expect(run.code).toBe(2);
+    expect(run.err).toMatch(/region/i);
+    expect(run.err).toMatch(/cn-north-4/);
+  });
+});
