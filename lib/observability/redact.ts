@@ -8,6 +8,12 @@ export const REDACTED = '[REDACTED]';
 const SECRET_KEY_PATTERN =
   /pass(word)?|ciphertext|plaintext|secret|^sk$|secretkey|secret_key|security_?token|token$|authorization|private_?key|signature$|adminpass|x-auth-token/i;
 
+/**
+ * Bounded so a long-running service does not grow without limit: ciphertexts, the bulk of
+ * what is registered, are also caught by the base64-shape rule in redactText, so forgetting
+ * the oldest costs nothing there.
+ */
+const MAX_REGISTERED = 4096;
 const registered = new Set<string>();
 let registeredPattern: RegExp | undefined;
 
@@ -15,6 +21,7 @@ let registeredPattern: RegExp | undefined;
 export function registerSecret(value: string | undefined): void {
   if (!value || value.length < 8 || registered.has(value)) return;
   registered.add(value);
+  if (registered.size > MAX_REGISTERED) registered.delete(registered.values().next().value!);
   registeredPattern = undefined;
 }
 
