@@ -76,7 +76,11 @@ export function fleetReport(results: FleetRunResult[], ctx: FleetContext): { tex
   const clientGetBoundMs = Math.max(0, ((2 * n - bucket.capacity) / bucket.refillPerMinute) * MINUTE);
 
   const oracle = oracleExposures(posts, Math.min(getLimit, deleteLimit));
-  const oracleSummary = { medianMs: median(oracle), p95Ms: percentile(oracle, 95), maxMs: Math.max(...oracle) };
+  const oracleSummary = {
+    medianMs: median(oracle),
+    p95Ms: percentile(oracle, 95),
+    maxMs: Math.max(...oracle),
+  };
 
   const rows = results.map((r) => {
     const exposures = r.servers.flatMap((s) => (s.exposureMs === null ? [] : [s.exposureMs]));
@@ -113,7 +117,10 @@ export function fleetReport(results: FleetRunResult[], ctx: FleetContext): { tex
       ['exposure median (min)', ...col((r) => (r.exposure ? min(r.exposure.medianMs) : 'n/a'))],
       ['exposure p95 (min)', ...col((r) => (r.exposure ? min(r.exposure.p95Ms) : 'n/a'))],
       ['exposure max (min)', ...col((r) => (r.exposure ? min(r.exposure.maxMs) : 'n/a'))],
-      ['  oracle bound median/p95', ...col(() => `${min(oracleSummary.medianMs)}/${min(oracleSummary.p95Ms)}`)],
+      [
+        '  oracle bound median/p95',
+        ...col(() => `${min(oracleSummary.medianMs)}/${min(oracleSummary.p95Ms)}`),
+      ],
       ['makespan (min)', ...col((r) => min(r.makespanMs))],
       [`  vs bound ${min(boundMs)} min`, ...col((r) => `${((r.makespanOverBound - 1) * 100).toFixed(1)}%`)],
       ['password GETs / server', ...col((r) => r.getsPerServer.toFixed(2))],

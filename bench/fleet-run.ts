@@ -33,6 +33,9 @@ export interface FleetRunOptions {
   deadlineSeconds: number;
   /** Let the file queue order due messages by the scheduler's priority (see fleet-worker.ts). */
   queuePriority?: boolean | undefined;
+  /** Messages the worker leases per batch, and servers it works on at once. */
+  batchSize: number;
+  concurrency: number;
   /** Label in the report (defaults to the scheduler). */
   label?: string | undefined;
 }
@@ -135,6 +138,8 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
         FLEET_CLOCK_SCALE: String(emulator.clock.scale),
         FLEET_CLOCK_EPOCH: String(clockEpoch(emulator.clock)),
         FLEET_QUEUE_PRIORITY: options.queuePriority ? '1' : '0',
+        FLEET_BATCH_SIZE: String(options.batchSize),
+        ESCROW_CONCURRENCY: String(options.concurrency),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

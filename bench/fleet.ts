@@ -27,6 +27,9 @@ const maxMinutes = Number(env['FLEET_MAX_MINUTES'] ?? 180);
 // "model+priority": the model scheduler with the queue handing out due messages in its priority order.
 const schedulers = (env['FLEET_SCHEDULERS'] ?? 'model,fixed,exponential').split(',');
 const DEADLINE_SECONDS = 7200;
+// The local service's LOCAL_BATCH_SIZE / ESCROW_CONCURRENCY, set for a fleet (their maxima are 100 / 64).
+const batchSize = Number(env['FLEET_BATCH_SIZE'] ?? 100);
+const concurrency = Number(env['FLEET_CONCURRENCY'] ?? 32);
 
 /** What one loopback round trip costs in emulated time at this scale. */
 async function measureLoopback(): Promise<LoopbackCost> {
@@ -67,7 +70,7 @@ async function measureLoopback(): Promise<LoopbackCost> {
 
 const started = Date.now();
 process.stdout.write(
-  `fleet: ${servers} Windows servers, time x${timeScale}, seed ${seed}, schedulers ${schedulers.join(', ')}\n`,
+  `fleet: ${servers} Windows servers, time x${timeScale}, seed ${seed}, schedulers ${schedulers.join(', ')}, worker batch ${batchSize} x concurrency ${concurrency}\n`,
 );
 const loopback = await measureLoopback();
 process.stdout.write(
@@ -84,6 +87,8 @@ const run = (label: string) =>
     seed,
     maxMinutes,
     deadlineSeconds: DEADLINE_SECONDS,
+    batchSize,
+    concurrency,
   }).then((r) => {
     process.stdout.write(`  ${label} done in ${r.realSeconds.toFixed(0)} s real\n`);
     return r;

@@ -79,6 +79,8 @@ export class RateLimiter {
   readonly #buckets = new Map<ApiName, TokenBucket>();
   readonly #limits: Record<ApiName, number>;
   readonly #jitterClockMs: number;
+  /** Clock times of the tokens granted in the last minute, per API (for utilization). */
+  readonly #granted = new Map<ApiName, number[]>();
 
   constructor(options: RateLimiterOptions) {
     this.#clock = options.clock;
@@ -107,6 +109,7 @@ export class RateLimiter {
     if (signal?.aborted) throw new HuaweiApiError({ kind: 'aborted', api, cause: signal.reason });
     const bucket = this.#bucket(api);
     bucket.tokens -= 1;
+    this.#record(api);
     if (bucket.tokens >= 0) return;
     const waitMs = Math.ceil(-bucket.tokens / bucket.refillPerMs);
     try {
@@ -122,7 +125,31 @@ export class RateLimiter {
     const bucket = this.#bucket(api);
     if (bucket.tokens < 1) return false;
     bucket.tokens -= 1;
+    this.#record(api);
     return true;
+  }
+
+  /**
+   * The share of `api`'s per-minute limit taken over the last minute (0..1). The scheduler
+   * polls more often while the budget is idle and falls back to its model as it fills.
+   */
+  utilization(api: ApiName): number {
+    const recent = this.#recent(api);
+    return Math.min(1, recent.length / this.#limits[api]);
+  }
+
+  #recent(api: ApiName): number[] {
+    const cutoff = this.#clock.now() - 60_000;
+    const times = this.#granted.get(api) ?? [];
+    let drop = 0;
+    while (drop < times.length && times[drop]! <= cutoff) drop++;
+    if (drop > 0) times.splice(0, drop);
+    this.#granted.set(api, times);
+    return times;
+  }
+
+  #record(api: ApiName): void {
+    this.#recent(api).push(this.#clock.now());
   }
 
   /** Clock milliseconds a new acquire(api) would wait now; the scheduler defers low-priority work on it. */

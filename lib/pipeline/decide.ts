@@ -35,6 +35,9 @@ export type ServerAssessment =
   /** The password phase may start; the post-delay clock counts from `activeSinceMs`. */
   | { kind: 'eligible'; activeSinceMs: number };
 
+/** Nova/BMS task states of a server that is (re)installing; its launched_at is about to move. */
+const REBUILDING_TASK = /^(rebuild|spawning|scheduling|networking|block_device_mapping)/;
+
 export function assessServer(
   server: BmsServer,
   item: WorkItem,
@@ -55,9 +58,15 @@ export function assessServer(
   if (optTag?.toLowerCase() === 'skip') return { kind: 'skipped', reason: 'opted-out' };
   if (policy.optMode === 'opt-in' && optTag?.toLowerCase() !== 'enabled')
     return { kind: 'skipped', reason: 'not-opted-in' };
-  // Nothing can be posted before the first boot finishes. Other states (SHUTOFF, REBOOT…) may
+  // Nothing can be posted before the first boot finishes, nor while an OS reinstall runs (BMS
+  // shows SHUTOFF with task_state "rebuilding" then). Other states (SHUTOFF, REBOOT…) may
   // already hold a posted record, so they go on to the password phase.
-  if (status === 'BUILD' || status === 'REBUILD') return { kind: 'building' };
+  if (
+    status === 'BUILD' ||
+    status === 'REBUILD' ||
+    REBUILDING_TASK.test(String(server['OS-EXT-STS:task_state'] ?? ''))
+  )
+    return { kind: 'building' };
   return { kind: 'eligible', activeSinceMs: activeSince(server, item, nowMs) };
 }
 
@@ -117,6 +126,8 @@ export function planPasswordCheck(args: {
   deadlineMs: number;
   scheduler: PollScheduler;
   rateWaitMs: number;
+  /** How full the GET budget is (0..1); see budgetPressure. */
+  pressure?: number | undefined;
 }): PasswordCheckPlan {
   const { item, scheduler, rateWaitMs } = args;
   if (item.phase === 'verify') {
@@ -145,6 +156,7 @@ export function planPasswordCheck(args: {
       deadlineMs: args.deadlineMs,
     },
     args.nowMs,
+    args.pressure,
   );
   if (!plan.due) return { kind: 'wait', reason: 'not-posted', delaySeconds: plan.delaySeconds };
   if (scheduler.defersUnderLoad && rateWaitMs > scheduler.config.maxRateWaitMs)
@@ -185,17 +197,14 @@ export function assessPassword(args: {
   const { item, sha256, history } = args;
   if (sha256 === undefined) {
     if (item.phase === 'verify') return { kind: 'verified' };
-    // A version escrowed after this item's event and this boot began means we (or a concurrent
-    // worker) already cleared it: a redelivery, a duplicate or a rerun after a crash. One
-    // escrowed before them belongs to an earlier install: a reinstalled server (whose event
-    // is newer than our escrow) posts anew, so keep waiting for it.
+    // A version escrowed after this boot began (launched_at, which a rebuild moves, as in Nova)
+    // means we, or a concurrent worker, already cleared this install's record: a redelivery, a
+    // duplicate, a late event or a rerun after a crash. One escrowed before it belongs to an
+    // earlier install, so a reinstalled server is waited for. The event's own time is not used:
+    // a late or duplicated event would otherwise poll until its deadline.
     const latest =
       history?.latestRetrievedAt === undefined ? Number.NaN : Date.parse(history.latestRetrievedAt);
-    // A sweep or an operator's rerun is not an event about a new install: for those only the
-    // current boot counts, so a crash between DELETE and markCleared does not poll to the deadline.
-    const eventTime =
-      item.source === 'sweep' || item.source === 'cli' ? 0 : Date.parse(item.firstSeenAt) || 0;
-    const since = Math.max(args.activeSinceMs, eventTime);
+    const since = args.activeSinceMs;
     if (!Number.isFinite(latest) || latest < since) return { kind: 'not-posted' };
     return { kind: 'already-cleared', uncleared: history?.uncleared ?? [] };
   }

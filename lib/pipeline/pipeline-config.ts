@@ -48,6 +48,11 @@ export interface SchedulerConfig {
   exponentialMaxSeconds: number;
   /** A finding GET that would wait longer than this for a rate-limit token is deferred instead. */
   maxRateWaitMs: number;
+  /**
+   * Share of the password GET budget the model scheduler aims to use (0..1]. Below it, gaps
+   * shrink toward minGapSeconds; at it, they are the model's. The rest is left to other users.
+   */
+  budgetTargetShare: number;
 }
 
 export interface PipelineConfig {
@@ -94,6 +99,7 @@ export function parseSchedulerConfig(env: Env): SchedulerConfig {
     exponentialFactor: readNumber(env, 'ESCROW_EXP_FACTOR', 2, { min: 1, max: 10 }),
     exponentialMaxSeconds: readInteger(env, 'ESCROW_EXP_MAX_SECONDS', 300, { min: 1, max: 3600 }),
     maxRateWaitMs: readInteger(env, 'ESCROW_MAX_RATE_WAIT_MS', 10_000, { min: 0 }),
+    budgetTargetShare: readNumber(env, 'ESCROW_BUDGET_TARGET_SHARE', 0.8, { min: 0.05, max: 1 }),
   };
 }
 

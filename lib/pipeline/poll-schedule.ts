@@ -17,6 +17,11 @@
  *   ordered by the probability that the server has posted since its last check (the hazard
  *   over that interval); low-priority items are deferred without spending a call once the
  *   rate limiter says the budget for this invocation is gone.
+ * - The budget is also use-it-or-lose-it: a token not spent this minute is gone. So the model's
+ *   gaps shrink toward the minimum gap while the GET budget is idle, and stretch back to the
+ *   model as its use approaches the share this hook aims for (ESCROW_BUDGET_TARGET_SHARE,
+ *   leaving the rest to other users of the account). A small fleet is then polled about as
+ *   often as fixed polling would, and a large one as sparingly as the model says.
  * - The verify GET after a DELETE does not affect exposure (the window ended at DELETE), so it
  *   is ordered last and yields the budget whenever there is any wait.
  *
@@ -38,9 +43,13 @@ export interface PollScheduler {
   readonly defersUnderLoad: boolean;
   /**
    * Seconds after ACTIVE at which the next finding GET is due, given when the last one ran
-   * (undefined: none yet) and how many ran.
+   * (undefined: none yet), how many ran, and how full the GET budget is (pressure 0..1).
    */
-  nextCheckElapsedSeconds(lastCheckElapsedSeconds: number | undefined, checks: number): number;
+  nextCheckElapsedSeconds(
+    lastCheckElapsedSeconds: number | undefined,
+    checks: number,
+    pressure?: number,
+  ): number;
   /** Higher first. */
   priority(item: WorkItem, nowMs: number): number;
 }
@@ -54,14 +63,28 @@ export interface FindCheckFacts {
   deadlineMs: number;
 }
 
+/**
+ * How full the GET budget is relative to the share we aim to use: 0 when idle, 1 at or above
+ * the target. Without a measurement, assume full, which is the model's own schedule.
+ */
+export function budgetPressure(utilization: number, targetShare: number): number {
+  if (!Number.isFinite(utilization) || targetShare <= 0) return 1;
+  return clamp(utilization / targetShare, 0, 1);
+}
+
 /** Decides whether a finding GET is due now or how long to wait; never schedules past the deadline. */
-export function planFindCheck(scheduler: PollScheduler, facts: FindCheckFacts, nowMs: number): CheckPlan {
+export function planFindCheck(
+  scheduler: PollScheduler,
+  facts: FindCheckFacts,
+  nowMs: number,
+  pressure = 1,
+): CheckPlan {
   const lastElapsed =
     facts.lastCheckMs === undefined
       ? undefined
       : Math.max(0, (facts.lastCheckMs - facts.activeSinceMs) / 1000);
   const dueMs = Math.min(
-    facts.activeSinceMs + scheduler.nextCheckElapsedSeconds(lastElapsed, facts.checks) * 1000,
+    facts.activeSinceMs + scheduler.nextCheckElapsedSeconds(lastElapsed, facts.checks, pressure) * 1000,
     facts.deadlineMs,
   );
   const waitSeconds = (dueMs - nowMs) / 1000;
@@ -110,14 +133,16 @@ function createModelScheduler(config: SchedulerConfig): PollScheduler {
     kind: 'model',
     config,
     defersUnderLoad: true,
-    nextCheckElapsedSeconds(last) {
+    nextCheckElapsedSeconds(last, _checks, pressure = 1) {
+      const p = clamp(pressure, 0, 1);
       if (last === undefined) {
         // The first check closes the first slice; a server already older than that is due now.
-        return postDelayQuantile(model, q);
+        return postDelayQuantile(model, q) * p;
       }
       const target = postDelayCdf(model, last) + q;
       const ideal = target >= CDF_CEILING ? last + maxGapSeconds : postDelayQuantile(model, target);
-      return last + clamp(ideal - last, minGapSeconds, maxGapSeconds);
+      const modelGap = clamp(ideal - last, minGapSeconds, maxGapSeconds);
+      return last + minGapSeconds + (modelGap - minGapSeconds) * p;
     },
     priority: (item, nowMs) => {
       if (item.phase === 'verify') return -1;

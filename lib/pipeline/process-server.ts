@@ -31,11 +31,13 @@ import {
   type ServerPolicy,
 } from './decide.ts';
 import type { Outcome } from './outcome.ts';
-import { type PollScheduler, planFindCheck } from './poll-schedule.ts';
+import { budgetPressure, type PollScheduler, planFindCheck } from './poll-schedule.ts';
 
 /** The part of the rate limiter the scheduler reads. */
 export interface RateBudget {
   estimatedWaitMs(api: ApiName): number;
+  /** Share of the API's per-minute limit used over the last minute (0..1). */
+  utilization?(api: ApiName): number;
 }
 
 export interface ProcessDeps {
@@ -101,6 +103,12 @@ class ServerRun {
     return this.rateBudget?.estimatedWaitMs(PASSWORD_GET_API) ?? 0;
   }
 
+  /** How full the password GET budget is, relative to the share this hook aims to use (0..1). */
+  private budgetPressure(): number {
+    const used = this.rateBudget?.utilization?.(PASSWORD_GET_API);
+    return used === undefined ? 1 : budgetPressure(used, this.deps.scheduler.config.budgetTargetShare);
+  }
+
   async execute(): Promise<Outcome> {
     const { deps, item } = this;
     const projectSkip = checkProject(item, deps.policy);
@@ -146,6 +154,7 @@ class ServerRun {
       deadlineMs: this.deadline,
       scheduler: this.deps.scheduler,
       rateWaitMs: this.rateWaitMs(),
+      pressure: this.budgetPressure(),
     });
   }
 
@@ -191,6 +200,7 @@ class ServerRun {
             deadlineMs: this.deadline,
           },
           this.now(),
+          this.budgetPressure(),
         );
         return {
           kind: 'not-ready',

@@ -1,61 +1,141 @@
 /**
- * The local counterpart of the SQS event source mapping: lease due messages from a FileQueue,
- * run them through the shared batch logic, ack what settled and retry the rest after a
- * delay (the file queue dead-letters after maxReceiveCount, like an SQS redrive policy).
+ * The local counterpart of the SQS event source mapping: lease due messages from the file
+ * queue, run them through the batch logic the Lambda SQS handler uses, and apply each
+ * disposition (ack, or retry later; the queue moves a message that keeps failing to its DLQ,
+ * like a redrive policy). One batch at a time, so a message is never processed twice at once
+ * even with a short visibility timeout.
  */
-import type { BatchWorkerDeps } from './batch-worker.ts';
-import { runBatch } from './batch-worker.ts';
-import type { FileQueue } from './file-queue.ts';
+import type { Logger } from '../observability/logger.ts';
+import { type BatchWorkerDeps, runBatch } from './batch-worker.ts';
+import type { FileQueue, ReceivedMessage } from './file-queue.ts';
+import type { WorkItem } from './work-item.ts';
 
-export interface FileQueueWorkerOptions {
+export interface QueueWorkerOptions {
   queue: FileQueue;
   batch: BatchWorkerDeps;
-  /** Messages leased per poll (default 10, like SQS). */
-  batchSize?: number | undefined;
-  /** Real milliseconds to wait when nothing is due (default 500). */
-  idleMs?: number | undefined;
-  /** Clock seconds before a transiently failed message is retried (default 30). */
-  retryDelaySeconds?: number | undefined;
+  logger: Logger;
+  batchSize: number;
+  /** Real milliseconds to wait when nothing is due. */
+  idlePollMs: number;
+  /** Clock seconds before a transiently failed message is tried again. */
+  retryDelaySeconds: number;
+  /** Called when the queue dead-letters a message after too many receives. */
+  onDeadLettered?: ((item: WorkItem | undefined, reason: string) => void) | undefined;
 }
 
-/** Leases and processes one batch; returns how many messages it handled. */
-export async function drainFileQueueOnce(
-  options: FileQueueWorkerOptions,
-  signal?: AbortSignal,
-): Promise<number> {
-  const messages = await options.queue.receive(options.batchSize ?? 10);
-  if (messages.length === 0) return 0;
-  const result = await runBatch(messages, options.batch, signal);
-  for (const message of messages) {
-    if (result.dispositions.get(message.messageId) === 'ack') await options.queue.ack(message.messageId);
-    else await options.queue.retry(message.messageId, options.retryDelaySeconds ?? 30);
+function parseItem(body: string): WorkItem | undefined {
+  try {
+    return JSON.parse(body) as WorkItem;
+  } catch {
+    return undefined;
   }
-  return messages.length;
 }
 
-/** Polls until `signal` fires. A restart picks up where the directory says it left off. */
-export async function runFileQueueWorker(
-  options: FileQueueWorkerOptions,
-  signal: AbortSignal,
-): Promise<void> {
-  const idleMs = options.idleMs ?? 500;
-  while (!signal.aborted) {
-    let handled = 0;
+export class QueueWorker {
+  readonly #options: QueueWorkerOptions;
+  /** Stops the loop between batches. */
+  readonly #stop = new AbortController();
+  /** Aborts the batch in progress (after the shutdown grace period). */
+  readonly #abortBatch = new AbortController();
+  #loop: Promise<void> | undefined;
+  #batches = 0;
+
+  constructor(options: QueueWorkerOptions) {
+    this.#options = options;
+  }
+
+  /** Batches run so far (for health output). */
+  get batches(): number {
+    return this.#batches;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /**
+   * Runs one receive-and-process round; returns how many messages it handled. `signal` cuts
+   * this round short as Lambda's early timeout would (tests use it to crash a worker).
+   */
+  async runOnce(signal?: AbortSignal): Promise<number> {
+    const { queue, batchSize } = this.#options;
+    const messages = await queue.receive(batchSize);
+    if (messages.length === 0) return 0;
+    await this.#process(
+      messages,
+      signal ? AbortSignal.any([this.#abortBatch.signal, signal]) : this.#abortBatch.signal,
+    );
+    return messages.length;
+  }
+
+  /**
+   * Stops taking messages, lets the batch in progress finish for up to `graceMs` (real time),
+   * then aborts it. Messages it did not settle are made visible again at once.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.#stop.abort(new Error('worker stopping'));
+    if (!this.#loop) return;
+    const timer = setTimeout(
+      () => this.#abortBatch.abort(new Error('local stack is shutting down')),
+      graceMs,
+    );
     try {
-      handled = await drainFileQueueOnce(options, signal);
-    } catch (error) {
-      if (signal.aborted) return;
-      options.batch.logger.error('file queue poll failed', { error });
+      await this.#loop;
+    } finally {
+      clearTimeout(timer);
     }
-    if (handled === 0 && !signal.aborted)
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, idleMs);
-        function done(): void {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', done);
-          resolve();
-        }
-        signal.addEventListener('abort', done, { once: true });
-      });
   }
+
+  async #run(): Promise<void> {
+    const { logger, idlePollMs } = this.#options;
+    while (!this.#stop.signal.aborted) {
+      let handled = 0;
+      try {
+        handled = await this.runOnce();
+      } catch (error) {
+        logger.error('local worker round failed; trying again', { error });
+      }
+      if (handled === 0 && !this.#stop.signal.aborted) await idle(idlePollMs, this.#stop.signal);
+    }
+  }
+
+  async #process(messages: ReceivedMessage[], signal: AbortSignal): Promise<void> {
+    const { queue, batch, logger, retryDelaySeconds, onDeadLettered } = this.#options;
+    this.#batches++;
+    const result = await runBatch(
+      messages.map((m) => ({ messageId: m.messageId, body: m.body, receiveCount: m.receiveCount })),
+      batch,
+      signal,
+    );
+    for (const message of messages) {
+      const disposition = result.dispositions.get(message.messageId) ?? 'retry';
+      if (disposition === 'ack') {
+        await queue.ack(message.messageId);
+        continue;
+      }
+      // Released by a shutdown: visible again at once for the next run; otherwise back off.
+      const delay = signal.aborted ? 0 : retryDelaySeconds;
+      const fate = await queue.retry(message.messageId, delay);
+      if (fate === 'dead-lettered') {
+        const item = parseItem(message.body);
+        logger.error('message moved to the local DLQ after repeated failures', {
+          serverId: item?.serverId,
+          receiveCount: message.receiveCount,
+        });
+        onDeadLettered?.(item, 'max-receive-count');
+      }
+    }
+  }
+}
+
+function idle(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

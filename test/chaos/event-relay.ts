@@ -10,7 +10,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Random } from '../../emulator/seeded-random.ts';
 import { runDirectIntake } from '../../lib/intake/direct-intake.ts';
-import { composeIntakeRuntime, type IntakeParts, type IntakeRuntime } from '../../lib/intake/intake-wiring.ts';
+import {
+  composeIntakeRuntime,
+  type IntakeParts,
+  type IntakeRuntime,
+} from '../../lib/intake/intake-wiring.ts';
 import { handleWebhookRequest } from '../../lib/intake/webhook-http.ts';
 
 export interface EventMangling {
@@ -97,7 +101,11 @@ export class EventRelay {
     if (kept.length === 0) return;
     this.#mangle(async () => {
       try {
-        const result = await runDirectIntake(this.#freshOrSame(), { ...target, serverIds: kept, jobId: undefined });
+        const result = await runDirectIntake(this.#freshOrSame(), {
+          ...target,
+          serverIds: kept,
+          jobId: undefined,
+        });
         this.responses.push(JSON.stringify(result));
       } catch (error) {
         this.counts.refused++;

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
+import { startEmulator } from '../../emulator/index.ts';
 import { createRandom, deriveSeed } from '../../emulator/seeded-random.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { createPasswordDecryptor, parsePrivateKey } from '../../lib/escrow/decrypt.ts';
@@ -29,7 +29,7 @@ import { createLogger, type Logger } from '../../lib/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../lib/observability/metrics.ts';
 import { parsePipelineConfig } from '../../lib/pipeline/pipeline-config.ts';
 import { createPipelineDeps } from '../../lib/pipeline/wiring.ts';
-import { drainFileQueueOnce } from '../../lib/queue/file-queue-worker.ts';
+import { QueueWorker } from '../../lib/queue/file-queue-worker.ts';
 import { FileQueue } from '../../lib/queue/file-queue.ts';
 import type { WorkItem } from '../../lib/queue/work-item.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager-fake.ts';
@@ -172,7 +172,10 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
     };
     const huaweiClients = (): HuaweiClients =>
       createHuaweiClients(parseHuaweiConfig(env), {
-        credentials: staticCredentialProvider({ accessKey: emulator.accessKey, secretKey: emulator.secretKey }),
+        credentials: staticCredentialProvider({
+          accessKey: emulator.accessKey,
+          secretKey: emulator.secretKey,
+        }),
         clock,
         logger,
       });
@@ -197,9 +200,15 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
     }
     const storeFaultCounts: StoreFaultCounts = { writeFailures: 0, tamperedReads: 0 };
     const faultedStore =
-      spec.store === 'file' ? faultyStore(rawStore, random('store-faults'), spec.storeFaults, storeFaultCounts) : rawStore;
+      spec.store === 'file'
+        ? faultyStore(rawStore, random('store-faults'), spec.storeFaults, storeFaultCounts)
+        : rawStore;
     const readBacks = new Map<string, ReadBack[]>();
-    const recorded = recordingStore(faultedStore, () => emulator.admin.calls().passwordEvents.length, readBacks);
+    const recorded = recordingStore(
+      faultedStore,
+      () => emulator.admin.calls().passwordEvents.length,
+      readBacks,
+    );
 
     const queue = new FileQueue({ dir: join(stateDir, 'queue'), clock });
     const intakeClients = huaweiClients();
@@ -245,11 +254,21 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
           queue: gated,
           dlq: gated,
         });
-        runtime.batch.onOutcome = (item, outcome) => {
-          if (process.env["CHAOS_DEBUG"] && outcome.kind === "skipped") console.error("DBG", item.source, item.origin, item.firstSeenAt, outcome.reason);
-          const key = outcome.kind === 'failed' || outcome.kind === 'skipped' ? `${outcome.kind}:${outcome.reason}` : outcome.kind;
+        runtime.batch.onOutcome = (_item, outcome) => {
+          const key =
+            outcome.kind === 'failed' || outcome.kind === 'skipped'
+              ? `${outcome.kind}:${outcome.reason}`
+              : outcome.kind;
           outcomes[key] = (outcomes[key] ?? 0) + 1;
         };
+        const worker = new QueueWorker({
+          queue: gated,
+          batch: runtime.batch,
+          logger,
+          batchSize: 10,
+          idlePollMs: 15,
+          retryDelaySeconds: 30,
+        });
         while (!stop.signal.aborted && !life.dead) {
           if (sm) {
             if (smFaultRandom.next() < spec.storeFaults.writeFailRate) sm.faults.failNextWrites(1);
@@ -257,7 +276,7 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
           }
           let handled = 0;
           try {
-            handled = await drainFileQueueOnce({ queue: gated, batch: runtime.batch, batchSize: 10 }, life.signal);
+            handled = await worker.runOnce(life.signal);
           } catch (error) {
             if (!(error instanceof ChaosCrash)) logger.error('chaos worker round failed', { error });
           }
@@ -270,9 +289,10 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
     // Servers arrive in waves over the first half hour.
     const serverRandom = random('servers');
     const windowsIds: string[] = [];
-    const waveAt = Array.from({ length: spec.waves }, (_, i) => clock.now() + (i === 0 ? 0 : serverRandom.next() * 1_800_000)).sort(
-      (a, b) => a - b,
-    );
+    const waveAt = Array.from(
+      { length: spec.waves },
+      (_, i) => clock.now() + (i === 0 ? 0 : serverRandom.next() * 1_800_000),
+    ).sort((a, b) => a - b);
     let wavesDone = 0;
     const perWave = (total: number, i: number) =>
       Math.floor(total / spec.waves) + (i < total % spec.waves ? 1 : 0);
@@ -366,15 +386,20 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
     faults.eventsDroppedDirect = relay.counts.dropped;
     faults.eventsRefused = relay.counts.refused;
     faults.storeWriteFailures = sm
-      ? sm.calls().filter((c) => c.error !== undefined).length
+      ? sm.calls().filter((c) => c.error === 'InternalServiceError').length
       : storeFaultCounts.writeFailures;
     faults.storeReadMismatches = outcomes['failed:escrow-mismatch'] ?? 0;
 
     const truths = emulator.admin.servers();
     const escrow = new Map<string, EscrowView>();
-    const secrets: Array<{ kind: string; value: string }> = [{ kind: 'Huawei SK', value: emulator.secretKey }];
+    const secrets: Array<{ kind: string; value: string }> = [
+      { kind: 'Huawei SK', value: emulator.secretKey },
+    ];
     const keyPair = emulator.admin.decryptKey();
-    for (const line of keyPair.privateKeyPem.split('\n').filter((l) => l.length === 64).slice(1, 4))
+    for (const line of keyPair.privateKeyPem
+      .split('\n')
+      .filter((l) => l.length === 64)
+      .slice(1, 4))
       secrets.push({ kind: 'private key', value: line });
     const decryptor = createPasswordDecryptor(parsePrivateKey(keyPair.privateKeyPem));
     sm?.faults.reset();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nullMetrics } from '../../lib/observability/metrics.ts';
 import { FileQueue } from '../../lib/queue/file-queue.ts';
-import { drainFileQueueOnce } from '../../lib/queue/file-queue-worker.ts';
+import { QueueWorker } from '../../lib/queue/file-queue-worker.ts';
 import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';
 
 let stack: PipelineStack;
@@ -39,21 +39,27 @@ describe('file queue worker', () => {
         clock: stack.emu.clock,
         priority: (item, now) => (item ? process.scheduler.priority(item, now) : 0),
       });
-    const options = (queue: FileQueue) => ({
-      queue,
-      batch: { process, queue, dlq: queue, logger: stack.logger, metrics: nullMetrics, concurrency: 2 },
-    });
+    const worker = (queue: FileQueue) =>
+      new QueueWorker({
+        queue,
+        batch: { process, queue, dlq: queue, logger: stack.logger, metrics: nullMetrics, concurrency: 2 },
+        logger: stack.logger,
+        batchSize: 10,
+        idlePollMs: 10,
+        retryDelaySeconds: 30,
+      });
 
     const first = open();
     await first.enqueue([stack.item(id)]);
-    expect(await drainFileQueueOnce(options(first))).toBe(1); // BUILD → re-queued with a delay
+    expect(await worker(first).runOnce()).toBe(1); // BUILD → re-queued with a delay
     // One message still on disk; whether its delay has already run out depends on machine load.
     const depth = await first.depth();
     expect(depth.visible + depth.invisible).toBe(1);
 
     const restarted = open();
+    const second = worker(restarted);
     for (let i = 0; i < 60 && stack.emu.admin.server(id)!.clearedAt === null; i++) {
-      if ((await drainFileQueueOnce(options(restarted))) === 0) await stack.emu.clock.sleep(20_000);
+      if ((await second.runOnce()) === 0) await stack.emu.clock.sleep(20_000);
     }
     expect(stack.emu.admin.server(id)!.ciphertext).toBeNull();
     expect(stack.emu.admin.server(id)!.clearedAt).not.toBeNull();

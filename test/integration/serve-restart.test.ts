@@ -50,7 +50,7 @@ function startServe(env: NodeJS.ProcessEnv, stateDir: string): Promise<Serve> {
 async function until(
   what: string,
   check: () => boolean | Promise<boolean>,
-  timeoutMs = 40_000,
+  timeoutMs = 90_000,
 ): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -167,5 +167,5 @@ describe('serve survives SIGKILL', () => {
     expect(second.stderr()).not.toMatch(/"level":"ERROR"/);
     // Nothing was dead-lettered and the queue drained.
     expect(await readdir(join(stateDir, 'queue', 'dlq'))).toEqual([]);
-  }, 60_000);
+  }, 240_000);
 });

@@ -116,3 +116,16 @@ describe('RateLimiter on a fake clock', () => {
     });
   });
 });
+
+describe('RateLimiter utilization', () => {
+  it('reports the share of the per-minute limit granted over the last minute, per API', async () => {
+    const clock = new FakeClock();
+    const limiter = new RateLimiter({ clock, limitsPerMinute: { 'password.get': 50 } });
+    expect(limiter.utilization('password.get')).toBe(0);
+    for (let i = 0; i < 5; i++) expect(limiter.tryAcquire('password.get')).toBe(true);
+    expect(limiter.utilization('password.get')).toBeCloseTo(5 / 50, 9);
+    expect(limiter.utilization('password.delete')).toBe(0);
+    await clock.advance(61_000);
+    expect(limiter.utilization('password.get')).toBe(0);
+  });
+});

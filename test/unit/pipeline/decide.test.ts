@@ -58,6 +58,12 @@ describe('assessServer', () => {
       expect(assessServer(server({ status: 'BUILD', tags }), item(), optOut, T0).kind).toBe('building');
   });
 
+  it('treats an OS reinstall in progress (SHUTOFF, task_state rebuilding) like BUILD', () => {
+    const rebuilding = server({ status: 'SHUTOFF', 'OS-EXT-STS:task_state': 'rebuilding' });
+    expect(assessServer(rebuilding, item(), optOut, T0).kind).toBe('building');
+    expect(assessServer(server({ status: 'SHUTOFF' }), item(), optOut, T0).kind).toBe('eligible');
+  });
+
   it.each([
     [{ status: 'DELETED' }, 'server-deleted'],
     [{ status: 'ERROR' }, 'server-error'],
@@ -149,16 +155,16 @@ describe('assessPassword', () => {
     });
   });
 
-  it('keeps waiting when the escrow predates the event (a reinstall posts anew)', () => {
-    const reinstallEvent = item({ firstSeenAt: new Date(T0 + 5000e3).toISOString() });
+  it('keeps waiting when the escrow predates this boot (a reinstall moved launched_at)', () => {
+    const rebooted = T0 + 5000e3;
     expect(
-      assessPassword({ item: reinstallEvent, sha256: undefined, activeSinceMs: T0, history: retrievedLater })
+      assessPassword({ item: item(), sha256: undefined, activeSinceMs: rebooted, history: retrievedLater })
         .kind,
     ).toBe('not-posted');
   });
 
-  it('for a sweep or an operator rerun only the current boot counts, not when the item was made', () => {
-    for (const source of ['sweep', 'cli'] as const) {
+  it('a late or duplicated event for a cleared install is already cleared, whatever its source', () => {
+    for (const source of ['smn', 'direct', 'sweep', 'cli'] as const) {
       const late = item({ source, firstSeenAt: new Date(T0 + 5000e3).toISOString() });
       expect(
         assessPassword({ item: late, sha256: undefined, activeSinceMs: T0, history: retrievedLater }).kind,

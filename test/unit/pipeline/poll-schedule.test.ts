@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseSchedulerConfig } from '../../../lib/pipeline/pipeline-config.ts';
 import {
+  budgetPressure,
   createPollScheduler,
   planFindCheck,
   postDelayCdf,
@@ -89,6 +90,32 @@ describe('model scheduler', () => {
           expect(T0 + nowS * 1000 + (plan.delaySeconds - 1) * 1000).toBeLessThan(T0 + deadlineS * 1000);
       }),
     );
+  });
+
+  it('polls more often while the GET budget is idle and follows the model as it fills', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 2 * 3600, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (last, a, b) => {
+          const [low, high] = a <= b ? [a, b] : [b, a];
+          const gapAt = (p: number) => modelScheduler.nextCheckElapsedSeconds(last, 3, p) - last;
+          // Monotone in pressure, never under the minimum gap, and exactly the model when full.
+          expect(gapAt(low)).toBeLessThanOrEqual(gapAt(high) + 1e-9);
+          expect(gapAt(low)).toBeGreaterThanOrEqual(minGapSeconds - 1e-9);
+          expect(gapAt(1)).toBeCloseTo(modelScheduler.nextCheckElapsedSeconds(last, 3) - last, 6);
+        },
+      ),
+    );
+    expect(modelScheduler.nextCheckElapsedSeconds(600, 3, 0) - 600).toBe(minGapSeconds);
+  });
+
+  it('measures pressure against the target share of the budget', () => {
+    expect(budgetPressure(0, 0.8)).toBe(0);
+    expect(budgetPressure(0.4, 0.8)).toBeCloseTo(0.5, 9);
+    expect(budgetPressure(0.95, 0.8)).toBe(1);
+    expect(budgetPressure(Number.NaN, 0.8)).toBe(1);
   });
 
   it('is due immediately for a server found long after it booted', () => {
