@@ -3,16 +3,17 @@
  * per-minute limits instead of discovering them through 429s.
  *
  * Shape of a bucket for a limit of L calls per minute (see bucketShapeFor):
- *   capacity C = max(1, floor(L / 10)), refill R = L - C - H per minute (R >= L / 2).
+ *   capacity C = max(1, floor(L / 50)), refill R = L - C - H per minute (R >= L / 2).
  * The most calls a bucket can release inside any 60-second window is C + R: a full bucket
  * emptied at once plus everything refilled during the window. C + R = L - H keeps even a
  * worst-case burst under a sliding one-minute window of the same limit, and the headroom H
  * absorbs network jitter that reorders arrivals at the gateway: H covers the calls released
  * during the jitter allowance (50 ms of real time by default, converted to clock time, so a
  * 120x compressed clock gets 6 s of allowance), and is at least 1 for limits of 20 and up.
- * For the 50/min password APIs on the wall clock that is a burst of 5 and then one call every
- * ~1.36 s: a 10% throughput cost, bought so that a burst never earns a 429 (which costs a
- * backoff and a wasted call of the budget).
+ * For the 50/min password APIs on the wall clock that is one call every 1.25 s (48/min): a 4%
+ * throughput cost, bought so that a burst never earns a 429 (which costs a backoff and a wasted
+ * call of the budget). The burst is kept small on purpose: at fleet scale only the sustained
+ * rate counts, and every token of burst is a token less of refill per minute.
  *
  * Waiting callers take a reservation (the balance may go negative) so they are served in
  * arrival order and each sleeps exactly until its own token exists.
@@ -32,7 +33,7 @@ export interface BucketShape {
 /** `jitterAllowanceMs` is in clock milliseconds. */
 export function bucketShapeFor(limitPerMinute: number, jitterAllowanceMs = 0): BucketShape {
   if (!(limitPerMinute > 0)) throw new RangeError(`rate limit must be positive, got ${limitPerMinute}`);
-  const capacity = Math.max(1, Math.floor(limitPerMinute / 10));
+  const capacity = Math.max(1, Math.floor(limitPerMinute / 50));
   const headroom = Math.max(
     limitPerMinute >= 20 ? 1 : 0,
     Math.ceil((Math.max(0, jitterAllowanceMs) * limitPerMinute) / MINUTE_MS),
