@@ -124,6 +124,8 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
 
     child = spawn(process.execPath, [join(ROOT, 'bench/fleet-worker.ts')], {
       env: {
+        // Scheduler knobs (ESCROW_*) pass through, so variants can be compared with one command.
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ESCROW_'))),
         PATH: process.env['PATH'],
         HUAWEICLOUD_SDK_AK: emulator.accessKey,
         HUAWEICLOUD_SDK_SK: emulator.secretKey,

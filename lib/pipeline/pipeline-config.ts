@@ -98,7 +98,7 @@ export function parseSchedulerConfig(env: Env): SchedulerConfig {
     exponentialInitialSeconds: readInteger(env, 'ESCROW_EXP_INITIAL_SECONDS', 5, { min: 1, max: 900 }),
     exponentialFactor: readNumber(env, 'ESCROW_EXP_FACTOR', 2, { min: 1, max: 10 }),
     exponentialMaxSeconds: readInteger(env, 'ESCROW_EXP_MAX_SECONDS', 300, { min: 1, max: 3600 }),
-    maxRateWaitMs: readInteger(env, 'ESCROW_MAX_RATE_WAIT_MS', 10_000, { min: 0 }),
+    maxRateWaitMs: readInteger(env, 'ESCROW_MAX_RATE_WAIT_MS', 60_000, { min: 0 }),
     budgetTargetShare: readNumber(env, 'ESCROW_BUDGET_TARGET_SHARE', 0.8, { min: 0.05, max: 1 }),
   };
 }

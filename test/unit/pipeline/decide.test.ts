@@ -113,7 +113,7 @@ describe('planPasswordCheck', () => {
   });
 
   it('defers a due finding GET when the rate limiter is exhausted', () => {
-    const plan = planPasswordCheck({ ...base, item: item(), nowMs: T0 + 1800e3, rateWaitMs: 60_000 });
+    const plan = planPasswordCheck({ ...base, item: item(), nowMs: T0 + 1800e3, rateWaitMs: 120_000 });
     expect(plan).toMatchObject({ kind: 'wait', reason: 'deferred' });
     expect(planPasswordCheck({ ...base, item: item(), nowMs: T0 + 1800e3, rateWaitMs: 500 }).kind).toBe(
       'get',
