@@ -114,7 +114,8 @@ export class QueueWorker {
         continue;
       }
       // Released by a shutdown: visible again at once for the next run; otherwise back off.
-      const delay = signal.aborted ? 0 : retryDelaySeconds;
+      // A crash (the caller's signal) waits out the retry delay as SQS would.
+      const delay = this.#abortBatch.signal.aborted ? 0 : retryDelaySeconds;
       const fate = await queue.retry(message.messageId, delay);
       if (fate === 'dead-lettered') {
         const item = parseItem(message.body);

@@ -269,12 +269,15 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
           idlePollMs: 15,
           retryDelaySeconds: 30,
         });
+        let handled = 1;
         while (!stop.signal.aborted && !life.dead) {
-          if (sm) {
+          // Faults are drawn per working round, not per idle poll: an idle loop spins every
+          // 15 ms and would otherwise pile up thousands of pending store failures.
+          if (sm && handled > 0) {
             if (smFaultRandom.next() < spec.storeFaults.writeFailRate) sm.faults.failNextWrites(1);
             if (smFaultRandom.next() < spec.storeFaults.tamperReadRate) sm.faults.tamperNextReads(1);
           }
-          let handled = 0;
+          handled = 0;
           try {
             handled = await worker.runOnce(life.signal);
           } catch (error) {
