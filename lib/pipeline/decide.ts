@@ -9,7 +9,13 @@ import { isHuaweiApiError } from '../huawei/errors.ts';
 import type { WorkItem } from '../queue/work-item.ts';
 import type { FailReason, Outcome, SkipReason } from './outcome.ts';
 import type { OptMode } from './pipeline-config.ts';
-import { type CheckPlan, deferDelaySeconds, type PollScheduler, planFindCheck } from './poll-schedule.ts';
+import {
+  type CheckPlan,
+  deferDelaySeconds,
+  type PollScheduler,
+  planFindCheck,
+  VERIFY_YIELD_WAIT_MS,
+} from './poll-schedule.ts';
 
 export interface ServerPolicy {
   optMode: OptMode;
@@ -132,7 +138,7 @@ export function planPasswordCheck(args: {
   const { item, scheduler, rateWaitMs } = args;
   if (item.phase === 'verify') {
     // The exposure window closed at DELETE: the verify GET only takes a token nobody waits for.
-    if (scheduler.defersUnderLoad && rateWaitMs > 0)
+    if (scheduler.defersUnderLoad && rateWaitMs > VERIFY_YIELD_WAIT_MS)
       return { kind: 'wait', reason: 'deferred', delaySeconds: deferDelaySeconds(rateWaitMs) };
     return { kind: 'get' };
   }

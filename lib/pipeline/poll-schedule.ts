@@ -92,6 +92,13 @@ export function planFindCheck(
   return { due: false, delaySeconds: Math.ceil(waitSeconds) };
 }
 
+/**
+ * A verify GET gives its turn away once callers are queueing for more than a few tokens. Not at
+ * any wait at all: a bucket with a burst of one is empty right after every call, and a verify
+ * that always yields would only reach its deadline.
+ */
+export const VERIFY_YIELD_WAIT_MS = 5_000;
+
 /** Seconds to push back a check that the rate limiter cannot serve in this invocation. */
 export function deferDelaySeconds(estimatedWaitMs: number): number {
   return Math.min(60, Math.max(5, Math.ceil(estimatedWaitMs / 1000)));

@@ -120,9 +120,10 @@ describe('planPasswordCheck', () => {
     );
   });
 
-  it('yields the verify GET at any wait', () => {
+  it('yields the verify GET once callers queue for the budget, not at the next token', () => {
     const verify = item({ phase: 'verify', sha256: SHA_A });
-    expect(planPasswordCheck({ ...base, item: verify, nowMs: T0, rateWaitMs: 1 }).kind).toBe('wait');
+    expect(planPasswordCheck({ ...base, item: verify, nowMs: T0, rateWaitMs: 20_000 }).kind).toBe('wait');
+    expect(planPasswordCheck({ ...base, item: verify, nowMs: T0, rateWaitMs: 1_250 }).kind).toBe('get');
     expect(planPasswordCheck({ ...base, item: verify, nowMs: T0 }).kind).toBe('get');
   });
 
