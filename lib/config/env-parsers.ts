@@ -30,16 +30,9 @@ export function requireString(env: Env, name: string, hint: string): string {
   return value;
 }
 
-export function readInteger(
-  env: Env,
-  name: string,
-  fallback: number,
-  range: { min?: number; max?: number } = {},
-): number {
-  const value = raw(env, name);
-  if (value === undefined) return fallback;
-  if (!/^-?\d+$/.test(value)) throw new ConfigError(name, `must be a whole number, got "${value}"`);
-  const n = Number(value);
+type Range = { min?: number; max?: number };
+
+function inRange(name: string, n: number, range: Range): number {
   if (range.min !== undefined && n < range.min)
     throw new ConfigError(name, `must be at least ${range.min}, got ${n}`);
   if (range.max !== undefined && n > range.max)
@@ -47,21 +40,19 @@ export function readInteger(
   return n;
 }
 
-export function readNumber(
-  env: Env,
-  name: string,
-  fallback: number,
-  range: { min?: number; max?: number } = {},
-): number {
+export function readInteger(env: Env, name: string, fallback: number, range: Range = {}): number {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!/^-?\d+$/.test(value)) throw new ConfigError(name, `must be a whole number, got "${value}"`);
+  return inRange(name, Number(value), range);
+}
+
+export function readNumber(env: Env, name: string, fallback: number, range: Range = {}): number {
   const value = raw(env, name);
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isFinite(n)) throw new ConfigError(name, `must be a number, got "${value}"`);
-  if (range.min !== undefined && n < range.min)
-    throw new ConfigError(name, `must be at least ${range.min}, got ${n}`);
-  if (range.max !== undefined && n > range.max)
-    throw new ConfigError(name, `must be at most ${range.max}, got ${n}`);
-  return n;
+  return inRange(name, n, range);
 }
 
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
