@@ -99,6 +99,12 @@ function processSignal(): AbortSignal {
 
 /** Runs the CLI in this process with its real streams, environment and signals. */
 export async function runCli(argv: string[] = process.argv.slice(2)): Promise<void> {
+  // `bms-password-escrow status | head` closes the pipe early; that is not an error.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
   process.exitCode = await main(argv, {
     stdout: process.stdout,
     stderr: process.stderr,
