@@ -12,11 +12,13 @@ import { IamClient } from './iam-client.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { DEFAULT_RETRY_POLICY } from './retry-policy.ts';
 import { SignedCaller } from './signed-call.ts';
+import type { Metrics } from '../observability/metrics.ts';
 
 export interface HuaweiClientsDeps {
   credentials: CredentialProvider;
   clock: Clock;
   logger?: Logger | undefined;
+  metrics?: Metrics | undefined;
   /** Defaults to an UndiciTransport with the config's timeouts. */
   transport?: HttpTransport | undefined;
   random?: (() => number) | undefined;
@@ -45,6 +47,7 @@ export function createHuaweiClients(config: HuaweiConfig, deps: HuaweiClientsDep
     retryPolicy: { ...DEFAULT_RETRY_POLICY, maxAttempts: config.maxAttempts },
     random: deps.random,
     logger: deps.logger,
+    metrics: deps.metrics,
   });
   const bms = new BmsClient({ caller, endpoint: config.endpoints.bms });
   const iam = new IamClient({ caller, endpoint: config.endpoints.iam });

@@ -5,6 +5,7 @@
 import type { Clock } from '../clock.ts';
 import type { Env } from '../config/env-parsers.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { CredentialProvider } from './credentials.ts';
 import { ENV_REGION } from './endpoints.ts';
 import { createHuaweiClients, type HuaweiClients } from './huawei-clients.ts';
@@ -18,7 +19,12 @@ export interface RegionalClients {
 
 export function createRegionalClients(
   env: Env,
-  deps: { credentials: CredentialProvider; clock: Clock; logger?: Logger | undefined },
+  deps: {
+    credentials: CredentialProvider;
+    clock: Clock;
+    logger?: Logger | undefined;
+    metrics?: Metrics | undefined;
+  },
 ): RegionalClients {
   const clients = new Map<string, HuaweiClients>();
   return {

@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../clock.ts';
 import { type Logger, silentLogger } from '../observability/logger.ts';
+import { type Metrics, nullMetrics } from '../observability/metrics.ts';
 import type { ApiName } from './api-names.ts';
 import { formatQuery, type QueryPairs } from './canonical-request.ts';
 import type { CredentialProvider } from './credentials.ts';
@@ -40,6 +41,8 @@ export interface SignedCallerOptions {
   retryPolicy?: RetryPolicy | undefined;
   random?: (() => number) | undefined;
   logger?: Logger | undefined;
+  /** Counts every attempt as HuaweiApiCall{api, result}: 2xx, 4xx, 429, 5xx, network, timeout… */
+  metrics?: Metrics | undefined;
   /**
    * The time written into X-Sdk-Date. The gateway rejects dates more than 15 minutes off its own
    * clock, so this is wall time by default even when `clock` is compressed.
@@ -76,6 +79,29 @@ export class SignedCaller {
   }
 
   async #attempt(call: SignedCall): Promise<HttpResponse> {
+    try {
+      const response = await this.#send(call);
+      this.#count(call.api, `${Math.floor(response.status / 100)}xx`);
+      return response;
+    } catch (error) {
+      const result =
+        error instanceof HuaweiApiError
+          ? error.status === 429
+            ? '429'
+            : error.status !== undefined
+              ? `${Math.floor(error.status / 100)}xx`
+              : error.kind
+          : 'error';
+      this.#count(call.api, result);
+      throw error;
+    }
+  }
+
+  #count(api: ApiName, result: string): void {
+    (this.#options.metrics ?? nullMetrics).add('HuaweiApiCall', 'Count', 1, { api, result });
+  }
+
+  async #send(call: SignedCall): Promise<HttpResponse> {
     const { transport, credentials, rateLimiter } = this.#options;
     await rateLimiter?.acquire(call.api, call.signal);
     const creds = await credentials.getCredentials(call.signal);

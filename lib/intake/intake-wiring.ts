@@ -92,10 +92,12 @@ export async function createIntakeRuntime(env: Env): Promise<IntakeRuntime> {
     client: new SQSClient({}),
     queueUrl: requireString(env, 'WORK_QUEUE_URL', 'set it to the URL of the SQS work queue'),
   });
+  const metrics = createMetrics();
   const clients = createRegionalClients(env, {
     credentials: await credentialProviderFromEnv(env, { clock: systemClock }),
     clock: systemClock,
     logger,
+    metrics,
   });
   const bmsFor = (region: string): BmsApi => clients.for(region).bms;
   return composeIntakeRuntime({
@@ -103,6 +105,7 @@ export async function createIntakeRuntime(env: Env): Promise<IntakeRuntime> {
     queue,
     bmsFor,
     logger,
+    metrics,
     escrowStore: () => createEscrowStore(parseEscrowConfig(env)),
   });
 }

@@ -59,6 +59,7 @@ export async function createPipelineDeps(env: Env, parts: PipelineParts = {}): P
     credentials: await credentialProviderFromEnv(env, { clock }),
     clock,
     logger,
+    metrics,
   });
   const clientsFor = (region: string) => clients.for(region);
   const bmsFor = parts.bmsFor ?? ((region: string) => clientsFor(region).bms);
