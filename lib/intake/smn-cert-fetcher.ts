@@ -6,7 +6,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { IntakeError } from './intake-errors.ts';
-import { type HostPattern, checkUrl } from './url-allowlist.ts';
+import { checkUrl, fetchAllowed, type HostPattern } from './url-allowlist.ts';
 import {
   CertificateFormatError,
   type SignatureAlgorithm,
@@ -76,14 +76,9 @@ export function createCertFetcher(options: CertFetcherOptions): CertFetcher {
   const cache = new Map<string, Promise<SigningCertificate>>();
 
   const load = async (url: URL, signal?: AbortSignal): Promise<SigningCertificate> => {
-    const timeout = AbortSignal.timeout(options.timeoutMs);
     let response: Response;
     try {
-      response = await doFetch(url, {
-        method: 'GET',
-        redirect: 'error',
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
+      response = await fetchAllowed(doFetch, url, options.timeoutMs, signal);
     } catch (cause) {
       throw new IntakeError('certificate_unavailable', 'signing certificate could not be fetched', { cause });
     }

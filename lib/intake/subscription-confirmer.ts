@@ -5,7 +5,7 @@
  * to the same allow-list.
  */
 import { IntakeError } from './intake-errors.ts';
-import { type HostPattern, checkUrl } from './url-allowlist.ts';
+import { checkUrl, fetchAllowed, type HostPattern } from './url-allowlist.ts';
 
 export interface SubscriptionConfirmerOptions {
   allowlist: readonly HostPattern[];
@@ -28,14 +28,9 @@ export function createSubscriptionConfirmer(options: SubscriptionConfirmerOption
   const doFetch = options.fetch ?? fetch;
   return async (subscribeUrl, signal) => {
     const url = checkUrl(decodeOnce(subscribeUrl), options.allowlist, 'subscribe_url');
-    const timeout = AbortSignal.timeout(options.timeoutMs);
     let response: Response;
     try {
-      response = await doFetch(url, {
-        method: 'GET',
-        redirect: 'error',
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
+      response = await fetchAllowed(doFetch, url, options.timeoutMs, signal);
     } catch (cause) {
       throw new IntakeError('subscription_confirm_failed', 'subscription confirmation request failed', {
         cause,

@@ -92,3 +92,21 @@ export function checkUrl(raw: unknown, allowlist: readonly HostPattern[], what: 
   }
   return url;
 }
+
+/**
+ * The only way intake fetches anything: a GET of an already allow-listed URL, no redirects
+ * (a redirect could leave the allow-list), bounded by `timeoutMs` and the caller's signal.
+ */
+export function fetchAllowed(
+  doFetch: typeof fetch,
+  url: URL,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Response> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return doFetch(url, {
+    method: 'GET',
+    redirect: 'error',
+    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+  });
+}
