@@ -136,7 +136,7 @@ async function variants(wires: FunctionWires, dir: string, runs: number): Promis
   return [
     {
       name: 'worker',
-      work: 'worker: SQS event of 1 ACTIVE Windows server with its password posted → show, GET, file escrow + read-back, DELETE, verify GET (ESCROW_SCHEDULER=fixed so the first check is due at once)',
+      work: 'worker: SQS event of 1 ACTIVE Windows server with its password posted → show, GET, file escrow + read-back, DELETE; the verify GET is re-queued when the burst-of-one bucket has no free token (ESCROW_SCHEDULER=fixed so the first check is due at once)',
       caseFor: (run) => ({ env: workerEnv, event: { Records: [sqsRecord(posted[run]!)] } }),
       problem: (r) => {
         const failures = fieldsOf(r)['batchItemFailures'] as unknown[] | undefined;

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startEmulator } from '../emulator/index.ts';
+import { clientEnv, startEmulator } from '../emulator/index.ts';
 import { runDirectIntake } from '../lib/intake/direct-intake.ts';
 import { parseIntakeConfig } from '../lib/intake/intake-config.ts';
 import { composeIntakeRuntime } from '../lib/intake/intake-wiring.ts';
@@ -127,12 +127,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
         // Scheduler knobs (ESCROW_*) pass through, so variants can be compared with one command.
         ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ESCROW_'))),
         PATH: process.env['PATH'],
-        HUAWEICLOUD_SDK_AK: emulator.accessKey,
-        HUAWEICLOUD_SDK_SK: emulator.secretKey,
-        HUAWEICLOUD_SDK_REGION: emulator.region,
-        HUAWEICLOUD_SDK_PROJECT_ID: emulator.projectId,
-        HUAWEICLOUD_BMS_ENDPOINT: emulator.url,
-        HUAWEICLOUD_IAM_ENDPOINT: emulator.url,
+        ...clientEnv(emulator),
         ESCROW_SCHEDULER: options.scheduler,
         ESCROW_DEADLINE_SECONDS: String(options.deadlineSeconds),
         FLEET_QUEUE_DIR: join(dir, 'queue'),

@@ -10,7 +10,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { startEmulator } from '../emulator/index.ts';
+import { clientEnv, startEmulator } from '../emulator/index.ts';
 import { staticCredentialProvider } from '../lib/huawei/credentials.ts';
 import { createHuaweiClients } from '../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../lib/huawei/huawei-config.ts';
@@ -36,10 +36,7 @@ async function measureLoopback(): Promise<LoopbackCost> {
   const emulator = await startEmulator({ seed, timeScale, switches: { rateLimitsEnabled: false } });
   const clients = createHuaweiClients(
     parseHuaweiConfig({
-      HUAWEICLOUD_SDK_REGION: emulator.region,
-      HUAWEICLOUD_SDK_PROJECT_ID: emulator.projectId,
-      HUAWEICLOUD_BMS_ENDPOINT: emulator.url,
-      HUAWEICLOUD_IAM_ENDPOINT: emulator.url,
+      ...clientEnv(emulator),
       HUAWEICLOUD_RATE_LIMITS: 'server.get=1000000,password.get=1000000',
     }),
     {

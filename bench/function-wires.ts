@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { startFauxqs } from 'fauxqs';
-import { startEmulator } from '../emulator/index.ts';
+import { clientEnv, startEmulator } from '../emulator/index.ts';
 import type { EmulatorSwitches, RunningEmulator } from '../emulator/types.ts';
 import { type BuiltBundle, bundleSource, repoRoot } from './bundle.ts';
 
@@ -34,12 +34,7 @@ export async function startFunctionWires(
     `${fauxqs.address}${new URL(fauxqs.createQueue(name).queueUrl).pathname}`;
   // Throwaway emulator keys and fauxqs's dummy AWS credentials: nothing here is a real secret.
   const base = {
-    HUAWEICLOUD_SDK_AK: emulator.accessKey,
-    HUAWEICLOUD_SDK_SK: emulator.secretKey,
-    HUAWEICLOUD_SDK_REGION: emulator.region,
-    HUAWEICLOUD_SDK_PROJECT_ID: emulator.projectId,
-    HUAWEICLOUD_BMS_ENDPOINT: emulator.url,
-    HUAWEICLOUD_IAM_ENDPOINT: emulator.url,
+    ...clientEnv(emulator),
     ESCROW_STORE: 'file',
     WORK_QUEUE_URL: queueUrl('bench-work'),
     WORK_DLQ_URL: queueUrl('bench-work-dlq'),

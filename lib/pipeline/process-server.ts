@@ -31,7 +31,7 @@ import {
   type ServerPolicy,
 } from './decide.ts';
 import type { Outcome } from './outcome.ts';
-import { budgetPressure, type PollScheduler, planFindCheck, VERIFY_YIELD_WAIT_MS } from './poll-schedule.ts';
+import { budgetPressure, type PollScheduler, planFindCheck } from './poll-schedule.ts';
 
 /** The part of the rate limiter the scheduler reads. */
 export interface RateBudget {
@@ -329,7 +329,9 @@ class ServerRun {
       reason: 'clear-pending',
       retryAfterSeconds: this.deps.scheduler.config.verifyDelaySeconds,
     };
-    if (this.signal?.aborted || this.rateWaitMs() > VERIFY_YIELD_WAIT_MS) return pending;
+    // Inline only if a token is free now: waiting here would hold the invocation for a call
+    // that does not shorten the exposure. The re-queued pass yields only under real load.
+    if (this.signal?.aborted || this.rateWaitMs() > 0) return pending;
     let found: { sha256: string | undefined };
     try {
       found = await this.getPassword();

@@ -48,6 +48,24 @@ export interface PipelineRuntime {
   close(): Promise<void>;
 }
 
+/** The state machine's dependencies: the given effects plus policy and schedule from `config`. */
+export function processDepsFrom(
+  config: PipelineConfig,
+  effects: Pick<ProcessDeps, 'bmsFor' | 'rateBudgetFor' | 'store' | 'clock' | 'logger'>,
+): ProcessDeps {
+  return {
+    ...effects,
+    policy: {
+      optMode: config.optMode,
+      optTagKey: config.optTagKey,
+      allowedProjectIds: config.allowedProjectIds,
+    },
+    scheduler: createPollScheduler(config.scheduler),
+    deadlineSeconds: config.deadlineSeconds,
+    dryRun: config.dryRun,
+  };
+}
+
 export async function createPipelineDeps(env: Env, parts: PipelineParts = {}): Promise<PipelineRuntime> {
   const config = parts.config ?? parsePipelineConfig(env);
   const clock = parts.clock ?? systemClock;
@@ -85,21 +103,7 @@ export async function createPipelineDeps(env: Env, parts: PipelineParts = {}): P
   if (!dlq)
     throw new ConfigError('WORK_DLQ_URL', 'is not set; set it to the URL of the SQS dead-letter queue');
 
-  const process: ProcessDeps = {
-    bmsFor,
-    rateBudgetFor,
-    store,
-    clock,
-    policy: {
-      optMode: config.optMode,
-      optTagKey: config.optTagKey,
-      allowedProjectIds: config.allowedProjectIds,
-    },
-    scheduler: createPollScheduler(config.scheduler),
-    deadlineSeconds: config.deadlineSeconds,
-    dryRun: config.dryRun,
-    logger,
-  };
+  const process = processDepsFrom(config, { bmsFor, rateBudgetFor, store, clock, logger });
   return {
     config,
     process,

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { startEmulator } from '../../emulator/index.ts';
+import { clientEnv, startEmulator } from '../../emulator/index.ts';
 import { createRandom, deriveSeed } from '../../emulator/seeded-random.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { createPasswordDecryptor, parsePrivateKey } from '../../lib/escrow/decrypt.ts';
@@ -163,10 +163,7 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
 
   try {
     const env: Record<string, string> = {
-      HUAWEICLOUD_SDK_REGION: emulator.region,
-      HUAWEICLOUD_SDK_PROJECT_ID: emulator.projectId,
-      HUAWEICLOUD_BMS_ENDPOINT: emulator.url,
-      HUAWEICLOUD_IAM_ENDPOINT: emulator.url,
+      ...clientEnv(emulator),
       ESCROW_DEADLINE_SECONDS: String(DEADLINE_SECONDS),
       ESCROW_SCHEDULER: 'model',
     };

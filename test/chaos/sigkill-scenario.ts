@@ -19,6 +19,7 @@ import { FileQueue } from '../../lib/queue/file-queue.ts';
 import { checkInvariants, type EscrowView } from './invariants.ts';
 import { readTree, type ScenarioResult } from './run-scenario.ts';
 import type { ScenarioSpec } from './scenario.ts';
+import { fastServeEnv } from '../helpers/serve-env.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -110,23 +111,7 @@ export async function runSigkillScenario(options: SigkillOptions): Promise<Scena
   const stateDir = await mkdtemp(join(tmpdir(), 'chaos-sigkill-'));
   const children: Child[] = [];
   try {
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env['PATH'],
-      HUAWEICLOUD_SDK_AK: emulator.accessKey,
-      HUAWEICLOUD_SDK_SK: emulator.secretKey,
-      HUAWEICLOUD_SDK_REGION: emulator.region,
-      HUAWEICLOUD_SDK_PROJECT_ID: emulator.projectId,
-      HUAWEICLOUD_BMS_ENDPOINT: emulator.url,
-      HUAWEICLOUD_IAM_ENDPOINT: emulator.url,
-      HUAWEICLOUD_RATE_LIMITS: 'password.get=6000,password.delete=6000',
-      ESCROW_SCHEDULER: 'fixed',
-      ESCROW_FIXED_INTERVAL_SECONDS: '1',
-      ESCROW_BUILD_POLL_SECONDS: '1',
-      ESCROW_VERIFY_DELAY_SECONDS: '0',
-      LOCAL_VISIBILITY_TIMEOUT_SECONDS: '2',
-      LOCAL_IDLE_POLL_MS: '50',
-      LOG_LEVEL: 'debug',
-    };
+    const env = fastServeEnv(emulator, 'debug');
     const port = await freePort();
     const spawnOne = async (): Promise<Child> => {
       const child = startServe(env, stateDir, port);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
+import { fastServeEnv } from '../helpers/serve-env.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'cli/bin.ts');
@@ -77,23 +78,7 @@ describe('serve survives SIGKILL', () => {
   });
 
   it('loses nothing and clears every version exactly once', async () => {
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env['PATH'],
-      HUAWEICLOUD_SDK_AK: emulator.accessKey,
-      HUAWEICLOUD_SDK_SK: emulator.secretKey,
-      HUAWEICLOUD_SDK_REGION: emulator.region,
-      HUAWEICLOUD_SDK_PROJECT_ID: emulator.projectId,
-      HUAWEICLOUD_BMS_ENDPOINT: emulator.url,
-      HUAWEICLOUD_IAM_ENDPOINT: emulator.url,
-      HUAWEICLOUD_RATE_LIMITS: 'password.get=6000,password.delete=6000',
-      ESCROW_SCHEDULER: 'fixed',
-      ESCROW_FIXED_INTERVAL_SECONDS: '1',
-      ESCROW_BUILD_POLL_SECONDS: '1',
-      ESCROW_VERIFY_DELAY_SECONDS: '0',
-      LOCAL_VISIBILITY_TIMEOUT_SECONDS: '2',
-      LOCAL_IDLE_POLL_MS: '50',
-      LOG_LEVEL: 'warn',
-    };
+    const env = fastServeEnv(emulator, 'warn');
     const first = await startServe(env, stateDir);
     running.push(first.child);
     await emulator.admin.subscribe(`${first.url}/smn`);

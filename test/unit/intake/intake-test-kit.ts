@@ -7,6 +7,7 @@ import { sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { clientEnv } from '../../../emulator/index.ts';
 import { systemClock } from '../../../lib/clock.ts';
 import type { Env } from '../../../lib/config/env-parsers.ts';
 import type { BmsApi } from '../../../lib/huawei/bms-types.ts';
@@ -217,12 +218,7 @@ export interface EmulatorLike {
 
 /** The real signed BMS client, pointed at the emulator. */
 export function emulatorClients(emulator: EmulatorLike): HuaweiClients {
-  const config = parseHuaweiConfig({
-    HUAWEICLOUD_SDK_REGION: emulator.region,
-    HUAWEICLOUD_SDK_PROJECT_ID: emulator.projectId,
-    HUAWEICLOUD_BMS_ENDPOINT: emulator.url,
-    HUAWEICLOUD_IAM_ENDPOINT: emulator.url,
-  });
+  const config = parseHuaweiConfig(clientEnv(emulator));
   return createHuaweiClients(config, {
     credentials: staticCredentialProvider({ accessKey: emulator.accessKey, secretKey: emulator.secretKey }),
     clock: systemClock,

@@ -4,7 +4,7 @@
  * the real AWS SDK client. Every log line of the pipeline and the clients is captured.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type RunningEmulator, startEmulator } from '../../../emulator/index.ts';
+import { clientEnv, type RunningEmulator, startEmulator } from '../../../emulator/index.ts';
 import type { EmulatorOptions } from '../../../emulator/types.ts';
 import type { EscrowStore } from '../../../lib/escrow/escrow-store.ts';
 import { createSecretsManagerEscrowStore } from '../../../lib/escrow/secrets-manager-store.ts';
@@ -14,7 +14,7 @@ import { parseHuaweiConfig } from '../../../lib/huawei/huawei-config.ts';
 import { createLogger, type Logger } from '../../../lib/observability/logger.ts';
 import type { Outcome } from '../../../lib/pipeline/outcome.ts';
 import { parsePipelineConfig } from '../../../lib/pipeline/pipeline-config.ts';
-import { createPollScheduler } from '../../../lib/pipeline/poll-schedule.ts';
+import { processDepsFrom } from '../../../lib/pipeline/wiring.ts';
 import { type ProcessDeps, processServer } from '../../../lib/pipeline/process-server.ts';
 import type { WorkItem } from '../../../lib/queue/work-item.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../fakes/secrets-manager-fake.ts';
@@ -51,10 +51,7 @@ export async function startPipelineStack(options: EmulatorOptions = {}): Promise
   const store = createSecretsManagerEscrowStore({ client: smClient });
   const huawei = createHuaweiClients(
     parseHuaweiConfig({
-      HUAWEICLOUD_SDK_REGION: emu.region,
-      HUAWEICLOUD_SDK_PROJECT_ID: emu.projectId,
-      HUAWEICLOUD_BMS_ENDPOINT: emu.url,
-      HUAWEICLOUD_IAM_ENDPOINT: emu.url,
+      ...clientEnv(emu),
     }),
     {
       credentials: staticCredentialProvider({ accessKey: emu.accessKey, secretKey: emu.secretKey }),
@@ -63,25 +60,16 @@ export async function startPipelineStack(options: EmulatorOptions = {}): Promise
     },
   );
 
-  const deps = (overrides: Partial<ProcessDeps> = {}, env: Record<string, string> = {}): ProcessDeps => {
-    const config = parsePipelineConfig(env);
-    return {
+  const deps = (overrides: Partial<ProcessDeps> = {}, env: Record<string, string> = {}): ProcessDeps => ({
+    ...processDepsFrom(parsePipelineConfig(env), {
       bmsFor: () => huawei.bms,
       rateBudgetFor: () => huawei.rateLimiter,
       store,
       clock: emu.clock,
-      policy: {
-        optMode: config.optMode,
-        optTagKey: config.optTagKey,
-        allowedProjectIds: config.allowedProjectIds,
-      },
-      scheduler: createPollScheduler(config.scheduler),
-      deadlineSeconds: config.deadlineSeconds,
-      dryRun: config.dryRun,
       logger,
-      ...overrides,
-    };
-  };
+    }),
+    ...overrides,
+  });
 
   const item = (serverId: string, extra: Partial<WorkItem> = {}): WorkItem => ({
     v: 1,
