@@ -272,6 +272,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       onDeadLettered: (item, reason) => {
         if (item) board.noteDeadLettered(item, reason);
       },
+      beforeSettle: () => board.flush(),
     });
 
     let closing = false;

@@ -144,7 +144,20 @@ export class StatusBoard {
         };
         break;
       case 'skipped':
-        next = { ...base, state: 'skipped', reason: outcome.reason };
+        // A redelivery after we cleared (a crash before the ack, a duplicate event) finds the
+        // record gone and this boot's password in escrow: the server is done, not skipped.
+        if (outcome.reason === 'already-cleared') {
+          if (previous?.state === 'cleared') return;
+          next = {
+            ...base,
+            state: 'cleared',
+            reason: 'escrowed earlier; record already gone',
+            versionId: previous?.versionId,
+            foundAt: previous?.foundAt,
+          };
+        } else {
+          next = { ...base, state: 'skipped', reason: outcome.reason };
+        }
         break;
       case 'not-ready':
         // A verify-phase item has escrowed its version and waits for the clear to show.
@@ -166,6 +179,7 @@ export class StatusBoard {
         break;
     }
     if (previous && RANK[next.state] < RANK[previous.state]) return;
+    if (previous?.state === 'cleared' && next.state === 'skipped') return;
     this.#set(next);
   }
 

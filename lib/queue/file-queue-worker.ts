@@ -21,6 +21,12 @@ export interface QueueWorkerOptions {
   retryDelaySeconds: number;
   /** Called when the queue dead-letters a message after too many receives. */
   onDeadLettered?: ((item: WorkItem | undefined, reason: string) => void) | undefined;
+  /**
+   * Awaited after a batch is processed and before any of its messages is acked: whatever
+   * recorded the outcomes (the status board) persists them first, so a crash between the two
+   * leaves a message to redeliver rather than an outcome nobody saved.
+   */
+  beforeSettle?: (() => Promise<void>) | undefined;
 }
 
 function parseItem(body: string): WorkItem | undefined {
@@ -100,13 +106,15 @@ export class QueueWorker {
   }
 
   async #process(messages: ReceivedMessage[], signal: AbortSignal): Promise<void> {
-    const { queue, batch, logger, retryDelaySeconds, onDeadLettered } = this.#options;
+    const { queue, batch, logger, retryDelaySeconds, onDeadLettered, beforeSettle } = this.#options;
     this.#batches++;
     const result = await runBatch(
       messages.map((m) => ({ messageId: m.messageId, body: m.body, receiveCount: m.receiveCount })),
       batch,
       signal,
     );
+    await beforeSettle?.();
+    let deadLettered = false;
     for (const message of messages) {
       const disposition = result.dispositions.get(message.messageId) ?? 'retry';
       if (disposition === 'ack') {
@@ -124,8 +132,10 @@ export class QueueWorker {
           receiveCount: message.receiveCount,
         });
         onDeadLettered?.(item, 'max-receive-count');
+        deadLettered = true;
       }
     }
+    if (deadLettered) await beforeSettle?.();
   }
 }
 

@@ -66,4 +66,27 @@ describe('file queue worker', () => {
     expect(await restarted.depth()).toEqual({ visible: 0, invisible: 0 });
     expect(await restarted.deadLetters()).toEqual([]);
   });
+
+  it('lets the outcome recorder persist before it acks (beforeSettle runs while the message is still leased)', async () => {
+    const id = stack.emu.admin.createServers({ windows: 0, linux: 1, bootDelaySeconds: 0 }).linuxIds[0]!;
+    await stack.emu.admin.idle();
+    const process = stack.deps();
+    const queue = new FileQueue({ dir: join(dir, 'settle'), clock: stack.emu.clock });
+    const seen: Array<{ visible: number; invisible: number }> = [];
+    const worker = new QueueWorker({
+      queue,
+      batch: { process, queue, dlq: queue, logger: stack.logger, metrics: nullMetrics, concurrency: 2 },
+      logger: stack.logger,
+      batchSize: 10,
+      idlePollMs: 10,
+      retryDelaySeconds: 30,
+      beforeSettle: async () => {
+        seen.push(await queue.depth());
+      },
+    });
+    await queue.enqueue([stack.item(id)]);
+    expect(await worker.runOnce()).toBe(1); // Linux: skipped, acked
+    expect(seen).toEqual([{ visible: 0, invisible: 1 }]);
+    expect(await queue.depth()).toEqual({ visible: 0, invisible: 0 });
+  });
 });

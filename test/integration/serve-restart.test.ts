@@ -52,10 +52,11 @@ async function until(
   what: string,
   check: () => boolean | Promise<boolean>,
   timeoutMs = 90_000,
+  lastSeen: () => string = () => '',
 ): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last seen: ${lastSeen()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -131,18 +132,27 @@ describe('serve survives SIGKILL', () => {
       expect(createHash('sha256').update(record.ciphertext).digest('hex')).toBe(sha);
     }
 
-    // The restarted service shows what happened before and after the crash.
-    await until('the status page to show every server finished', async () => {
-      const status = (await (await fetch(`${second.url}/status.json`)).json()) as {
-        servers: Array<{ serverId: string; state: string; reason?: string }>;
-      };
-      const byId = new Map(status.servers.map((s) => [s.serverId, s]));
-      return (
-        windows.every((id) => byId.get(id)?.state === 'cleared') &&
-        byId.get(early.linuxIds[0]!)?.state === 'skipped' &&
-        byId.get(early.linuxIds[0]!)?.reason === 'not-windows'
-      );
-    });
+    // The restarted service shows what happened before and after the crash, including a
+    // server whose outcome the first process recorded but had not acked (redelivered, found
+    // already cleared: still shown as cleared).
+    let lastStates = '';
+    await until(
+      'the status page to show every server finished',
+      async () => {
+        const status = (await (await fetch(`${second.url}/status.json`)).json()) as {
+          servers: Array<{ serverId: string; state: string; reason?: string }>;
+        };
+        lastStates = JSON.stringify(status.servers.map((s) => [s.serverId, s.state, s.reason]));
+        const byId = new Map(status.servers.map((s) => [s.serverId, s]));
+        return (
+          windows.every((id) => byId.get(id)?.state === 'cleared') &&
+          byId.get(early.linuxIds[0]!)?.state === 'skipped' &&
+          byId.get(early.linuxIds[0]!)?.reason === 'not-windows'
+        );
+      },
+      90_000,
+      () => lastStates,
+    );
     expect(
       emulator.admin.calls().passwordEvents.filter((e) => e.serverId === early.linuxIds[0]),
     ).toHaveLength(0);
