@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nullMetrics } from '../../lib/observability/metrics.ts';
 import { FileQueue } from '../../lib/queue/file-queue.ts';
+import type { ProcessDeps } from '../../lib/pipeline/process-server.ts';
 import { QueueWorker } from '../../lib/queue/file-queue-worker.ts';
 import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';
 
@@ -24,13 +25,27 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+function workerFor(queue: FileQueue, process: ProcessDeps, beforeSettle?: () => Promise<void>): QueueWorker {
+  return new QueueWorker({
+    queue,
+    batch: { process, queue, dlq: queue, logger: stack.logger, metrics: nullMetrics, concurrency: 2 },
+    logger: stack.logger,
+    batchSize: 10,
+    idlePollMs: 10,
+    retryDelaySeconds: 30,
+    beforeSettle,
+  });
+}
+
 describe('file queue worker', () => {
   it('clears a server across a restart, with not-ready waits kept on disk', async () => {
     const id = stack.emu.admin.createServers({
       windows: 1,
       linux: 0,
       bootDelaySeconds: 100,
-      postDelaySeconds: 60,
+      // Posted by hand after the restart: at 1000× time a timed post could land before the
+      // first check on a loaded machine, and then there would be nothing left to wait for.
+      postDelaySeconds: 10_000_000,
     }).windowsIds[0]!;
     const process = stack.deps();
     const open = () =>
@@ -39,22 +54,15 @@ describe('file queue worker', () => {
         clock: stack.emu.clock,
         priority: (item, now) => (item ? process.scheduler.priority(item, now) : 0),
       });
-    const worker = (queue: FileQueue) =>
-      new QueueWorker({
-        queue,
-        batch: { process, queue, dlq: queue, logger: stack.logger, metrics: nullMetrics, concurrency: 2 },
-        logger: stack.logger,
-        batchSize: 10,
-        idlePollMs: 10,
-        retryDelaySeconds: 30,
-      });
+    const worker = (queue: FileQueue) => workerFor(queue, process);
 
     const first = open();
     await first.enqueue([stack.item(id)]);
-    expect(await worker(first).runOnce()).toBe(1); // BUILD → re-queued with a delay
+    expect(await worker(first).runOnce()).toBe(1); // BUILD or not posted → re-queued with a delay
     // One message still on disk; whether its delay has already run out depends on machine load.
     const depth = await first.depth();
     expect(depth.visible + depth.invisible).toBe(1);
+    expect(stack.emu.admin.guestPost(id).status).toBe(201);
 
     const restarted = open();
     const second = worker(restarted);
@@ -73,16 +81,8 @@ describe('file queue worker', () => {
     const process = stack.deps();
     const queue = new FileQueue({ dir: join(dir, 'settle'), clock: stack.emu.clock });
     const seen: Array<{ visible: number; invisible: number }> = [];
-    const worker = new QueueWorker({
-      queue,
-      batch: { process, queue, dlq: queue, logger: stack.logger, metrics: nullMetrics, concurrency: 2 },
-      logger: stack.logger,
-      batchSize: 10,
-      idlePollMs: 10,
-      retryDelaySeconds: 30,
-      beforeSettle: async () => {
-        seen.push(await queue.depth());
-      },
+    const worker = workerFor(queue, process, async () => {
+      seen.push(await queue.depth());
     });
     await queue.enqueue([stack.item(id)]);
     expect(await worker.runOnce()).toBe(1); // Linux: skipped, acked
