@@ -81,8 +81,10 @@ describe('emulator BMS v1 and IAM over signed HTTP', () => {
     const { windowsIds } = emu.admin.createServers({
       windows: 1,
       linux: 0,
-      bootDelaySeconds: 300,
-      postDelaySeconds: 600,
+      // 20 emulated minutes of BUILD (2 s real) so the first GET sees it on a loaded machine;
+      // no post of its own: the guest posts by hand below.
+      bootDelaySeconds: 1200,
+      postDelaySeconds: 10_000_000,
     });
     const id = windowsIds[0]!;
     const first = await jsonBody<ServerBody>(await get(`/baremetalservers/${id}`));
@@ -102,7 +104,7 @@ describe('emulator BMS v1 and IAM over signed HTTP', () => {
       return s['status'] === 'ACTIVE' ? s : undefined;
     }, 'ACTIVE');
     expect(active['OS-SRV-USG:launched_at']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
-    // The post is ten emulated minutes away; make the guest post now instead.
+    // Make the guest post now; a second post is refused while the record exists.
     expect(emu.admin.guestPost(id)).toEqual({ accepted: true, status: 201 });
     expect(emu.admin.guestPost(id)).toEqual({ accepted: false, status: 409 });
 
@@ -172,10 +174,12 @@ describe('emulator BMS v1 and IAM over signed HTTP', () => {
       windows: 2,
       linux: 0,
       bootDelaySeconds: 0,
-      postDelaySeconds: 3600,
+      // Posted by hand; an automatic post later in the test would add refused posts.
+      postDelaySeconds: 10_000_000,
     });
     const [kept, cleared] = windowsIds as [string, string];
-    emu.admin.setSwitches({ bootDelaySeconds: 300 });
+    // 20 emulated minutes (2 s real): still SHUTOFF when checked right after, even under load.
+    emu.admin.setSwitches({ bootDelaySeconds: 1200 });
     emu.admin.guestPost(kept);
     emu.admin.guestPost(cleared);
     const oldCipher = emu.admin.server(cleared)!.ciphertext;
@@ -190,7 +194,7 @@ describe('emulator BMS v1 and IAM over signed HTTP', () => {
     emu.admin.reinstall(kept, { bootDelaySeconds: 0, postDelaySeconds: 0 });
     expect(emu.admin.server(cleared)!.status).toBe('SHUTOFF');
 
-    // The API reinstall takes 300 s + 60 s of emulated time = 600 ms real.
+    // The API reinstall takes 1200 s + 60 s of emulated time = 2.1 s real.
     const reposted = await until(() => {
       const s = emu.admin.server(cleared)!;
       return s.ciphertext !== null ? s : undefined;
@@ -209,7 +213,8 @@ describe('emulator BMS v1 and IAM over signed HTTP', () => {
   });
 
   it('creates servers through the API and reports them via the job', async () => {
-    emu.admin.setSwitches({ bootDelaySeconds: 300 });
+    // 2 s real: the job still reads RUNNING right after the create, even under load.
+    emu.admin.setSwitches({ bootDelaySeconds: 1200 });
     const res = await signedFetch(`${base}/baremetalservers`, creds, {
       method: 'POST',
       body: {
@@ -266,9 +271,9 @@ describe('emulator BMS v1 and IAM over signed HTTP', () => {
       linux: 2,
       namePrefix: 'fleet',
       tags: { team: 'a' },
-      bootDelaySeconds: 3600,
+      bootDelaySeconds: 360_000,
     });
-    emu.admin.createServers({ windows: 1, linux: 0, namePrefix: 'other', bootDelaySeconds: 3600 });
+    emu.admin.createServers({ windows: 1, linux: 0, namePrefix: 'other', bootDelaySeconds: 360_000 });
     const page = async (query: string) =>
       jsonBody<{ count: number; servers: Array<{ id: string; name: string }> }>(
         await get(`/baremetalservers/detail?${query}`),
@@ -306,7 +311,8 @@ describe('emulator BMS v1 and IAM over signed HTTP', () => {
   });
 
   it('renders the empty record and the DELETE status per switch', async () => {
-    const { windowsIds } = emu.admin.createServers({ windows: 1, linux: 0 });
+    // Never posts on its own: the record must stay empty through the switch changes.
+    const { windowsIds } = emu.admin.createServers({ windows: 1, linux: 0, postDelaySeconds: 10_000_000 });
     const path = `/baremetalservers/${windowsIds[0]}/os-server-password`;
     emu.admin.setSwitches({ emptyPassword: 'null', deletePasswordStatus: 204 });
     expect(await jsonBody(await get(path))).toEqual({ password: null });
@@ -332,7 +338,7 @@ describe('emulator BMS v1 and IAM over signed HTTP', () => {
   it('serves the admin surface over HTTP too', async () => {
     const created = await fetch(`${emu.url}/__emulator/servers`, {
       method: 'POST',
-      body: JSON.stringify({ windows: 1, linux: 0, bootDelaySeconds: 0 }),
+      body: JSON.stringify({ windows: 1, linux: 0, bootDelaySeconds: 0, postDelaySeconds: 10_000_000 }),
     });
     expect(created.status).toBe(201);
     const { windowsIds } = (await created.json()) as { windowsIds: string[] };

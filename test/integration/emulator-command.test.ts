@@ -22,7 +22,12 @@ describe('emulator command', () => {
       stderr: stderr.stream,
       signal: stop.signal,
     });
-    for (let i = 0; i < 500 && !stdout.text.includes('\n'); i++) await new Promise((r) => setTimeout(r, 10));
+    // No cap of its own: start-up generates an RSA key, whose time varies; the test timeout rules.
+    let exited = false;
+    void exit.finally(() => {
+      exited = true;
+    });
+    while (!exited && !stdout.text.includes('\n')) await new Promise((r) => setTimeout(r, 10));
     const lines = stdout.text.trim().split('\n');
     expect(lines).toHaveLength(1);
     const info = JSON.parse(lines[0]!) as Record<string, string>;

@@ -58,7 +58,9 @@ describe('emulated API gateway: authentication', () => {
     );
   });
 
-  it('locks an AK after five consecutive failures, even for a correct signature, until five minutes pass', async () => {
+  it('locks an AK after five consecutive failures, even for a correct signature, until the lockout passes', async () => {
+    // 30 emulated minutes (3 s real at 600x): the locked request lands inside it even under load.
+    emu.admin.setSwitches({ lockoutSeconds: 1800 });
     for (let i = 0; i < 4; i++)
       expect((await signedFetch(listUrl, creds, { tamper: true })).status).toBe(401);
     // A success resets the streak.
@@ -87,7 +89,7 @@ describe('emulated API gateway: authentication', () => {
   });
 
   it('accepts temporary credentials only with their signed security token', async () => {
-    const temp = emu.admin.issueTemporaryCredentials(300);
+    const temp = emu.admin.issueTemporaryCredentials(1800);
     expect(Date.parse(temp.expiresAt)).toBeGreaterThan(emu.clock.now());
     const ok = await signedFetch(listUrl, temp);
     expect(ok.status).toBe(200);
@@ -95,7 +97,7 @@ describe('emulated API gateway: authentication', () => {
     expect(noToken.status).toBe(401);
     const wrongToken = await signedFetch(listUrl, { ...temp, securityToken: `${temp.securityToken}x` });
     expect(wrongToken.status).toBe(401);
-    // 300 emulated seconds are half a second real at 600x.
+    // 1800 emulated seconds are 3 s real at 600x: long enough for the calls above under load.
     const expired = await until(async () => {
       const res = await signedFetch(listUrl, temp);
       return res.status === 401 ? res : undefined;

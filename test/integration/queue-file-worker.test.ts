@@ -79,7 +79,12 @@ describe('file queue worker', () => {
     const id = stack.emu.admin.createServers({ windows: 0, linux: 1, bootDelaySeconds: 0 }).linuxIds[0]!;
     await stack.emu.admin.idle();
     const process = stack.deps();
-    const queue = new FileQueue({ dir: join(dir, 'settle'), clock: stack.emu.clock });
+    // A lease far longer than the batch, so "still leased" cannot be a race with the 1000x clock.
+    const queue = new FileQueue({
+      dir: join(dir, 'settle'),
+      clock: stack.emu.clock,
+      visibilityTimeoutSeconds: 10_000_000,
+    });
     const seen: Array<{ visible: number; invisible: number }> = [];
     const worker = workerFor(queue, process, async () => {
       seen.push(await queue.depth());

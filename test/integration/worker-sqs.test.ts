@@ -43,7 +43,8 @@ beforeAll(async () => {
   // The handler parses its configuration at module load, as on Lambda.
   process.env['WORK_QUEUE_URL'] = queueUrl;
   process.env['WORK_DLQ_URL'] = dlqUrl;
-  process.env['ESCROW_DEADLINE_SECONDS'] = '450';
+  // 25 emulated minutes (15 s real); the "never" server starts almost at its deadline instead.
+  process.env['ESCROW_DEADLINE_SECONDS'] = '1500';
   worker = await import('../../functions/worker.ts');
   const decryptor = createPasswordDecryptor(parsePrivateKey(stack.emu.admin.decryptKey().privateKeyPem));
   worker.setWorkerRuntimeFactory((env) =>
@@ -57,6 +58,10 @@ beforeAll(async () => {
       sqsClient: sqs,
     }),
   );
+  // Build the runtime and open the SQS connection now, so the first real batch is not slowed
+  // by one-off start-up work while the emulated clock runs at 100x.
+  await worker.handler({ Records: [] } as SQSEvent, context);
+  await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 0 }));
 });
 
 afterAll(async () => {
@@ -129,10 +134,11 @@ describe('SQS worker (Middy handler, fauxqs, emulator, Secrets Manager fake)', (
   it('clears Windows servers, skips Linux, re-queues BUILD and not-posted, dead-letters the deadline', async () => {
     const { admin } = stack.emu;
     const fast = admin.createServers({ windows: 1, linux: 1, bootDelaySeconds: 0, postDelaySeconds: 30 });
+    // 400 emulated seconds of BUILD (4 s real): the first check sees BUILD even on a loaded machine.
     const building = admin.createServers({
       windows: 1,
       linux: 0,
-      bootDelaySeconds: 60,
+      bootDelaySeconds: 400,
       postDelaySeconds: 20,
     });
     const never = admin.createServers({
@@ -141,14 +147,16 @@ describe('SQS worker (Middy handler, fauxqs, emulator, Secrets Manager fake)', (
       bootDelaySeconds: 0,
       postDelaySeconds: 100_000,
     });
-    const now = new Date(stack.emu.clock.now()).toISOString();
+    const nowMs = stack.emu.clock.now();
+    const neverId = never.windowsIds[0]!;
     const items: WorkItem[] = [...fast.serverIds, ...building.serverIds, ...never.serverIds].map(
       (serverId) => ({
         v: 1,
         projectId: stack.emu.projectId,
         region: stack.emu.region,
         serverId,
-        firstSeenAt: now,
+        // Seen 1,450 s ago: 50 emulated seconds short of the deadline.
+        firstSeenAt: new Date(serverId === neverId ? nowMs - 1_450_000 : nowMs).toISOString(),
         attempt: 0,
         source: 'direct',
       }),
@@ -162,7 +170,11 @@ describe('SQS worker (Middy handler, fauxqs, emulator, Secrets Manager fake)', (
     const windows = [fast.windowsIds[0]!, building.windowsIds[0]!];
     for (let round = 0; round < 40; round++) {
       await pump();
-      const cleared = windows.every((id) => admin.server(id)!.clearedAt !== null);
+      // Done when each server's own outcome line says cleared (after the verify, which may
+      // run inline or as a re-queued message), not merely when the emulator saw the DELETE.
+      const cleared = windows.every((id) =>
+        stack.logLines.some((l) => l.includes(id) && l.includes('"outcome":"cleared"')),
+      );
       const neverDone = stack.logLines.some(
         (l) => l.includes(never.windowsIds[0]!) && l.includes('deadline-exceeded'),
       );
