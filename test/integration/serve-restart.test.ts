@@ -114,24 +114,6 @@ describe('serve survives SIGKILL', () => {
     for (const id of late.windowsIds) expect(emulator.admin.guestPost(id).status).toBe(201);
     await until('every Windows server to be cleared after the restart', () => windows.every(cleared));
 
-    for (const id of windows) {
-      const truth = emulator.admin.server(id)!;
-      expect(truth.ciphertext).toBeNull();
-      const posts = truth.postHistory.filter((h) => h.event === 'posted');
-      const clears = truth.postHistory.filter((h) => h.event === 'cleared');
-      expect(posts).toHaveLength(1);
-      expect(clears).toHaveLength(1);
-      // One escrowed version per server, marked cleared, whose content matches its name.
-      const dir = join(stateDir, 'escrow', emulator.projectId, id);
-      const files = (await readdir(dir)).sort();
-      const versions = files.filter((f) => f.endsWith('.json'));
-      expect(versions).toHaveLength(1);
-      const sha = versions[0]!.slice(0, -'.json'.length);
-      expect(files).toContain(`${sha}.cleared`);
-      const record = JSON.parse(await readFile(join(dir, versions[0]!), 'utf8')) as { ciphertext: string };
-      expect(createHash('sha256').update(record.ciphertext).digest('hex')).toBe(sha);
-    }
-
     // The restarted service shows what happened before and after the crash, including a
     // server whose outcome the first process recorded but had not acked (redelivered, found
     // already cleared: still shown as cleared).
@@ -153,6 +135,26 @@ describe('serve survives SIGKILL', () => {
       90_000,
       () => lastStates,
     );
+    // The DELETE shows in the emulator before the hook marks its escrow cleared; once the
+    // status page says cleared, both are done.
+    for (const id of windows) {
+      const truth = emulator.admin.server(id)!;
+      expect(truth.ciphertext).toBeNull();
+      const posts = truth.postHistory.filter((h) => h.event === 'posted');
+      const clears = truth.postHistory.filter((h) => h.event === 'cleared');
+      expect(posts).toHaveLength(1);
+      expect(clears).toHaveLength(1);
+      // One escrowed version per server, marked cleared, whose content matches its name.
+      const dir = join(stateDir, 'escrow', emulator.projectId, id);
+      const files = (await readdir(dir)).sort();
+      const versions = files.filter((f) => f.endsWith('.json'));
+      expect(versions).toHaveLength(1);
+      const sha = versions[0]!.slice(0, -'.json'.length);
+      expect(files).toContain(`${sha}.cleared`);
+      const record = JSON.parse(await readFile(join(dir, versions[0]!), 'utf8')) as { ciphertext: string };
+      expect(createHash('sha256').update(record.ciphertext).digest('hex')).toBe(sha);
+    }
+
     expect(
       emulator.admin.calls().passwordEvents.filter((e) => e.serverId === early.linuxIds[0]),
     ).toHaveLength(0);
