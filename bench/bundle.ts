@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { banner } from '../scripts/build.ts';
+import { BUNDLE_OPTIONS, banner } from '../scripts/build.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -44,14 +44,9 @@ export async function bundleSource(
   alias: Record<string, string> = {},
 ): Promise<BuiltBundle> {
   await build({
+    ...BUNDLE_OPTIONS,
     stdin: { contents: source, resolveDir: repoRoot, sourcefile: 'bench-entry.ts', loader: 'ts' },
     outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'esm',
-    minify: true,
-    mainFields: ['module', 'main'],
     banner: { js: banner },
     alias,
     logLevel: 'error',

@@ -61,6 +61,20 @@ export function requireOption(
   return value;
 }
 
+/** A numeric flag: undefined when absent; a usage error when empty, not a number, or below `min`. */
+export function numberOption(
+  values: Record<string, string | boolean | undefined>,
+  name: string,
+  min: number,
+): number | undefined {
+  const value = values[name];
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < min)
+    throw new UsageError(`--${name} expects a number of at least ${min}, got "${String(value)}"`);
+  return n;
+}
+
 export function formatHelp(command: Command): string {
   return `Usage: bms-password-escrow ${command.usage}\n\n${command.summary}\n\nOptions:\n${command.help}\n  -h, --help               show this help\n`;
 }

@@ -7,7 +7,7 @@
 import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -15,6 +15,17 @@ const dist = join(root, 'dist');
 // Some AWS SDK dependencies still call require(); this banner gives ESM bundles one.
 export const banner =
   "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
+
+/** How every shipped bundle is built; the bundle benchmarks use the same options so they measure what ships. */
+export const BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'esm',
+  minify: true,
+  keepNames: true,
+  mainFields: ['module', 'main'],
+} satisfies BuildOptions;
 
 export interface BuiltEntry {
   name: string;
@@ -37,17 +48,11 @@ export async function buildAll(options: { metafile?: boolean } = {}): Promise<Bu
   for (const { name, entry, outdir } of entries) {
     const outfile = join(outdir, 'index.js');
     const result = await build({
+      ...BUNDLE_OPTIONS,
       entryPoints: [entry],
       outfile,
-      bundle: true,
-      platform: 'node',
-      target: 'node24',
-      format: 'esm',
-      minify: true,
-      keepNames: true,
       sourcemap: 'linked',
       legalComments: 'external',
-      mainFields: ['module', 'main'],
       banner: { js: name === 'cli' ? `#!/usr/bin/env node\n${banner}` : banner },
       metafile: options.metafile ?? false,
       logLevel: 'warning',

@@ -1,18 +1,5 @@
 import { DEMO_DEFAULTS, formatDemoSummary, runDemo } from '../../lib/local/demo-runner.ts';
-import { type Command, EXIT, UsageError } from '../command.ts';
-
-function numberFlag(
-  value: string | boolean | undefined,
-  name: string,
-  fallback: number,
-  min: number,
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (typeof value !== 'string' || !Number.isFinite(n) || n < min)
-    throw new UsageError(`--${name} expects a number of at least ${min}, got "${String(value)}"`);
-  return n;
-}
+import { type Command, EXIT, numberOption } from '../command.ts';
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -39,11 +26,11 @@ export const demoCommand: Command = {
   async run(values, io) {
     const json = values['json'] === true;
     const summary = await runDemo({
-      windows: numberFlag(values['windows'], 'windows', DEMO_DEFAULTS.windows, 0),
-      linux: numberFlag(values['linux'], 'linux', DEMO_DEFAULTS.linux, 0),
-      timeScale: numberFlag(values['time-scale'], 'time-scale', DEMO_DEFAULTS.timeScale, 1),
-      seed: numberFlag(values['seed'], 'seed', DEMO_DEFAULTS.seed, 0),
-      timeoutSeconds: numberFlag(values['timeout'], 'timeout', DEMO_DEFAULTS.timeoutSeconds, 1),
+      windows: numberOption(values, 'windows', 0) ?? DEMO_DEFAULTS.windows,
+      linux: numberOption(values, 'linux', 0) ?? DEMO_DEFAULTS.linux,
+      timeScale: numberOption(values, 'time-scale', 1) ?? DEMO_DEFAULTS.timeScale,
+      seed: numberOption(values, 'seed', 0) ?? DEMO_DEFAULTS.seed,
+      timeoutSeconds: numberOption(values, 'timeout', 1) ?? DEMO_DEFAULTS.timeoutSeconds,
       stateDir: typeof values['state-dir'] === 'string' ? values['state-dir'] : undefined,
       json,
       stdout: io.stdout,

@@ -1,15 +1,7 @@
 import { parseLocalConfig } from '../../lib/local/local-config.ts';
 import { startLocalStack } from '../../lib/local/local-stack.ts';
 import { createLogger } from '../../lib/observability/logger.ts';
-import { type Command, EXIT, UsageError } from '../command.ts';
-
-function numberFlag(value: string | boolean | undefined, name: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < min)
-    throw new UsageError(`--${name} expects a number of at least ${min}, got "${String(value)}"`);
-  return n;
-}
+import { type Command, EXIT, numberOption, UsageError } from '../command.ts';
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -32,16 +24,15 @@ export const serveCommand: Command = {
   },
   async run(values, io) {
     const config = parseLocalConfig(io.env);
-    const port = numberFlag(values['port'], 'port', 0);
+    const port = numberOption(values, 'port', 0);
     if (port !== undefined) {
       if (!Number.isInteger(port) || port > 65_535)
         throw new UsageError('--port expects a port number from 0 to 65535');
       config.port = port;
     }
     if (typeof values['state-dir'] === 'string') config.stateDir = values['state-dir'];
-    config.sweepIntervalSeconds =
-      numberFlag(values['sweep-interval'], 'sweep-interval', 0) ?? config.sweepIntervalSeconds;
-    const timeScale = numberFlag(values['time-scale'], 'time-scale', 1);
+    config.sweepIntervalSeconds = numberOption(values, 'sweep-interval', 0) ?? config.sweepIntervalSeconds;
+    const timeScale = numberOption(values, 'time-scale', 1);
     if (timeScale !== undefined) config.timeScale = timeScale;
 
     const logger = createLogger({ sink: io.stderr, fields: { component: 'serve' } });

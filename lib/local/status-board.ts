@@ -109,17 +109,7 @@ export class StatusBoard {
    */
   noteOutcome(item: WorkItem, outcome: Outcome, updated: WorkItem = item): void {
     const previous = this.#servers.get(item.serverId);
-    const base: ServerStatus = {
-      serverId: item.serverId,
-      projectId: item.projectId,
-      region: item.region,
-      firstSeenAt: previous?.firstSeenAt ?? item.firstSeenAt,
-      source: previous?.source ?? item.source,
-      state: 'waiting',
-      updatedAt: this.#iso(),
-      attempts: Math.max(previous?.attempts ?? 0, item.attempt + 1),
-      passwordChecks: updated.passwordChecks ?? previous?.passwordChecks,
-    };
+    const base = this.#base(item, previous, updated.passwordChecks);
     let next: ServerStatus;
     switch (outcome.kind) {
       case 'cleared':
@@ -188,18 +178,30 @@ export class StatusBoard {
     const previous = this.#servers.get(item.serverId);
     if (previous && (previous.state === 'cleared' || previous.state === 'skipped')) return;
     this.#set({
+      ...this.#base(item, previous, item.passwordChecks),
+      state: 'failed',
+      reason,
+      deadLettered: true,
+    });
+  }
+
+  /** What every update carries: identity, first sighting and counters, merged with what was known. */
+  #base(
+    item: WorkItem,
+    previous: ServerStatus | undefined,
+    passwordChecks: number | undefined,
+  ): ServerStatus {
+    return {
       serverId: item.serverId,
       projectId: item.projectId,
       region: item.region,
       firstSeenAt: previous?.firstSeenAt ?? item.firstSeenAt,
       source: previous?.source ?? item.source,
-      state: 'failed',
-      reason,
-      deadLettered: true,
+      state: 'waiting',
       updatedAt: this.#iso(),
       attempts: Math.max(previous?.attempts ?? 0, item.attempt + 1),
-      passwordChecks: item.passwordChecks ?? previous?.passwordChecks,
-    });
+      passwordChecks: passwordChecks ?? previous?.passwordChecks,
+    };
   }
 
   /** Waits until the latest state is on disk. */

@@ -16,8 +16,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clientEnv, startEmulator } from '../../emulator/index.ts';
 import { createRandom, deriveSeed } from '../../emulator/seeded-random.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { createPasswordDecryptor, parsePrivateKey } from '../../lib/escrow/decrypt.ts';
-import type { EscrowStore, ServerRef } from '../../lib/escrow/escrow-store.ts';
+import type { EscrowStore } from '../../lib/escrow/escrow-store.ts';
 import { createFileEscrowStore } from '../../lib/escrow/file-store.ts';
 import { createSecretsManagerEscrowStore } from '../../lib/escrow/secrets-manager-store.ts';
 import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
@@ -44,7 +43,8 @@ import {
   type StoreFaultCounts,
   WorkerLife,
 } from './fault-injectors.ts';
-import { type CheckResult, checkInvariants, type EscrowView } from './invariants.ts';
+import { snapshotEscrow } from './escrow-snapshot.ts';
+import { type CheckResult, checkInvariants } from './invariants.ts';
 import { clockAlignedLedger } from './clock-alignment.ts';
 import type { CrashPoint, ScenarioSpec } from './scenario.ts';
 
@@ -391,38 +391,14 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
     faults.storeReadMismatches = outcomes['failed:escrow-mismatch'] ?? 0;
 
     const truths = emulator.admin.servers();
-    const escrow = new Map<string, EscrowView>();
-    const secrets: Array<{ kind: string; value: string }> = [
-      { kind: 'Huawei SK', value: emulator.secretKey },
-    ];
-    const keyPair = emulator.admin.decryptKey();
-    for (const line of keyPair.privateKeyPem
-      .split('\n')
-      .filter((l) => l.length === 64)
-      .slice(1, 4))
-      secrets.push({ kind: 'private key', value: line });
-    const decryptor = createPasswordDecryptor(parsePrivateKey(keyPair.privateKeyPem));
     sm?.faults.reset();
-    for (const truth of truths) {
-      if (truth.osType !== 'Windows') continue;
-      const ref: ServerRef = { ...target, serverId: truth.id };
-      const ledger = await rawStore.ledger(ref);
-      const records = [];
-      for (const v of ledger?.versions ?? []) {
-        const record = await rawStore.read(ref, v.versionId);
-        records.push(record);
-        if (record) {
-          secrets.push({ kind: 'ciphertext', value: record.ciphertext });
-          secrets.push({ kind: 'ciphertext prefix', value: record.ciphertext.slice(0, 24) });
-          try {
-            secrets.push({ kind: 'plaintext password', value: decryptor.decrypt(record.ciphertext) });
-          } catch {
-            // A version that does not decrypt is caught as lost/duplicated by the content check.
-          }
-        }
-      }
-      escrow.set(truth.id, { ledger, records });
-    }
+    const { escrow, secrets } = await snapshotEscrow({
+      store: rawStore,
+      truths,
+      target,
+      secretKey: emulator.secretKey,
+      privateKeyPem: emulator.admin.decryptKey().privateKeyPem,
+    });
     const queueFiles = await readTree(join(stateDir, 'queue'));
     const deadLetters = await queue.deadLetters();
     const depth = await queue.depth();

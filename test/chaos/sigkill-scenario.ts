@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEmulator } from '../../emulator/index.ts';
 import { createRandom, deriveSeed } from '../../emulator/seeded-random.ts';
-import { createPasswordDecryptor, parsePrivateKey } from '../../lib/escrow/decrypt.ts';
 import { createFileEscrowStore } from '../../lib/escrow/file-store.ts';
 import { FileQueue } from '../../lib/queue/file-queue.ts';
-import { checkInvariants, type EscrowView } from './invariants.ts';
+import { snapshotEscrow } from './escrow-snapshot.ts';
+import { checkInvariants } from './invariants.ts';
 import { readTree, type ScenarioResult } from './run-scenario.ts';
 import type { ScenarioSpec } from './scenario.ts';
 import { fastServeEnv } from '../helpers/serve-env.ts';
@@ -172,28 +172,13 @@ export async function runSigkillScenario(options: SigkillOptions): Promise<Scena
     const calls = emulator.admin.calls();
     const truths = emulator.admin.servers();
     const store = createFileEscrowStore({ root: join(stateDir, 'escrow') });
-    const keyPair = emulator.admin.decryptKey();
-    const decryptor = createPasswordDecryptor(parsePrivateKey(keyPair.privateKeyPem));
-    const secrets: Array<{ kind: string; value: string }> = [
-      { kind: 'Huawei SK', value: emulator.secretKey },
-    ];
-    const escrow = new Map<string, EscrowView>();
-    for (const truth of truths) {
-      if (truth.osType !== 'Windows') continue;
-      const ref = { projectId: emulator.projectId, region: emulator.region, serverId: truth.id };
-      const ledger = await store.ledger(ref);
-      const records = [];
-      for (const v of ledger?.versions ?? []) {
-        const record = await store.read(ref, v.versionId);
-        records.push(record);
-        if (record) {
-          secrets.push({ kind: 'ciphertext', value: record.ciphertext });
-          secrets.push({ kind: 'ciphertext prefix', value: record.ciphertext.slice(0, 24) });
-          secrets.push({ kind: 'plaintext password', value: decryptor.decrypt(record.ciphertext) });
-        }
-      }
-      escrow.set(truth.id, { ledger, records });
-    }
+    const { escrow, secrets } = await snapshotEscrow({
+      store,
+      truths,
+      target: { projectId: emulator.projectId, region: emulator.region },
+      secretKey: emulator.secretKey,
+      privateKeyPem: emulator.admin.decryptKey().privateKeyPem,
+    });
     const depth = await queue.depth();
     const check = checkInvariants({
       truths,

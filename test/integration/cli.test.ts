@@ -142,27 +142,11 @@ describe('the bms-password-escrow CLI against the emulator', () => {
     const keyFile = join(dir, 'key.pem');
     await writeFile(keyFile, emu.admin.decryptKey().privateKeyPem, { mode: 0o600 });
     const serverId = cleared[0]!.serverId;
-    const refused = await cli([
-      'decrypt',
-      '--project-id',
-      emu.projectId,
-      '--server-id',
-      serverId,
-      '--key',
-      keyFile,
-    ]);
+    const decrypt = ['decrypt', '--project-id', emu.projectId, '--server-id', serverId, '--key', keyFile];
+    const refused = await cli(decrypt);
     expect(refused.code).toBe(2);
     expect(refused.out).toBe('');
-    const shown = await cli([
-      'decrypt',
-      '--project-id',
-      emu.projectId,
-      '--server-id',
-      serverId,
-      '--key',
-      keyFile,
-      '--reveal',
-    ]);
+    const shown = await cli([...decrypt, '--reveal']);
     expect(shown.code).toBe(0);
     expect(shown.out.trim()).toMatch(/^[A-Za-z0-9]{20}$/);
     expect(shown.err).not.toContain(shown.out.trim());
@@ -223,6 +207,18 @@ describe('hostile command-line input', () => {
   it.each(['../x', 'abc/def', '%2F', 'p?x', ''])('--project-id %j is refused with exit 2', async (bad) => {
     const run = await cli(['status', '--project-id', bad, '--no-record-check']);
     expect(run.code).toBe(2);
+  });
+
+  it.each([
+    ['demo', '--windows', ''],
+    ['demo', '--time-scale', '0'],
+    ['demo', '--seed', 'x'],
+    ['serve', '--sweep-interval', ' '],
+    ['serve', '--time-scale', '0.5'],
+  ])('%s %s %j is a usage error (exit 2) before anything starts', async (command, flag, bad) => {
+    const run = await cli([command, flag, bad]);
+    expect(run.code).toBe(2);
+    expect(run.err).toContain(`${flag} expects a number of at least`);
   });
 
   it.each(['../x', 'cn-north-4/..', 'CN NORTH', 'x?y'])('--region %j is refused with exit 2', async (bad) => {

@@ -163,8 +163,8 @@ export async function startWebhookServer(
   return { ...(await listen(server)), received };
 }
 
-/** A loopback server that must never be contacted; counts every request it gets. */
-export async function startForeignServer(): Promise<{
+/** A loopback server answering every request with the fixture signing certificate, counting them. */
+async function startPemServer(contentType: string): Promise<{
   url: string;
   port: number;
   hits: () => number;
@@ -173,26 +173,23 @@ export async function startForeignServer(): Promise<{
   let hits = 0;
   const server = createServer((_req, res) => {
     hits++;
-    res.writeHead(200, { 'content-type': 'text/plain' }).end(SIGNING_CERT_PEM);
+    res.writeHead(200, { 'content-type': contentType }).end(SIGNING_CERT_PEM);
   });
   const handle = await listen(server);
   return { ...handle, port: (server.address() as AddressInfo).port, hits: () => hits };
 }
 
+/** A loopback server that must never be contacted; counts every request it gets. */
+export function startForeignServer(): ReturnType<typeof startPemServer> {
+  return startPemServer('text/plain');
+}
+
 /** Serves the fixture signing certificate (standing in for smn.{region}.myhuaweicloud.com). */
-export async function startCertServer(): Promise<{
-  url: string;
-  certUrl: string;
-  hits: () => number;
-  close(): Promise<void>;
-}> {
-  let hits = 0;
-  const server = createServer((_req, res) => {
-    hits++;
-    res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(SIGNING_CERT_PEM);
-  });
-  const handle = await listen(server);
-  return { ...handle, certUrl: `${handle.url}/smn/SMN_test.pem`, hits: () => hits };
+export async function startCertServer(): Promise<
+  Awaited<ReturnType<typeof startPemServer>> & { certUrl: string }
+> {
+  const server = await startPemServer('application/x-pem-file');
+  return { ...server, certUrl: `${server.url}/smn/SMN_test.pem` };
 }
 
 async function listen(server: Server): Promise<{ url: string; close(): Promise<void> }> {

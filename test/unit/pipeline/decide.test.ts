@@ -13,26 +13,12 @@ import {
 } from '../../../lib/pipeline/decide.ts';
 import { parseSchedulerConfig } from '../../../lib/pipeline/pipeline-config.ts';
 import { createPollScheduler } from '../../../lib/pipeline/poll-schedule.ts';
-import type { WorkItem } from '../../../lib/queue/work-item.ts';
+import { T0, workItem as item } from './work-item-fixture.ts';
 
-const T0 = Date.parse('2026-01-01T00:00:00Z');
 const optOut: ServerPolicy = { optMode: 'opt-out', optTagKey: 'password-escrow', allowedProjectIds: [] };
 const scheduler = createPollScheduler(parseSchedulerConfig({}));
 const SHA_A = 'a'.repeat(64);
 const SHA_B = 'b'.repeat(64);
-
-function item(extra: Partial<WorkItem> = {}): WorkItem {
-  return {
-    v: 1,
-    projectId: 'p1',
-    region: 'cn-north-4',
-    serverId: 's1',
-    firstSeenAt: new Date(T0).toISOString(),
-    attempt: 0,
-    source: 'direct',
-    ...extra,
-  };
-}
 
 function server(extra: Partial<BmsServer> = {}): BmsServer {
   return {

@@ -9,24 +9,10 @@ import {
   postDelayQuantile,
   postedProbability,
 } from '../../../lib/pipeline/poll-schedule.ts';
-import type { WorkItem } from '../../../lib/queue/work-item.ts';
+import { T0, workItem as item } from './work-item-fixture.ts';
 
-const T0 = Date.parse('2026-01-01T00:00:00Z');
 const model = { medianSeconds: 540, sigma: 0.8 };
 const modelScheduler = createPollScheduler(parseSchedulerConfig({}));
-
-function item(extra: Partial<WorkItem> = {}): WorkItem {
-  return {
-    v: 1,
-    projectId: 'p1',
-    region: 'cn-north-4',
-    serverId: 's1',
-    firstSeenAt: new Date(T0).toISOString(),
-    attempt: 0,
-    source: 'direct',
-    ...extra,
-  };
-}
 
 describe('post-delay model', () => {
   it('puts the median at the configured value and the 99th percentile near an hour', () => {
