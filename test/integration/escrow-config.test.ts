@@ -5,11 +5,11 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecryptError } from '../../lib/escrow/decrypt.ts';
 import { createEscrowStore, parseEscrowConfig } from '../../lib/escrow/escrow-config.ts';
-import { sharedPath } from '../helpers/shared.ts';
+import { fixturePath } from '../helpers/fixtures.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager-fake.ts';
 import { newRef, recordFor } from '../unit/escrow/store-contract.ts';
 
-const fixture = (name: string): string => readFileSync(sharedPath(`fixtures/testkeys/${name}`), 'utf8');
+const fixture = (name: string): string => readFileSync(fixturePath(`testkeys/${name}`), 'utf8');
 const password = fixture('password.txt');
 const ciphertext = fixture('password.rsa2048.cbi.b64').trim();
 

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { sameCiphertext, sha256Hex } from '../../lib/escrow/escrow-record.ts';
 import type { ServerRef } from '../../lib/escrow/escrow-store.ts';
 import { createFileEscrowStore } from '../../lib/escrow/file-store.ts';
-import { projectRoot } from '../helpers/shared.ts';
+import { projectRoot } from '../helpers/fixtures.ts';
 import {
   expectCleanStoreError,
   fixtureCiphertexts,

@@ -13,10 +13,10 @@ import {
 } from '../../../lib/escrow/decrypt.ts';
 import { createFileEscrowStore } from '../../../lib/escrow/file-store.ts';
 import { REDACTED, redactText } from '../../../lib/observability/redact.ts';
-import { sharedPath } from '../../helpers/shared.ts';
+import { fixturePath } from '../../helpers/fixtures.ts';
 import { expectCleanStoreError, newRef, recordFor } from './store-contract.ts';
 
-const keys = (name: string): string => readFileSync(sharedPath(`fixtures/testkeys/${name}`), 'utf8');
+const keys = (name: string): string => readFileSync(fixturePath(`testkeys/${name}`), 'utf8');
 const password = keys('password.txt');
 const key2048 = keys('test-rsa2048.pem');
 const key4096 = keys('test-rsa4096.pem');

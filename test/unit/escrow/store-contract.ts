@@ -7,11 +7,11 @@ import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { buildEscrowRecord, sameCiphertext } from '../../../lib/escrow/escrow-record.ts';
 import { type EscrowStore, EscrowStoreError, type ServerRef } from '../../../lib/escrow/escrow-store.ts';
-import { sharedPath } from '../../helpers/shared.ts';
+import { fixturePath } from '../../helpers/fixtures.ts';
 
 export const fixtureCiphertexts = {
-  first: readFileSync(sharedPath('fixtures/testkeys/password.rsa2048.cbi.b64'), 'utf8').trim(),
-  second: readFileSync(sharedPath('fixtures/testkeys/password.rsa2048.openssl.b64'), 'utf8').trim(),
+  first: readFileSync(fixturePath('testkeys/password.rsa2048.cbi.b64'), 'utf8').trim(),
+  second: readFileSync(fixturePath('testkeys/password.rsa2048.openssl.b64'), 'utf8').trim(),
 };
 
 export function newRef(): ServerRef {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { signRequest } from '../../../lib/huawei/signer.ts';
-import { sharedPath } from '../../helpers/shared.ts';
+import { fixturePath } from '../../helpers/fixtures.ts';
 
 interface Vector {
   name: string;
@@ -17,7 +17,7 @@ interface Vector {
   expected: { authorization: string; canonicalRequest?: string; stringToSign?: string };
 }
 
-const { vectors } = JSON.parse(readFileSync(sharedPath('conformance/huawei-sign-vectors.json'), 'utf8')) as {
+const { vectors } = JSON.parse(readFileSync(fixturePath('conformance/huawei-sign-vectors.json'), 'utf8')) as {
   vectors: Vector[];
 };
 

@@ -25,7 +25,7 @@ import { handleWebhookRequest } from '../../../lib/intake/webhook-http.ts';
 import { silentLogger } from '../../../lib/observability/logger.ts';
 import { nullMetrics } from '../../../lib/observability/metrics.ts';
 import type { EnqueueOptions, EnqueueResult, WorkItem, WorkQueue } from '../../../lib/queue/work-item.ts';
-import { projectRoot } from '../../helpers/shared.ts';
+import { projectRoot } from '../../helpers/fixtures.ts';
 
 export const SIGNING_KEY_PEM = readFileSync(`${projectRoot}/emulator/fixtures/smn-signing-key.pem`, 'utf8');
 export const SIGNING_CERT_PEM = readFileSync(`${projectRoot}/emulator/fixtures/smn-signing-cert.pem`, 'utf8');
