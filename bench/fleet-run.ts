@@ -17,7 +17,7 @@ import { silentLogger } from '../lib/observability/logger.ts';
 import { nullMetrics } from '../lib/observability/metrics.ts';
 import type { SchedulerKind } from '../lib/pipeline/pipeline-config.ts';
 import { FileQueue } from '../lib/queue/file-queue.ts';
-import { clockEpoch } from '../test/chaos/clock-alignment.ts';
+import { clockEpoch } from '../harness/chaos/clock-alignment.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MINUTE = 60_000;

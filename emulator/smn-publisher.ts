@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { sign } from 'node:crypto';
 import type { Clock } from '../lib/clock.ts';
-import { smnStringToSign } from '../lib/intake/smn-string-to-sign.ts';
+import { smnStringToSign } from '../lib/intake/smn/smn-string-to-sign.ts';
 import type { Logger } from '../lib/observability/logger.ts';
 import type { CallLog } from './call-log.ts';
 import type { CtsTrace } from './cts-trace.ts';

@@ -4,7 +4,10 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { handlePlatformEvent, type PlatformEventResult } from '../lib/intake/event-shapes.ts';
+import {
+  handlePlatformEvent,
+  type PlatformEventResult,
+} from '../lib/intake/functiongraph-eventgrid-envelopes.ts';
 import { intakeRuntime } from '../lib/intake/intake-wiring.ts';
 import { handleWebhookRequest } from '../lib/intake/webhook-http.ts';
 

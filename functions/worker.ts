@@ -12,7 +12,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Env } from '../lib/config/env-parsers.ts';
 import { parsePipelineConfig } from '../lib/pipeline/pipeline-config.ts';
 import { createPipelineDeps, type PipelineRuntime } from '../lib/pipeline/wiring.ts';
-import { type BatchMessage, runBatch } from '../lib/queue/batch-worker.ts';
+import { type BatchMessage, runBatch } from '../lib/worker/batch-worker.ts';
 
 export const TIMEOUT_EARLY_MS = 3000;
 

@@ -1,6 +1,6 @@
 /**
  * The fault-injection campaign (`npm run test:chaos`). Draws seeded scenarios from one campaign
- * seed, runs each through the whole local path against the emulator (test/chaos/), then one
+ * seed, runs each through the whole local path against the emulator (harness/chaos/), then one
  * scenario that SIGKILLs the real `serve` process, and prints the verdict. Exits 1 if any check
  * failed.
  *
@@ -13,11 +13,11 @@
  */
 import { randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { failureCount } from '../test/chaos/invariants.ts';
-import { type ScenarioResult, runScenario } from '../test/chaos/run-scenario.ts';
-import { describeScenario, drawScenario } from '../test/chaos/scenario.ts';
-import { runSigkillScenario } from '../test/chaos/sigkill-scenario.ts';
-import { summarizeCampaign } from '../test/chaos/summary.ts';
+import { failureCount } from '../harness/chaos/invariants.ts';
+import { type ScenarioResult, runScenario } from '../harness/chaos/run-scenario.ts';
+import { describeScenario, drawScenario } from '../harness/chaos/scenario.ts';
+import { runSigkillScenario } from '../harness/chaos/sigkill-scenario.ts';
+import { summarizeCampaign } from '../harness/chaos/summary.ts';
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];

@@ -6,7 +6,7 @@
  */
 import { scaledClock } from '../../lib/clock.ts';
 import { createPipelineDeps } from '../../lib/pipeline/wiring.ts';
-import { type BatchMessage, runBatch } from '../../lib/queue/batch-worker.ts';
+import { type BatchMessage, runBatch } from '../../lib/worker/batch-worker.ts';
 import { encodeWorkItem } from '../../lib/queue/work-item-codec.ts';
 import type { BatchCase, BatchDriver } from './batch-driver.ts';
 

@@ -1,4 +1,4 @@
-import { DEMO_DEFAULTS, formatDemoSummary, runDemo } from '../../lib/local/demo-runner.ts';
+import { DEMO_DEFAULTS, formatDemoSummary, runDemo } from '../demo-runner.ts';
 import { type Command, EXIT, numberOption } from '../command.ts';
 
 export const demoCommand: Command = {

@@ -9,7 +9,7 @@ import { enqueueServers } from './enqueue-servers.ts';
 import type { IntakeDeps } from './intake-deps.ts';
 import { IntakeError, describeType } from './intake-errors.ts';
 import { idProblem, validateJobId, validateProjectId, validateRegion } from './ids.ts';
-import { resolveJob } from './job-resolver.ts';
+import { resolveJob } from './cts/job-resolver.ts';
 
 export interface DirectIntakeRequest {
   projectId: string;

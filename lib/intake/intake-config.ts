@@ -6,7 +6,7 @@ import { ConfigError, type Env, readInteger, readList, readString } from '../con
 import { ENV_REGION } from '../huawei/endpoints.ts';
 import { ENV_PROJECT_ID } from '../huawei/huawei-config.ts';
 import { isValidId } from './ids.ts';
-import { type HostPattern, parseHostPattern } from './url-allowlist.ts';
+import { type HostPattern, parseHostPattern } from './smn/url-allowlist.ts';
 
 export interface SweepTarget {
   region: string;

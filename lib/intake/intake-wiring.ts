@@ -19,10 +19,10 @@ import { SqsWorkQueue } from '../queue/sqs-queue.ts';
 import type { WorkQueue } from '../queue/work-item.ts';
 import { DedupeCache } from './dedupe-cache.ts';
 import { type IntakeConfig, parseIntakeConfig } from './intake-config.ts';
-import { createCertFetcher } from './smn-cert-fetcher.ts';
-import type { SmnIntakeDeps } from './smn-intake.ts';
-import { createSmnVerifier } from './smn-verifier.ts';
-import { createSubscriptionConfirmer } from './subscription-confirmer.ts';
+import { createCertFetcher } from './smn/smn-cert-fetcher.ts';
+import type { SmnIntakeDeps } from './smn/smn-intake.ts';
+import { createSmnVerifier } from './smn/smn-verifier.ts';
+import { createSubscriptionConfirmer } from './smn/subscription-confirmer.ts';
 
 export interface IntakeRuntime extends SmnIntakeDeps {
   /** The escrow store (the sweep's ledger), built on first use. */

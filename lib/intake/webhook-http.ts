@@ -4,7 +4,7 @@
  */
 import { IntakeError } from './intake-errors.ts';
 import { errorResponse, type JsonResponse, jsonResponse } from './intake-response.ts';
-import { handleSmnDelivery, type SmnIntakeDeps } from './smn-intake.ts';
+import { handleSmnDelivery, type SmnIntakeDeps } from './smn/smn-intake.ts';
 
 export interface WebhookRequest {
   method: string;

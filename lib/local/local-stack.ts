@@ -30,7 +30,7 @@ import { FileQueue } from '../queue/file-queue.ts';
 import type { EnqueueOptions, EnqueueResult, WorkItem, WorkQueue } from '../queue/work-item.ts';
 import { isLoopbackEndpoint, type LocalConfig, resolveLocalMode } from './local-config.ts';
 import { type LocalHttpServer, startLocalHttpServer } from './local-http-server.ts';
-import { QueueWorker } from '../queue/file-queue-worker.ts';
+import { QueueWorker } from '../worker/file-queue-worker.ts';
 import { StatusBoard } from './status-board.ts';
 import { renderStatusPage } from './status-page.ts';
 

@@ -14,7 +14,7 @@ import { createRegionalClients } from '../huawei/regional-clients.ts';
 import { credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
 import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
-import type { BatchWorkerDeps } from '../queue/batch-worker.ts';
+import type { BatchWorkerDeps } from '../worker/batch-worker.ts';
 import type { DeadLetterQueue } from '../queue/dead-letter.ts';
 import { SqsDeadLetterQueue, SqsWorkQueue } from '../queue/sqs-queue.ts';
 import type { WorkQueue } from '../queue/work-item.ts';

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as directHandler } from '../../functions/direct-intake.ts';
 import { handler as webhookHandler } from '../../functions/webhook.ts';
 import { setIntakeRuntimeFactory } from '../../lib/intake/intake-wiring.ts';
-import { smnStringToSign } from '../../lib/intake/smn-string-to-sign.ts';
+import { smnStringToSign } from '../../lib/intake/smn/smn-string-to-sign.ts';
 import {
   createTrace,
   PROJECT_ID,

@@ -9,4 +9,3 @@ export const projectRoot = root;
 export function fixturePath(relative: string): string {
   return join(root, 'test/fixtures', relative);
 }
-

@@ -5,9 +5,9 @@
  * when the truth shows a loss, a premature clear or a leak.
  */
 import { describe, expect, it } from 'vitest';
-import { checkInvariants } from '../chaos/invariants.ts';
-import { runScenario } from '../chaos/run-scenario.ts';
-import { drawScenario, type ScenarioSpec } from '../chaos/scenario.ts';
+import { checkInvariants } from '../../harness/chaos/invariants.ts';
+import { runScenario } from '../../harness/chaos/run-scenario.ts';
+import { drawScenario, type ScenarioSpec } from '../../harness/chaos/scenario.ts';
 
 /** A scenario with every fault dimension switched on, at a size that runs in a few seconds. */
 function everythingOn(

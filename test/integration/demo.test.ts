@@ -10,7 +10,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { DemoSummary } from '../../lib/local/demo-runner.ts';
+import type { DemoSummary } from '../../cli/demo-runner.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const cleanup: string[] = [];

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { verify } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
-import { smnStringToSign } from '../../lib/intake/smn-string-to-sign.ts';
+import { smnStringToSign } from '../../lib/intake/smn/smn-string-to-sign.ts';
 
 interface Delivery {
   headers: Record<string, string | string[] | undefined>;

@@ -3,18 +3,18 @@ import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { BmsApi, BmsJob, BmsServer } from '../../../lib/huawei/bms-types.ts';
 import { HuaweiApiError } from '../../../lib/huawei/errors.ts';
-import { handlePlatformEvent } from '../../../lib/intake/event-shapes.ts';
+import { handlePlatformEvent } from '../../../lib/intake/functiongraph-eventgrid-envelopes.ts';
 import { enqueueServers } from '../../../lib/intake/enqueue-servers.ts';
 import { idProblem } from '../../../lib/intake/ids.ts';
 import { parseIntakeConfig } from '../../../lib/intake/intake-config.ts';
 import { isIntakeError } from '../../../lib/intake/intake-errors.ts';
-import { resolveJob } from '../../../lib/intake/job-resolver.ts';
+import { resolveJob } from '../../../lib/intake/cts/job-resolver.ts';
 import { clearedSinceLastLaunch } from '../../../lib/intake/sweep.ts';
-import { checkUrl, parseHostPattern } from '../../../lib/intake/url-allowlist.ts';
+import { checkUrl, parseHostPattern } from '../../../lib/intake/smn/url-allowlist.ts';
 import {
   certificateSignatureAlgorithm,
   readSignatureAlgorithmOid,
-} from '../../../lib/intake/x509-signature-algorithm.ts';
+} from '../../../lib/intake/smn/x509-signature-algorithm.ts';
 import {
   createTrace,
   PROJECT_ID,

@@ -20,7 +20,7 @@ import {
   type IntakeParts,
   type IntakeRuntime,
 } from '../../../lib/intake/intake-wiring.ts';
-import { smnStringToSign } from '../../../lib/intake/smn-string-to-sign.ts';
+import { smnStringToSign } from '../../../lib/intake/smn/smn-string-to-sign.ts';
 import { handleWebhookRequest } from '../../../lib/intake/webhook-http.ts';
 import { silentLogger } from '../../../lib/observability/logger.ts';
 import { nullMetrics } from '../../../lib/observability/metrics.ts';

@@ -5,11 +5,11 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCtsTrace, traceTargets } from '../../../lib/intake/cts-trace.ts';
-import { unwrapPlatformEvent } from '../../../lib/intake/event-shapes.ts';
+import { parseCtsTrace, traceTargets } from '../../../lib/intake/cts/cts-trace.ts';
+import { unwrapPlatformEvent } from '../../../lib/intake/functiongraph-eventgrid-envelopes.ts';
 import { IntakeError } from '../../../lib/intake/intake-errors.ts';
-import { handleSmnDelivery } from '../../../lib/intake/smn-intake.ts';
-import { parseSmnBody } from '../../../lib/intake/smn-message.ts';
+import { handleSmnDelivery } from '../../../lib/intake/smn/smn-intake.ts';
+import { parseSmnBody } from '../../../lib/intake/smn/smn-message.ts';
 import {
   createTrace,
   signedNotification,

@@ -28,10 +28,10 @@ import { createLogger, type Logger } from '../../lib/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../lib/observability/metrics.ts';
 import { parsePipelineConfig } from '../../lib/pipeline/pipeline-config.ts';
 import { createPipelineDeps } from '../../lib/pipeline/wiring.ts';
-import { QueueWorker } from '../../lib/queue/file-queue-worker.ts';
+import { QueueWorker } from '../../lib/worker/file-queue-worker.ts';
 import { FileQueue } from '../../lib/queue/file-queue.ts';
 import type { WorkItem } from '../../lib/queue/work-item.ts';
-import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager-fake.ts';
+import { type SecretsManagerFake, startSecretsManagerFake } from '../../test/fakes/secrets-manager-fake.ts';
 import { EventRelay } from './event-relay.ts';
 import {
   ChaosCrash,

@@ -7,8 +7,8 @@
  */
 import type { Logger } from '../observability/logger.ts';
 import { type BatchWorkerDeps, runBatch } from './batch-worker.ts';
-import type { FileQueue, ReceivedMessage } from './file-queue.ts';
-import type { WorkItem } from './work-item.ts';
+import type { FileQueue, ReceivedMessage } from '../queue/file-queue.ts';
+import type { WorkItem } from '../queue/work-item.ts';
 
 export interface QueueWorkerOptions {
   queue: FileQueue;

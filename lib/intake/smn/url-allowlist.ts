@@ -10,7 +10,7 @@
  *    names match only an entry that names them literally;
  *  - the port must be the scheme's default unless the entry names the port (or `:*`).
  */
-import { IntakeError } from './intake-errors.ts';
+import { IntakeError } from '../intake-errors.ts';
 
 export interface HostPattern {
   scheme: 'https:' | 'http:';

@@ -8,10 +8,10 @@
  * redeliveries run out. This keeps the WorkItem contract free of a second "resolve this
  * job" message kind.
  */
-import type { BmsApi, BmsJob, CallOptions } from '../huawei/bms-types.ts';
-import { isHuaweiApiError } from '../huawei/errors.ts';
-import { IntakeError } from './intake-errors.ts';
-import { isValidId } from './ids.ts';
+import type { BmsApi, BmsJob, CallOptions } from '../../huawei/bms-types.ts';
+import { isHuaweiApiError } from '../../huawei/errors.ts';
+import { IntakeError } from '../intake-errors.ts';
+import { isValidId } from '../ids.ts';
 
 export interface ResolvedJob {
   jobId: string;

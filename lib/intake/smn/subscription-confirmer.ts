@@ -4,7 +4,7 @@
  * Huawei's sample URL-decodes the URL first; an encoded URL is decoded once and then held
  * to the same allow-list.
  */
-import { IntakeError } from './intake-errors.ts';
+import { IntakeError } from '../intake-errors.ts';
 import { checkUrl, fetchAllowed, type HostPattern } from './url-allowlist.ts';
 
 export interface SubscriptionConfirmerOptions {

@@ -15,9 +15,9 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { Outcome } from '../pipeline/outcome.ts';
 import { reportOutcome } from '../pipeline/outcome-report.ts';
 import { type ProcessDeps, processServer } from '../pipeline/process-server.ts';
-import type { DeadLetterQueue } from './dead-letter.ts';
-import type { WorkItem, WorkQueue } from './work-item.ts';
-import { InvalidWorkItemError, parseWorkItem } from './work-item-codec.ts';
+import type { DeadLetterQueue } from '../queue/dead-letter.ts';
+import type { WorkItem, WorkQueue } from '../queue/work-item.ts';
+import { InvalidWorkItemError, parseWorkItem } from '../queue/work-item-codec.ts';
 
 export interface BatchMessage {
   messageId: string;

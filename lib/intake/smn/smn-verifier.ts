@@ -5,9 +5,9 @@
  * the exact string to sign. Cheap checks run first so a forged message costs no fetch.
  */
 import { verify } from 'node:crypto';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../clock.ts';
 import type { CertFetcher } from './smn-cert-fetcher.ts';
-import { IntakeError } from './intake-errors.ts';
+import { IntakeError } from '../intake-errors.ts';
 import type { SmnMessage } from './smn-message.ts';
 import { smnStringToSign } from './smn-string-to-sign.ts';
 

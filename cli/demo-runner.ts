@@ -8,16 +8,16 @@
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createProgress, formatTable } from '../../cli/output.ts';
-import type { RunningEmulator } from '../../emulator/index.ts';
-import { staticCredentialProvider } from '../huawei/credentials.ts';
-import { ENV_BMS_ENDPOINT, ENV_IAM_ENDPOINT, ENV_REGION } from '../huawei/endpoints.ts';
-import { createHuaweiClients } from '../huawei/huawei-clients.ts';
-import { ENV_PROJECT_ID, parseHuaweiConfig } from '../huawei/huawei-config.ts';
-import { createLogger } from '../observability/logger.ts';
-import { parseLocalConfig } from './local-config.ts';
-import { type LocalStack, startLocalStack } from './local-stack.ts';
-import type { ServerState, ServerStatus } from './status-board.ts';
+import { createProgress, formatTable } from './output.ts';
+import type { RunningEmulator } from '../emulator/index.ts';
+import { staticCredentialProvider } from '../lib/huawei/credentials.ts';
+import { ENV_BMS_ENDPOINT, ENV_IAM_ENDPOINT, ENV_REGION } from '../lib/huawei/endpoints.ts';
+import { createHuaweiClients } from '../lib/huawei/huawei-clients.ts';
+import { ENV_PROJECT_ID, parseHuaweiConfig } from '../lib/huawei/huawei-config.ts';
+import { createLogger } from '../lib/observability/logger.ts';
+import { parseLocalConfig } from '../lib/local/local-config.ts';
+import { type LocalStack, startLocalStack } from '../lib/local/local-stack.ts';
+import type { ServerState, ServerStatus } from '../lib/local/status-board.ts';
 
 export interface DemoOptions {
   windows: number;
@@ -131,7 +131,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const logStream = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
   const logger = createLogger({ sink: logStream, fields: { component: 'demo' } });
 
-  const { startEmulator } = await import('../../emulator/index.ts');
+  const { startEmulator } = await import('../emulator/index.ts');
   const emulator = await startEmulator({
     timeScale: options.timeScale,
     seed: options.seed,

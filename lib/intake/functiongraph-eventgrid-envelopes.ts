@@ -9,8 +9,8 @@ import type { WorkSource } from '../queue/work-item.ts';
 import type { IntakeDeps } from './intake-deps.ts';
 import { IntakeError, describeType } from './intake-errors.ts';
 import { isValidId } from './ids.ts';
-import { parseTopicUrn } from './smn-message.ts';
-import { type TraceContext, intakeTrace } from './trace-intake.ts';
+import { parseTopicUrn } from './smn/smn-message.ts';
+import { type TraceContext, intakeTrace } from './cts/trace-intake.ts';
 
 export interface TraceEnvelope {
   trace: unknown;

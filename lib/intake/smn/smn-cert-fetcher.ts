@@ -5,7 +5,7 @@
  * failures are not, so a transient outage heals on redelivery.
  */
 import { X509Certificate } from 'node:crypto';
-import { IntakeError } from './intake-errors.ts';
+import { IntakeError } from '../intake-errors.ts';
 import { checkUrl, fetchAllowed, type HostPattern } from './url-allowlist.ts';
 import {
   CertificateFormatError,

@@ -3,12 +3,12 @@
  * type and trace name, find server ids or job ids, resolve jobs through the BMS API, and
  * enqueue. Shared by the SMN webhook, the FunctionGraph triggers and EventGrid.
  */
-import type { WorkSource } from '../queue/work-item.ts';
+import type { WorkSource } from '../../queue/work-item.ts';
 import { irrelevanceReason, parseCtsTrace, traceTargets } from './cts-trace.ts';
-import { enqueueServers } from './enqueue-servers.ts';
-import type { IntakeDeps } from './intake-deps.ts';
-import { IntakeError } from './intake-errors.ts';
-import { validateProjectId, validateRegion } from './ids.ts';
+import { enqueueServers } from '../enqueue-servers.ts';
+import type { IntakeDeps } from '../intake-deps.ts';
+import { IntakeError } from '../intake-errors.ts';
+import { validateProjectId, validateRegion } from '../ids.ts';
 import { resolveJob } from './job-resolver.ts';
 
 export interface TraceContext {
