@@ -1,5 +1,5 @@
 import type { EscrowLedger } from '../../lib/escrow/escrow-store.ts';
-import { windowsOsType } from '../../lib/pipeline/decide.ts';
+import { osType } from '../../lib/huawei/bms-server.ts';
 import type { Command } from '../command.ts';
 import { EXIT } from '../command.ts';
 import {
@@ -46,7 +46,7 @@ export const statusCommand: Command = {
       const store = runtime.process.store;
       const rows: ServerStatusRow[] = [];
       for await (const server of bms.listServers(projectId, {}, { signal: io.signal })) {
-        const windows = windowsOsType(server) === 'windows';
+        const windows = osType(server) === 'windows';
         const ledger = windows
           ? await store.ledger({ projectId, region, serverId: server.id }, { signal: io.signal })
           : undefined;
@@ -63,7 +63,7 @@ export const statusCommand: Command = {
         rows.push({
           serverId: server.id,
           name: server.name,
-          os: windowsOsType(server) ?? 'unknown',
+          os: osType(server) ?? 'unknown',
           status: String(server.status),
           record,
           escrowVersions: escrow.versions,

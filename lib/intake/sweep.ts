@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BmsServer } from '../huawei/bms-types.ts';
-import { windowsOsType } from '../pipeline/decide.ts';
+import { osType } from '../huawei/bms-server.ts';
 import type { EscrowLedger } from '../escrow/escrow-store.ts';
 import { enqueueServers } from './enqueue-servers.ts';
 import type { SweepTarget } from './intake-config.ts';
@@ -133,7 +133,7 @@ async function sweepTarget(
       report.skipped.deleted++;
       continue;
     }
-    if (windowsOsType(server) !== 'windows') {
+    if (osType(server) !== 'windows') {
       report.skipped['not-windows']++;
       continue;
     }

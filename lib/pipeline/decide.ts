@@ -4,6 +4,7 @@
  * No I/O here, so every branch is unit-testable with plain values; process-server.ts
  * performs the effects in between.
  */
+import { osType, parseHuaweiTime, tagValue } from '../huawei/bms-server.ts';
 import type { BmsServer } from '../huawei/bms-types.ts';
 import { isHuaweiApiError } from '../huawei/errors.ts';
 import type { WorkItem } from '../queue/work-item.ts';
@@ -53,12 +54,12 @@ export function assessServer(
   const status = String(server.status ?? '').toUpperCase();
   if (status === 'DELETED' || status === 'SOFT_DELETED') return { kind: 'skipped', reason: 'server-deleted' };
   if (status === 'ERROR') return { kind: 'skipped', reason: 'server-error' };
-  const osType = windowsOsType(server);
-  if (osType !== 'windows')
+  const os = osType(server);
+  if (os !== 'windows')
     return {
       kind: 'skipped',
       reason: 'not-windows',
-      detail: osType === undefined ? 'os type unknown' : osType,
+      detail: os === undefined ? 'os type unknown' : os,
     };
   const optTag = tagValue(server.tags, policy.optTagKey);
   if (optTag?.toLowerCase() === 'skip') return { kind: 'skipped', reason: 'opted-out' };
@@ -76,29 +77,6 @@ export function assessServer(
   return { kind: 'eligible', activeSinceMs: activeSince(server, item, nowMs) };
 }
 
-/** 'windows', another lower-cased OS type, or undefined when the server says nothing. */
-export function windowsOsType(server: BmsServer): string | undefined {
-  const raw = server.metadata?.os_type ?? server.image?.__os_type;
-  if (typeof raw !== 'string' || raw.trim() === '') return undefined;
-  return raw.trim().toLowerCase();
-}
-
-/** BMS v1 tags are "key=value" or "key" strings; some APIs return {key, value} objects. */
-export function tagValue(tags: unknown, key: string): string | undefined {
-  if (!Array.isArray(tags)) return undefined;
-  for (const tag of tags) {
-    if (typeof tag === 'string') {
-      const eq = tag.indexOf('=');
-      const k = eq < 0 ? tag : tag.slice(0, eq);
-      if (k.trim() === key) return eq < 0 ? '' : tag.slice(eq + 1).trim();
-    } else if (tag && typeof tag === 'object' && (tag as { key?: unknown }).key === key) {
-      const v = (tag as { value?: unknown }).value;
-      return typeof v === 'string' ? v : '';
-    }
-  }
-  return undefined;
-}
-
 /**
  * When the post-delay clock started: the server's own launched_at (it moves on a rebuild), else
  * when we first saw it ACTIVE, else now. Never in the future.
@@ -108,13 +86,6 @@ export function activeSince(server: BmsServer, item: WorkItem, nowMs: number): n
   const remembered = item.activeSince === undefined ? Number.NaN : Date.parse(item.activeSince);
   const ms = Number.isFinite(launched) ? launched : Number.isFinite(remembered) ? remembered : nowMs;
   return Math.min(ms, nowMs);
-}
-
-/** "2019-05-22T03:23:59.000000" carries no zone; Huawei means UTC. */
-export function parseHuaweiTime(value: unknown): number {
-  if (typeof value !== 'string' || value === '') return Number.NaN;
-  const hasZone = /(?:Z|[+-]\d\d:?\d\d)$/.test(value);
-  return Date.parse(hasZone ? value : `${value}Z`);
 }
 
 export type PasswordCheckPlan =

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { tagValue } from '../../../lib/huawei/bms-server.ts';
 import type { BmsServer } from '../../../lib/huawei/bms-types.ts';
 import { HuaweiApiError } from '../../../lib/huawei/errors.ts';
 import {
@@ -9,7 +10,6 @@ import {
   outcomeForHuaweiError,
   planPasswordCheck,
   type ServerPolicy,
-  tagValue,
 } from '../../../lib/pipeline/decide.ts';
 import { parseSchedulerConfig } from '../../../lib/pipeline/pipeline-config.ts';
 import { createPollScheduler } from '../../../lib/pipeline/poll-schedule.ts';
