@@ -4,8 +4,8 @@ import { readString } from '../../lib/config/env-parsers.ts';
 import { DedupeCache } from '../../lib/intake/dedupe-cache.ts';
 import { parseIntakeConfig } from '../../lib/intake/intake-config.ts';
 import { runSweep, type SweepReport } from '../../lib/intake/sweep.ts';
-import { DEFAULT_STATE_DIR, ENV_LOCAL_STATE_DIR } from '../../lib/local/local-config.ts';
-import { FileQueue } from '../../lib/queue/file-queue.ts';
+import { DEFAULT_STATE_DIR, ENV_LOCAL_STATE_DIR, STATE_DB_FILE } from '../../lib/local/local-config.ts';
+import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
 import { SqsWorkQueue } from '../../lib/queue/sqs-queue.ts';
 import type { WorkQueue } from '../../lib/queue/work-item.ts';
 import { type Command, EXIT } from '../command.ts';
@@ -39,7 +39,7 @@ export const sweepCommand: Command = {
       (flags['state-dir'] as string | undefined) ?? readString(env, ENV_LOCAL_STATE_DIR, DEFAULT_STATE_DIR);
     const queue: WorkQueue = queueUrl
       ? new SqsWorkQueue({ client: new SQSClient({}), queueUrl })
-      : new FileQueue({ dir: join(stateDir, 'queue') });
+      : new SqliteQueue({ database: join(stateDir, STATE_DB_FILE) });
     const config = parseIntakeConfig(env);
     const progress = createProgress(io.stderr);
     try {
@@ -64,7 +64,7 @@ export const sweepCommand: Command = {
       );
       progress.done();
       if (flags['json']) {
-        writeJson(io, { ...report, queue: queueUrl ?? join(stateDir, 'queue') });
+        writeJson(io, { ...report, queue: queueUrl ?? join(stateDir, STATE_DB_FILE) });
       } else {
         const t = report.totals;
         io.stdout.write(
@@ -93,13 +93,14 @@ export const sweepCommand: Command = {
         );
         const where = queueUrl
           ? `SQS ${queueUrl}`
-          : `${join(stateDir, 'queue')} (run "bms-password-escrow serve" to process it)`;
+          : `${join(stateDir, STATE_DB_FILE)} (run "bms-password-escrow serve" to process it)`;
         io.stdout.write(report.dryRun ? '\nDry run: nothing was queued.\n' : `\nQueued to ${where}.\n`);
       }
       return EXIT.ok;
     } finally {
       progress.done();
       await runtime.close();
+      if (queue instanceof SqliteQueue) queue.close();
     }
   },
 };
