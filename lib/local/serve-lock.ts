@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SqliteDatabase } from '../queue/sqlite-database.ts';
+import { processAlive } from '../process-alive.ts';
 
 /** Real time after which a silent owner is presumed dead even if its pid is in use. */
 export const LOCK_STALE_MS = 60_000;
@@ -59,14 +60,5 @@ export class ServeLock {
 
   release(): void {
     this.#db.statement('DELETE FROM serve_lock WHERE id = 1 AND token = ?').run(this.#token);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
