@@ -5,6 +5,7 @@ import { DedupeCache } from '../../lib/intake/dedupe-cache.ts';
 import { parseIntakeConfig } from '../../lib/intake/intake-config.ts';
 import { runSweep, type SweepReport } from '../../lib/intake/sweep.ts';
 import { DEFAULT_STATE_DIR, ENV_LOCAL_STATE_DIR, STATE_DB_FILE } from '../../lib/local/local-config.ts';
+import { makeDirs } from '../../lib/make-dirs.ts';
 import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
 import { SqsWorkQueue } from '../../lib/queue/sqs-queue.ts';
 import type { WorkQueue } from '../../lib/queue/work-item.ts';
@@ -37,6 +38,7 @@ export const sweepCommand: Command = {
     const queueUrl = readString(env, 'WORK_QUEUE_URL');
     const stateDir =
       (flags['state-dir'] as string | undefined) ?? readString(env, ENV_LOCAL_STATE_DIR, DEFAULT_STATE_DIR);
+    if (!queueUrl) await makeDirs(stateDir);
     const queue: WorkQueue = queueUrl
       ? new SqsWorkQueue({ client: new SQSClient({}), queueUrl })
       : new SqliteQueue({ database: join(stateDir, STATE_DB_FILE) });
