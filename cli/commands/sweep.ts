@@ -79,6 +79,7 @@ export const sweepCommand: Command = {
               'NOT WINDOWS',
               'DELETED',
               'INVALID ID',
+              'WATCHED',
             ],
             [
               [
@@ -89,6 +90,7 @@ export const sweepCommand: Command = {
                 t.skipped['not-windows'],
                 t.skipped.deleted,
                 t.skipped['invalid-id'],
+                t.skipped.watched,
               ],
             ],
           )}\n`,

@@ -13,7 +13,7 @@
  * says (truncated, hand-edited) is not counted as escrowed, and the next put replaces it.
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { CallOptions } from '../huawei/bms-types.ts';
 import { makeDirs } from '../make-dirs.ts';
@@ -25,6 +25,7 @@ import {
   parseEscrowRecord,
   serializeEscrowRecord,
 } from './escrow-record.ts';
+import { encodeWatchLease, parseWatchLease, type WatchStore } from './watch-lease.ts';
 import {
   type EscrowLedger,
   type EscrowStore,
@@ -199,8 +200,35 @@ export function createFileEscrowStore(options: FileEscrowStoreOptions): EscrowSt
     };
   };
 
+  const watches: WatchStore = {
+    async read(ref) {
+      try {
+        return parseWatchLease(await readFile(join(serverDir('watch', ref), 'watch.lease'), 'utf8'));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw fsError('watch', error);
+      }
+    },
+    async write(ref, lease) {
+      const dir = serverDir('watch', ref);
+      const temp = join(dir, `.watch.lease.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+      try {
+        await ensureDir(dir);
+        writing.add(temp);
+        await writeFile(temp, encodeWatchLease(lease), { mode: 0o600 });
+        await rename(temp, join(dir, 'watch.lease'));
+      } catch (error) {
+        await unlink(temp).catch(() => undefined);
+        throw fsError('watch', error);
+      } finally {
+        writing.delete(temp);
+      }
+    },
+  };
+
   return {
     kind: STORE,
+    watches,
 
     async put(record, callOptions) {
       checkAborted('put', callOptions);

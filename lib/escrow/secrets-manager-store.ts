@@ -23,6 +23,7 @@ import {
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
+  TagResourceCommand,
   type SecretsManagerClientConfig,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
@@ -37,10 +38,13 @@ import {
   type EscrowVersionInfo,
   type ServerRef,
 } from './escrow-store.ts';
+import { encodeWatchLease, parseWatchLease, type WatchStore } from './watch-lease.ts';
 
 export const DEFAULT_SECRET_PREFIX = 'bms-password-escrow';
 export const ESCROWED_LABEL_PREFIX = 'escrowed-';
 export const CLEARED_LABEL_PREFIX = 'cleared-';
+/** The tag on a server's secret that names the chain watching it (watch-lease.ts). */
+export const WATCH_TAG = 'bms-password-escrow:watch';
 const STORE = 'secrets-manager';
 /** Fixed namespace for the UUIDv5 version ids (random, generated once for this project). */
 const VERSION_NAMESPACE = Buffer.from('6f1d3c2a9b8e4f7da1c05e2b7d94f3a1', 'hex');
@@ -178,8 +182,53 @@ export function createSecretsManagerEscrowStore(config: SecretsManagerStoreOptio
     }
   }
 
+  /**
+   * The lease is a tag, so renewing it writes no secret version. A server that has not posted
+   * has no secret yet: it gets one without a value (it would get one at escrow anyway), which
+   * put() then adds the first version to.
+   */
+  const watches: WatchStore = {
+    async read(ref, options) {
+      try {
+        const d = await client.send(new DescribeSecretCommand({ SecretId: name(ref) }), opts(options));
+        return parseWatchLease(d.Tags?.find((t) => t.Key === WATCH_TAG)?.Value);
+      } catch (error) {
+        if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
+        throw storeError('watch', error);
+      }
+    },
+    async write(ref, lease, options) {
+      const tag = { Key: WATCH_TAG, Value: encodeWatchLease(lease) };
+      const tagSecret = () =>
+        client.send(new TagResourceCommand({ SecretId: name(ref), Tags: [tag] }), opts(options));
+      try {
+        await tagSecret();
+        return;
+      } catch (error) {
+        if (awsErrorName(error) !== 'ResourceNotFoundException') throw storeError('watch', error);
+      }
+      try {
+        await client.send(
+          new CreateSecretCommand({
+            Name: name(ref),
+            Description: DESCRIPTION,
+            KmsKeyId: config.kmsKeyId,
+            Tags: [...tags, tag],
+          }),
+          opts(options),
+        );
+      } catch (error) {
+        if (awsErrorName(error) !== 'ResourceExistsException') throw storeError('watch', error);
+        await tagSecret().catch((e: unknown) => {
+          throw storeError('watch', e);
+        });
+      }
+    },
+  };
+
   return {
     kind: STORE,
+    watches,
 
     async put(record, options) {
       const versionId = versionIdForSha256(record.sha256);

@@ -489,7 +489,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const sweepTargets: SweepTarget[] =
       plane.intakeConfig.sweepTargets.length > 0 ? plane.intakeConfig.sweepTargets : [where];
     const sweep = (): Promise<SweepReport> =>
-      runSweep({ ...plane.intake, escrow: plane.store }, { targets: sweepTargets, dryRun: false });
+      // The SQLite queue keeps one chain per server: no watch leases to read here.
+      runSweep(
+        { ...plane.intake, escrow: { ...plane.store, watches: undefined } },
+        { targets: sweepTargets, dryRun: false },
+      );
     const sweepLoop = startSweepLoop(options, clock, sweep, logger);
 
     logger.info('local stack started', {

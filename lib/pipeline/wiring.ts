@@ -107,7 +107,16 @@ export async function createPipelineDeps(env: Env, parts: PipelineParts = {}): P
   return {
     config,
     process,
-    batch: { process, queue, dlq, logger, metrics, concurrency: config.concurrency },
+    batch: {
+      process,
+      queue,
+      dlq,
+      logger,
+      metrics,
+      concurrency: config.concurrency,
+      // SQS cannot merge a server's polling chains; the escrow store's watch leases do.
+      watches: queue instanceof SqsWorkQueue ? store.watches : undefined,
+    },
     queue,
     dlq,
     logger,
