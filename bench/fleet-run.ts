@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { clientEnv, startEmulator } from '../emulator/index.ts';
 import { runDirectIntake } from '../lib/intake/direct-intake.ts';
 import { parseIntakeConfig } from '../lib/intake/intake-config.ts';
-import { composeIntakeRuntime } from '../lib/intake/intake-wiring.ts';
+import { composeIntakeRuntime } from '../lib/intake/intake-runtime.ts';
 import { silentLogger } from '../lib/observability/logger.ts';
 import { nullMetrics } from '../lib/observability/metrics.ts';
 import type { SchedulerKind } from '../lib/pipeline/pipeline-config.ts';

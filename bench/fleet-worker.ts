@@ -16,7 +16,7 @@ import { createLogger } from '../lib/observability/logger.ts';
 import { createMetrics } from '../lib/observability/metrics.ts';
 import { parseSchedulerConfig } from '../lib/pipeline/pipeline-config.ts';
 import { createPollScheduler } from '../lib/pipeline/poll-schedule.ts';
-import { createPipelineDeps } from '../lib/pipeline/wiring.ts';
+import { createPipelineDeps } from '../lib/worker/worker-runtime.ts';
 import { FileQueue } from '../lib/queue/file-queue.ts';
 
 const env = process.env;

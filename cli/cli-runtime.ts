@@ -16,7 +16,7 @@ import {
 import { type IdKind, idProblem } from '../lib/intake/ids.ts';
 import { createLogger, type Logger, type LogLevel } from '../lib/observability/logger.ts';
 import { nullMetrics } from '../lib/observability/metrics.ts';
-import { createPipelineDeps, type PipelineRuntime } from '../lib/pipeline/wiring.ts';
+import { createPipelineDeps, type PipelineRuntime } from '../lib/worker/worker-runtime.ts';
 import type { DeadLetterQueue } from '../lib/queue/dead-letter.ts';
 import type { WorkQueue } from '../lib/queue/work-item.ts';
 import type { CommandIo } from './command.ts';

@@ -8,7 +8,7 @@ import middy from '@middy/core';
 import { type DirectIntakeResult, parseDirectRequest, runDirectIntake } from '../lib/intake/direct-intake.ts';
 import { IntakeError } from '../lib/intake/intake-errors.ts';
 import { errorPayload } from '../lib/intake/intake-response.ts';
-import { intakeRuntime } from '../lib/intake/intake-wiring.ts';
+import { intakeRuntime } from '../lib/intake/intake-runtime.ts';
 
 export type DirectIntakeResponse =
   | DirectIntakeResult

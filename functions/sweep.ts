@@ -5,7 +5,7 @@
  */
 import middy from '@middy/core';
 import { ConfigError } from '../lib/config/env-parsers.ts';
-import { intakeRuntime } from '../lib/intake/intake-wiring.ts';
+import { intakeRuntime } from '../lib/intake/intake-runtime.ts';
 import { runSweep, type SweepReport } from '../lib/intake/sweep.ts';
 
 function wantsDryRun(event: unknown): boolean {

@@ -8,7 +8,7 @@ import {
   handlePlatformEvent,
   type PlatformEventResult,
 } from '../lib/intake/functiongraph-eventgrid-envelopes.ts';
-import { intakeRuntime } from '../lib/intake/intake-wiring.ts';
+import { intakeRuntime } from '../lib/intake/intake-runtime.ts';
 import { handleWebhookRequest } from '../lib/intake/webhook-http.ts';
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({

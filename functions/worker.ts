@@ -11,7 +11,7 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Env } from '../lib/config/env-parsers.ts';
 import { parsePipelineConfig } from '../lib/pipeline/pipeline-config.ts';
-import { createPipelineDeps, type PipelineRuntime } from '../lib/pipeline/wiring.ts';
+import { createPipelineDeps, type PipelineRuntime } from '../lib/worker/worker-runtime.ts';
 import { type BatchMessage, runBatch } from '../lib/worker/batch-worker.ts';
 
 export const TIMEOUT_EARLY_MS = 3000;

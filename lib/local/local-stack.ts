@@ -19,13 +19,13 @@ import { ENV_BMS_ENDPOINT, ENV_IAM_ENDPOINT, ENV_REGION } from '../huawei/endpoi
 import { createHuaweiClients } from '../huawei/huawei-clients.ts';
 import { ENV_PROJECT_ID, parseHuaweiConfig } from '../huawei/huawei-config.ts';
 import { parseIntakeConfig, type SweepTarget } from '../intake/intake-config.ts';
-import { composeIntakeRuntime, type IntakeRuntime } from '../intake/intake-wiring.ts';
+import { composeIntakeRuntime, type IntakeRuntime } from '../intake/intake-runtime.ts';
 import { runSweep, type SweepReport } from '../intake/sweep.ts';
 import { handleWebhookRequest } from '../intake/webhook-http.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { parsePipelineConfig } from '../pipeline/pipeline-config.ts';
-import { createPipelineDeps, type PipelineRuntime } from '../pipeline/wiring.ts';
+import { createPipelineDeps, type PipelineRuntime } from '../worker/worker-runtime.ts';
 import { FileQueue } from '../queue/file-queue.ts';
 import type { EnqueueOptions, EnqueueResult, WorkItem, WorkQueue } from '../queue/work-item.ts';
 import { isLoopbackEndpoint, type LocalConfig, resolveLocalMode } from './local-config.ts';

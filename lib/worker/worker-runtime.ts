@@ -14,13 +14,13 @@ import { createRegionalClients } from '../huawei/regional-clients.ts';
 import { credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
 import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
-import type { BatchWorkerDeps } from '../worker/batch-worker.ts';
+import type { BatchWorkerDeps } from './batch-worker.ts';
 import type { DeadLetterQueue } from '../queue/dead-letter.ts';
 import { SqsDeadLetterQueue, SqsWorkQueue } from '../queue/sqs-queue.ts';
 import type { WorkQueue } from '../queue/work-item.ts';
-import { type PipelineConfig, parsePipelineConfig } from './pipeline-config.ts';
-import { createPollScheduler } from './poll-schedule.ts';
-import type { ProcessDeps, RateBudget } from './process-server.ts';
+import { type PipelineConfig, parsePipelineConfig } from '../pipeline/pipeline-config.ts';
+import { createPollScheduler } from '../pipeline/poll-schedule.ts';
+import type { ProcessDeps, RateBudget } from '../pipeline/process-server.ts';
 
 export interface PipelineParts {
   config?: PipelineConfig | undefined;

@@ -11,7 +11,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as directHandler } from '../../functions/direct-intake.ts';
 import { handler as webhookHandler } from '../../functions/webhook.ts';
-import { setIntakeRuntimeFactory } from '../../lib/intake/intake-wiring.ts';
+import { setIntakeRuntimeFactory } from '../../lib/intake/intake-runtime.ts';
 import { smnStringToSign } from '../../lib/intake/smn/smn-string-to-sign.ts';
 import {
   createTrace,

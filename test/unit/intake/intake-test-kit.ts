@@ -19,7 +19,7 @@ import {
   composeIntakeRuntime,
   type IntakeParts,
   type IntakeRuntime,
-} from '../../../lib/intake/intake-wiring.ts';
+} from '../../../lib/intake/intake-runtime.ts';
 import { smnStringToSign } from '../../../lib/intake/smn/smn-string-to-sign.ts';
 import { handleWebhookRequest } from '../../../lib/intake/webhook-http.ts';
 import { silentLogger } from '../../../lib/observability/logger.ts';
