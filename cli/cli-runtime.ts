@@ -4,7 +4,7 @@
  * official HUAWEICLOUD_SDK_* variables, and the same composition root as the Lambda worker.
  */
 import type { Env } from '../lib/config/env-parsers.ts';
-import { readEnum, readString } from '../lib/config/env-parsers.ts';
+import { readString } from '../lib/config/env-parsers.ts';
 import { systemClock } from '../lib/clock.ts';
 import { readEnvCredentials } from '../lib/huawei/credentials.ts';
 import { createHuaweiClients } from '../lib/huawei/huawei-clients.ts';
@@ -14,9 +14,9 @@ import {
   ENV_CREDENTIALS_SECRET_ID,
 } from '../lib/huawei/secrets-manager-credentials.ts';
 import { type IdKind, idProblem } from '../lib/intake/ids.ts';
-import { createLogger, type Logger, type LogLevel } from '../lib/observability/logger.ts';
+import { createLogger, type Logger, readLogLevel } from '../lib/observability/logger.ts';
 import { nullMetrics } from '../lib/observability/metrics.ts';
-import { createPipelineDeps, type PipelineRuntime } from '../lib/worker/worker-runtime.ts';
+import { createWorkerRuntime, type WorkerRuntime } from '../lib/worker/worker-runtime.ts';
 import type { DeadLetterQueue } from '../lib/queue/dead-letter.ts';
 import type { WorkQueue } from '../lib/queue/work-item.ts';
 import type { CommandIo } from './command.ts';
@@ -81,8 +81,7 @@ export async function target(env: Env, signal?: AbortSignal): Promise<{ projectI
 
 export function cliLogger(io: CommandIo, env: Env): Logger {
   // Operators read stderr; structured logs stay available with LOG_LEVEL=info or debug.
-  const level = readEnum<LogLevel>(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], 'warn');
-  return createLogger({ level, sink: io.stderr, fields: { component: 'cli' } });
+  return createLogger({ level: readLogLevel(env, 'warn'), sink: io.stderr, fields: { component: 'cli' } });
 }
 
 const noQueue: WorkQueue & DeadLetterQueue = {
@@ -95,10 +94,10 @@ const noQueue: WorkQueue & DeadLetterQueue = {
 };
 
 /** The worker's composition root without a queue: for commands that act on one server directly. */
-export function directRuntime(io: CommandIo, env: Env): Promise<PipelineRuntime> {
+export function directRuntime(io: CommandIo, env: Env): Promise<WorkerRuntime> {
   // Fail before any work with the variable's name and the fix, not deep inside a call.
   if (readString(env, ENV_CREDENTIALS_SECRET_ID) === undefined) readEnvCredentials(env);
-  return createPipelineDeps(env, {
+  return createWorkerRuntime(env, {
     logger: cliLogger(io, env),
     metrics: nullMetrics,
     queue: noQueue,

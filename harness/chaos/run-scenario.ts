@@ -27,7 +27,7 @@ import { runSweep } from '../../lib/intake/sweep.ts';
 import { createLogger, type Logger } from '../../lib/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../lib/observability/metrics.ts';
 import { parsePipelineConfig } from '../../lib/pipeline/pipeline-config.ts';
-import { createPipelineDeps } from '../../lib/worker/worker-runtime.ts';
+import { createWorkerRuntime } from '../../lib/worker/worker-runtime.ts';
 import { QueueWorker } from '../../lib/worker/file-queue-worker.ts';
 import { FileQueue } from '../../lib/queue/file-queue.ts';
 import type { WorkItem } from '../../lib/queue/work-item.ts';
@@ -240,7 +240,7 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
         });
         const clients = huaweiClients();
         const gated = lifeQueue(queue, life, capture);
-        const runtime = await createPipelineDeps(env, {
+        const runtime = await createWorkerRuntime(env, {
           config: parsePipelineConfig(env),
           clock,
           logger: logger.child({ component: 'worker' }),

@@ -25,7 +25,7 @@ import { handleWebhookRequest } from '../intake/webhook-http.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { parsePipelineConfig } from '../pipeline/pipeline-config.ts';
-import { createPipelineDeps, type PipelineRuntime } from '../worker/worker-runtime.ts';
+import { createWorkerRuntime, type WorkerRuntime } from '../worker/worker-runtime.ts';
 import { FileQueue } from '../queue/file-queue.ts';
 import type { EnqueueOptions, EnqueueResult, WorkItem, WorkQueue } from '../queue/work-item.ts';
 import { isLoopbackEndpoint, type LocalConfig, resolveLocalMode } from './local-config.ts';
@@ -237,7 +237,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const pipelineConfig = parsePipelineConfig(env);
     if (options.dryRun !== undefined) pipelineConfig.dryRun = options.dryRun;
     const store = await createEscrowStore(parseEscrowConfig(env));
-    const pipeline: PipelineRuntime = await createPipelineDeps(env, {
+    const pipeline: WorkerRuntime = await createWorkerRuntime(env, {
       config: pipelineConfig,
       clock,
       logger: logger.child({ component: 'worker' }),

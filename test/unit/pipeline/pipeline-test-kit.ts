@@ -14,7 +14,7 @@ import { parseHuaweiConfig } from '../../../lib/huawei/huawei-config.ts';
 import { createLogger, type Logger } from '../../../lib/observability/logger.ts';
 import type { Outcome } from '../../../lib/pipeline/outcome.ts';
 import { parsePipelineConfig } from '../../../lib/pipeline/pipeline-config.ts';
-import { processDepsFrom } from '../../../lib/worker/worker-runtime.ts';
+import { processDepsFrom } from '../../../lib/pipeline/process-deps.ts';
 import { type ProcessDeps, processServer } from '../../../lib/pipeline/process-server.ts';
 import type { WorkItem } from '../../../lib/queue/work-item.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../fakes/secrets-manager-fake.ts';
