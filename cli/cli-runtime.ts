@@ -14,6 +14,8 @@ import {
   ENV_CREDENTIALS_SECRET_ID,
 } from '../lib/huawei/secrets-manager-credentials.ts';
 import { type IdKind, idProblem } from '../lib/intake/ids.ts';
+import { clientClock } from '../lib/local/emulator-env.ts';
+import { parseLocalConfig } from '../lib/local/local-config.ts';
 import { createLogger, type Logger, readLogLevel } from '../lib/observability/logger.ts';
 import { nullMetrics } from '../lib/observability/metrics.ts';
 import { createWorkerRuntime, type WorkerRuntime } from '../lib/worker/worker-runtime.ts';
@@ -98,6 +100,8 @@ export function directRuntime(io: CommandIo, env: Env): Promise<WorkerRuntime> {
   // Fail before any work with the variable's name and the fix, not deep inside a call.
   if (readString(env, ENV_CREDENTIALS_SECRET_ID) === undefined) readEnvCredentials(env);
   return createWorkerRuntime(env, {
+    // Against an emulator on a compressed clock, the clock its --env output names.
+    clock: clientClock(env, parseLocalConfig(env)),
     logger: cliLogger(io, env),
     metrics: nullMetrics,
     queue: noQueue,

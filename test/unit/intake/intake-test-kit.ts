@@ -7,7 +7,7 @@ import { sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { clientEnv } from '../../../emulator/index.ts';
+import { clientEnv } from '../../../lib/local/emulator-env.ts';
 import { systemClock } from '../../../lib/clock.ts';
 import type { Env } from '../../../lib/config/env-parsers.ts';
 import type { BmsApi } from '../../../lib/huawei/bms-types.ts';

@@ -4,7 +4,8 @@
  * the real AWS SDK client. Every log line of the pipeline and the clients is captured.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { clientEnv, type RunningEmulator, startEmulator } from '../../../emulator/index.ts';
+import { type RunningEmulator, startEmulator } from '../../../emulator/index.ts';
+import { clientEnv } from '../../../lib/local/emulator-env.ts';
 import type { EmulatorOptions } from '../../../emulator/types.ts';
 import type { EscrowStore } from '../../../lib/escrow/escrow-store.ts';
 import { createSecretsManagerEscrowStore } from '../../../lib/escrow/secrets-manager-store.ts';
