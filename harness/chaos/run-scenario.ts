@@ -32,7 +32,7 @@ import { createWorkerRuntime } from '../../lib/worker/worker-runtime.ts';
 import { QueueWorker } from '../../lib/worker/file-queue-worker.ts';
 import { FileQueue } from '../../lib/queue/file-queue.ts';
 import type { WorkItem } from '../../lib/queue/work-item.ts';
-import { type SecretsManagerFake, startSecretsManagerFake } from '../../test/fakes/secrets-manager-fake.ts';
+import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager-fake.ts';
 import { EventRelay } from './event-relay.ts';
 import {
   ChaosCrash,

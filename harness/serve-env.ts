@@ -1,5 +1,5 @@
-import type { RunningEmulator } from '../../emulator/index.ts';
-import { clientEnv } from '../../lib/local/emulator-env.ts';
+import type { RunningEmulator } from '../emulator/index.ts';
+import { clientEnv } from '../lib/local/emulator-env.ts';
 
 /**
  * The environment for a `serve` child process against a real-time emulator, tuned so a
