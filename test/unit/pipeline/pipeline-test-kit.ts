@@ -18,7 +18,10 @@ import { parsePipelineConfig } from '../../../lib/pipeline/pipeline-config.ts';
 import { processDepsFrom } from '../../../lib/pipeline/process-deps.ts';
 import { type ProcessDeps, processServer } from '../../../lib/pipeline/process-server.ts';
 import type { WorkItem } from '../../../lib/queue/work-item.ts';
-import { type SecretsManagerFake, startSecretsManagerFake } from '../../../harness/fakes/secrets-manager-fake.ts';
+import {
+  type SecretsManagerFake,
+  startSecretsManagerFake,
+} from '../../../harness/fakes/secrets-manager-fake.ts';
 
 export interface PipelineStack {
   emu: RunningEmulator;
