@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SCANNED = ['lib', 'functions', 'cli', 'emulator', 'scripts', 'bench', 'harness', 'test'];
 
-export interface ImportEdge {
+interface ImportEdge {
   from: string;
   to: string;
 }
@@ -26,7 +26,7 @@ interface Rule {
   except?: RegExp;
 }
 
-export const RULES: Rule[] = [
+const RULES: Rule[] = [
   {
     why: 'lib is the bottom layer: it never imports the programs built on it',
     from: /^lib\//,
@@ -80,7 +80,7 @@ export const RULES: Rule[] = [
   },
 ];
 
-export function violations(edges: readonly ImportEdge[]): string[] {
+function violations(edges: readonly ImportEdge[]): string[] {
   const out: string[] = [];
   for (const { from, to } of edges)
     for (const rule of RULES)
