@@ -8,7 +8,8 @@ import { readString } from '../lib/config/env-parsers.ts';
 import { systemClock } from '../lib/clock.ts';
 import { readEnvCredentials } from '../lib/huawei/credentials.ts';
 import { createHuaweiClients } from '../lib/huawei/huawei-clients.ts';
-import { parseHuaweiConfig } from '../lib/huawei/huawei-config.ts';
+import { ENV_REGION } from '../lib/huawei/endpoints.ts';
+import { ENV_PROJECT_ID, parseHuaweiConfig } from '../lib/huawei/huawei-config.ts';
 import {
   credentialProviderFromEnv,
   ENV_CREDENTIALS_SECRET_ID,
@@ -41,8 +42,8 @@ export function effectiveEnv(io: CommandIo, flags: Flags): Env {
   const env: Record<string, string | undefined> = { ...io.env };
   for (const flag of ['project-id', 'region'] as const)
     if (flags[flag] === '') throw new UsageError(`--${flag} is empty; give a value or leave the flag out`);
-  if (typeof flags['project-id'] === 'string') env['HUAWEICLOUD_SDK_PROJECT_ID'] = flags['project-id'];
-  if (typeof flags['region'] === 'string') env['HUAWEICLOUD_SDK_REGION'] = flags['region'];
+  if (typeof flags['project-id'] === 'string') env[ENV_PROJECT_ID] = flags['project-id'];
+  if (typeof flags['region'] === 'string') env[ENV_REGION] = flags['region'];
   if (flags['dry-run'] === true) env['DRY_RUN'] = 'true';
   return env;
 }
@@ -59,12 +60,12 @@ export function checkId(kind: IdKind, flag: string, value: string): string {
  * project named after the region (GET /v3/projects?name={region}), as the official SDKs do.
  */
 export async function target(env: Env, signal?: AbortSignal): Promise<{ projectId: string; region: string }> {
-  const region = env['HUAWEICLOUD_SDK_REGION'];
+  const region = env[ENV_REGION];
   if (!region)
     throw new UsageError(
       '--region is required: pass --region or set HUAWEICLOUD_SDK_REGION (e.g. ap-southeast-1)',
     );
-  const given = env['HUAWEICLOUD_SDK_PROJECT_ID'];
+  const given = env[ENV_PROJECT_ID];
   if (given) return { projectId: given, region };
   const clients = createHuaweiClients(parseHuaweiConfig(env), {
     credentials: await credentialProviderFromEnv(env, { clock: systemClock }),
