@@ -4,15 +4,13 @@
  * official HUAWEICLOUD_SDK_* variables, and the same composition root as the Lambda worker.
  */
 import type { Env } from '../lib/config/env-parsers.ts';
-import { readString } from '../lib/config/env-parsers.ts';
 import { systemClock } from '../lib/clock.ts';
-import { readEnvCredentials } from '../lib/huawei/credentials.ts';
 import { createHuaweiClients } from '../lib/huawei/huawei-clients.ts';
 import { ENV_REGION } from '../lib/huawei/endpoints.ts';
 import { ENV_PROJECT_ID, parseHuaweiConfig } from '../lib/huawei/huawei-config.ts';
 import {
+  checkCredentialSource,
   credentialProviderFromEnv,
-  ENV_CREDENTIALS_SECRET_ID,
 } from '../lib/huawei/secrets-manager-credentials.ts';
 import { type IdKind, idProblem } from '../lib/intake/ids.ts';
 import { clientClock } from '../lib/local/emulator-env.ts';
@@ -99,7 +97,7 @@ const noQueue: WorkQueue & DeadLetterQueue = {
 /** The worker's composition root without a queue: for commands that act on one server directly. */
 export function directRuntime(io: CommandIo, env: Env): Promise<WorkerRuntime> {
   // Fail before any work with the variable's name and the fix, not deep inside a call.
-  if (readString(env, ENV_CREDENTIALS_SECRET_ID) === undefined) readEnvCredentials(env);
+  checkCredentialSource(env);
   return createWorkerRuntime(env, {
     // Against an emulator on a compressed clock, the clock its --env output names.
     clock: clientClock(env, parseLocalConfig(env)),

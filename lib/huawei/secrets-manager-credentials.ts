@@ -16,6 +16,7 @@ import {
   ENV_SECURITY_TOKEN,
   envCredentialProvider,
   type ResolvedCredentials,
+  readEnvCredentials,
 } from './credentials.ts';
 
 export const ENV_CREDENTIALS_SECRET_ID = 'HUAWEICLOUD_CREDENTIALS_SECRET_ID';
@@ -91,6 +92,11 @@ export function secretsManagerCredentialProvider(options: {
     },
   };
   return new CachingCredentialProvider(source, { clock: options.clock, refreshAheadMs: 60_000 });
+}
+
+/** Fails now, naming the variable, when neither a credentials secret nor AK/SK are configured. */
+export function checkCredentialSource(env: Env): void {
+  if (readString(env, ENV_CREDENTIALS_SECRET_ID) === undefined) readEnvCredentials(env);
 }
 
 /**

@@ -13,7 +13,7 @@ import type { EscrowStore } from '../escrow/escrow-store.ts';
 import type { BmsApi } from '../huawei/bms-types.ts';
 import { parseHuaweiConfig } from '../huawei/huawei-config.ts';
 import { createRegionalClients } from '../huawei/regional-clients.ts';
-import { credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
+import { checkCredentialSource, credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
 import { createLogger, type Logger, readLogLevel } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { parseQueueConfig, requireWorkQueueUrl } from '../queue/queue-config.ts';
@@ -95,6 +95,7 @@ export function parseIntakeEnvConfig(env: Env): IntakeEnvConfig {
   const workQueueUrl = requireWorkQueueUrl(parseQueueConfig(env));
   // The sweep's escrow store is built on first use; its settings are checked now.
   parseEscrowConfig(env);
+  checkCredentialSource(env);
   parseHuaweiConfig(env);
   return { intake: parseIntakeConfig(env), workQueueUrl };
 }

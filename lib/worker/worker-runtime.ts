@@ -12,7 +12,7 @@ import type { EscrowStore } from '../escrow/escrow-store.ts';
 import type { BmsApi } from '../huawei/bms-types.ts';
 import { parseHuaweiConfig } from '../huawei/huawei-config.ts';
 import { createRegionalClients } from '../huawei/regional-clients.ts';
-import { credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
+import { checkCredentialSource, credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
 import { createLogger, type Logger, readLogLevel } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { type PipelineConfig, parsePipelineConfig } from '../pipeline/pipeline-config.ts';
@@ -68,6 +68,7 @@ export function parseWorkerConfig(env: Env): WorkerConfig {
   requireWorkQueueUrl(queues);
   requireDlqUrl(queues);
   parseEscrowConfig(env);
+  checkCredentialSource(env);
   parseHuaweiConfig(env);
   return { pipeline: parsePipelineConfig(env), queues };
 }

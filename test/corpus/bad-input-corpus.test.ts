@@ -427,6 +427,8 @@ describe(`bad-input corpus (${cases.length} cases)`, () => {
     // The handlers parse their configuration at module load, as on Lambda.
     process.env['WORK_QUEUE_URL'] ??= 'http://127.0.0.1:9/000000000000/corpus';
     process.env['HUAWEICLOUD_SDK_REGION'] ??= 'cn-north-4';
+    process.env['HUAWEICLOUD_SDK_AK'] ??= 'corpus-access-key';
+    process.env['HUAWEICLOUD_SDK_SK'] ??= 'corpus-secret-key';
     direct = await import('../../functions/direct-intake.ts');
     webhook = await import('../../functions/webhook.ts');
     direct.runtime.setFactory(async () => runtime);

@@ -44,6 +44,8 @@ beforeAll(async () => {
   process.env['WORK_QUEUE_URL'] = queueUrl;
   process.env['WORK_DLQ_URL'] = dlqUrl;
   process.env['HUAWEICLOUD_SDK_REGION'] = stack.emu.region;
+  process.env['HUAWEICLOUD_SDK_AK'] = stack.emu.accessKey;
+  process.env['HUAWEICLOUD_SDK_SK'] = stack.emu.secretKey;
   // 25 emulated minutes (15 s real); the "never" server starts almost at its deadline instead.
   process.env['ESCROW_DEADLINE_SECONDS'] = '1500';
   worker = await import('../../functions/worker.ts');
