@@ -6,6 +6,7 @@ import { parseIntakeConfig } from '../../lib/intake/intake-config.ts';
 import { runSweep, type SweepReport } from '../../lib/intake/sweep.ts';
 import { DEFAULT_STATE_DIR, ENV_LOCAL_STATE_DIR, STATE_DB_FILE } from '../../lib/local/local-config.ts';
 import { makeDirs } from '../../lib/make-dirs.ts';
+import { parseQueueConfig } from '../../lib/queue/queue-config.ts';
 import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
 import { SqsWorkQueue } from '../../lib/queue/sqs-queue.ts';
 import type { WorkQueue } from '../../lib/queue/work-item.ts';
@@ -18,7 +19,7 @@ import {
   TARGET_OPTIONS,
   target,
   writeJson,
-} from '../cli-context.ts';
+} from '../cli-runtime.ts';
 import { createProgress, formatTable } from '../output.ts';
 
 export const sweepCommand: Command = {
@@ -35,7 +36,7 @@ export const sweepCommand: Command = {
     const { projectId, region } = await target(env, io.signal);
     const runtime = await directRuntime(io, env);
     const logger = cliLogger(io, env);
-    const queueUrl = readString(env, 'WORK_QUEUE_URL');
+    const queueUrl = parseQueueConfig(env).workQueueUrl;
     const stateDir =
       (flags['state-dir'] as string | undefined) ?? readString(env, ENV_LOCAL_STATE_DIR, DEFAULT_STATE_DIR);
     if (!queueUrl) await makeDirs(stateDir);

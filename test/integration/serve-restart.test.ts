@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
 import { STATE_DB_FILE } from '../../lib/local/local-config.ts';
 import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
-import { fastServeEnv } from '../helpers/serve-env.ts';
+import { fastServeEnv } from '../../harness/serve-env.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'cli/bin.ts');
