@@ -132,6 +132,7 @@ describe('local stack whose state dir is deleted while it runs', () => {
       env: {},
       logger: silentLogger,
       sweepOnStart: false,
+      startEmulator,
     });
   });
   afterAll(async () => {
