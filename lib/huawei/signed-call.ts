@@ -10,7 +10,12 @@ import { type Metrics, nullMetrics } from '../observability/metrics.ts';
 import type { ApiName } from './api-names.ts';
 import { formatQuery, type QueryPairs } from './canonical-request.ts';
 import type { CredentialProvider } from './credentials.ts';
-import { HuaweiApiError, type HuaweiErrorKind } from './errors.ts';
+import {
+  HuaweiApiError,
+  type HuaweiErrorKind,
+  OutcomeUnknownError,
+  outcomeMayHaveApplied,
+} from './errors.ts';
 import type { HttpResponse, HttpTransport } from './http-transport.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from './retry-policy.ts';
@@ -93,6 +98,8 @@ export class SignedCaller {
               : error.kind
           : 'error';
       this.#count(call.api, result);
+      // A DELETE or POST that may have applied is not repeated here: the caller looks first.
+      if (call.method !== 'GET' && outcomeMayHaveApplied(error)) throw new OutcomeUnknownError(error);
       throw error;
     }
   }
