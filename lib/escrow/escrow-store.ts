@@ -47,6 +47,9 @@ export interface EscrowVersionInfo {
   createdAt?: string | undefined;
   /** True once the matching cloud record was cleared after this version was verified. */
   cleared: boolean;
+  /** The record's launchedAt / postedInLaunch, where the store can tell without reading the secret. */
+  launchedAt?: string | undefined;
+  postedInLaunch?: boolean | undefined;
 }
 
 /** Non-secret view of everything escrowed for one server: the sweep's ledger. */

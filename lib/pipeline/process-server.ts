@@ -21,7 +21,7 @@ import type { Clock } from '../clock.ts';
 import { buildEscrowRecord, sameCiphertext, sha256Hex } from '../escrow/escrow-record.ts';
 import type { EscrowRecord, EscrowStore, ServerRef } from '../escrow/escrow-store.ts';
 import type { ApiName } from '../huawei/api-names.ts';
-import { parseHuaweiTime } from '../huawei/bms-server.ts';
+import { launchOf } from '../huawei/bms-server.ts';
 import type { BmsApi, BmsServer } from '../huawei/bms-types.ts';
 import { isHuaweiApiError, isOutcomeUnknown } from '../huawei/errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -527,12 +527,6 @@ type Step<T> = { ok: true; value: T } | { ok: false; outcome: Outcome };
 
 /** Marks an item that saw the server's first BUILD: its next launch is the server's first. */
 const FIRST_BUILD = 'first-build';
-
-/** The launch identity: launched_at as an ISO time (a reinstall moves it); undefined before the first. */
-export function launchOf(server: BmsServer): string | undefined {
-  const ms = parseHuaweiTime(server['OS-SRV-USG:launched_at']);
-  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
-}
 
 function errorDetail(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
