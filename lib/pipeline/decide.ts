@@ -6,6 +6,7 @@
  */
 import { osType, parseHuaweiTime, tagValue } from '../huawei/bms-server.ts';
 import type { BmsServer } from '../huawei/bms-types.ts';
+import { AUTH_CIRCUIT_OPEN } from '../huawei/auth-guard.ts';
 import { isHuaweiApiError } from '../huawei/errors.ts';
 import type { WorkItem } from '../queue/work-item.ts';
 import type { FailReason, Outcome, SkipReason } from './outcome.ts';
@@ -250,6 +251,8 @@ export function deadlineMs(item: WorkItem, deadlineSeconds: number): number {
   return Date.parse(item.firstSeenAt) + deadlineSeconds * 1000;
 }
 
+const AUTH_BLOCKED_RETRY_SECONDS = 300;
+
 /** Maps a failed Huawei call to an outcome. Auth failures are permanent: never loop on them. */
 export function outcomeForHuaweiError(
   error: unknown,
@@ -259,6 +262,10 @@ export function outcomeForHuaweiError(
     const detail = error.message;
     switch (error.kind) {
       case 'auth':
+        // The breaker held this call back (another call's auth failure, or the clock): nothing
+        // is wrong with this server, so it waits (until its deadline) instead of dead-lettering.
+        if (error.code === AUTH_CIRCUIT_OPEN)
+          return { kind: 'not-ready', reason: 'auth-blocked', retryAfterSeconds: AUTH_BLOCKED_RETRY_SECONDS };
         return { kind: 'failed', reason: 'auth-failed', permanent: true, detail };
       case 'not-found':
         return { kind: 'not-found' };

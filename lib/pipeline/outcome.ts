@@ -51,6 +51,13 @@ export type Outcome =
   | {
       kind: 'not-ready';
       retryAfterSeconds: number;
-      reason: 'building' | 'not-posted' | 'clear-pending' | 'watching' | 'throttled' | 'deferred';
+      reason:
+        | 'building'
+        | 'not-posted'
+        | 'clear-pending'
+        | 'watching'
+        | 'throttled'
+        | 'deferred'
+        | 'auth-blocked';
     }
   | { kind: 'failed'; reason: FailReason; permanent: boolean; detail?: string | undefined };

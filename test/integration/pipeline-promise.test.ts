@@ -141,7 +141,8 @@ describe('reinstall while the old record is present (issue 9, failure 2)', () =>
     // Let the first install post, then reinstall before the hook has looked at it.
     await stack.emu.clock.sleep(60_000);
     expect(stack.emu.admin.server(id)!.ciphertext).not.toBeNull();
-    const { postAt } = stack.emu.admin.reinstall(id, { bootDelaySeconds: 120, postDelaySeconds: 900 });
+    // 50 emulated minutes of rebuild (3 s real): the hook's first look sees it rebuilding.
+    const { postAt } = stack.emu.admin.reinstall(id, { bootDelaySeconds: 3000, postDelaySeconds: 900 });
     // The reinstall's CTS event: the hook starts while the server rebuilds.
     const settled = await stack.runUntilSettled(stack.item(id, { source: 'cts' }), undefined, 200);
     expect(settled.final.kind).toBe('cleared');
