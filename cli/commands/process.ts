@@ -18,11 +18,14 @@ const VERIFY_PATIENCE_MS = 60_000;
 export function exitCodeFor(outcome: Outcome): number {
   switch (outcome.kind) {
     case 'cleared':
+      // The record is safe either way; the code says whether the escrow's "cleared" mark is missing.
+      return outcome.bookkeeping ? EXIT.clearedBookkeepingFailed : EXIT.ok;
     case 'escrowed':
     case 'skipped':
       return EXIT.ok;
     case 'not-ready':
-      return EXIT.notReady;
+      // The record found was escrowed and cleared; only a possible repost is still watched for.
+      return outcome.reason === 'watching' ? EXIT.ok : EXIT.notReady;
     case 'failed':
       return EXIT.error;
   }
@@ -30,13 +33,19 @@ export function exitCodeFor(outcome: Outcome): number {
 
 export function describeOutcome(serverId: string, outcome: Outcome): string {
   switch (outcome.kind) {
-    case 'cleared':
-      return `${serverId}: escrowed and cleared (version ${outcome.versionId.slice(0, 12)}, found ${outcome.exposure.foundAt}, cleared ${outcome.exposure.clearedAt}, ${outcome.exposure.passwordChecks} password checks)`;
+    case 'cleared': {
+      const line = `${serverId}: escrowed and cleared (version ${outcome.versionId.slice(0, 12)}, found ${outcome.exposure.foundAt}, cleared ${outcome.exposure.clearedAt}, ${outcome.exposure.passwordChecks} password checks)`;
+      return outcome.bookkeeping
+        ? `${line}; but marking the escrow cleared failed (${outcome.bookkeeping.detail}): a rerun or the sweep repeats only that`
+        : line;
+    }
     case 'escrowed':
       return `${serverId}: escrowed and read back (version ${outcome.versionId.slice(0, 12)}); dry run, record NOT cleared`;
     case 'skipped':
       return `${serverId}: skipped (${outcome.reason}${outcome.detail ? `: ${outcome.detail}` : ''})`;
     case 'not-ready':
+      if (outcome.reason === 'watching')
+        return `${serverId}: escrowed and cleared; the guest may still post again (a lost answer, or a reinstall's new OS): the service or the sweep looks again, or run process --wait`;
       return `${serverId}: not ready (${outcome.reason}); try again in about ${outcome.retryAfterSeconds}s`;
     case 'failed':
       return `${serverId}: failed (${outcome.reason}${outcome.detail ? `: ${outcome.detail}` : ''})`;
@@ -79,9 +88,19 @@ ${TARGET_HELP}
         source: 'cli',
       };
       const verifyUntil = clock.now() + VERIFY_PATIENCE_MS;
+      // Without --wait there is no one to keep watching for a repost after the clear: report the
+      // clear. (A reinstalled server's watch for its new OS still shows as "watching".)
+      const { scheduler } = runtime.process;
+      const deps =
+        flags['wait'] === true
+          ? runtime.process
+          : {
+              ...runtime.process,
+              scheduler: { ...scheduler, config: { ...scheduler.config, repostWatchSeconds: 0 } },
+            };
       let outcome: Outcome;
       for (;;) {
-        const result = await processServer(item, runtime.process, io.signal);
+        const result = await processServer(item, deps, io.signal);
         outcome = result.outcome;
         item = { ...result.item, attempt: item.attempt + 1 };
         if (outcome.kind !== 'not-ready' || io.signal.aborted) break;

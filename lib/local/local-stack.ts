@@ -11,6 +11,7 @@
  */
 import { open, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { huaweiHealth } from '../huawei/auth-guard.ts';
 import type { Clock } from '../clock.ts';
 import type { Env } from '../config/env-parsers.ts';
 import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
@@ -32,7 +33,14 @@ import { SqliteDatabase } from '../queue/sqlite-database.ts';
 import { SqliteQueue } from '../queue/sqlite-queue.ts';
 import type { EnqueueOptions, EnqueueResult, WorkItem, WorkQueue } from '../queue/work-item.ts';
 import { checkEmulatorClock, clientClock, clientEnv } from './emulator-env.ts';
-import { errorCode, HealthProbe, type HealthReport, type HealthSource, healthReport } from './health.ts';
+import {
+  errorCode,
+  type HealthCheck,
+  HealthProbe,
+  type HealthReport,
+  type HealthSource,
+  healthReport,
+} from './health.ts';
 import { isLoopbackEndpoint, type LocalConfig, resolveLocalMode, STATE_DB_FILE } from './local-config.ts';
 import { type LocalHttpServer, startLocalHttpServer } from './local-http-server.ts';
 import { QueueWorker } from '../worker/file-queue-worker.ts';
@@ -372,6 +380,12 @@ async function probeWritable(dir: string): Promise<void> {
   }
 }
 
+/** Signed calls cannot make progress: auth failing (the breaker is open) or the clock skewed. */
+function huaweiCheck(): HealthCheck {
+  const h = huaweiHealth();
+  return { name: 'huawei', ok: !h.degraded, detail: h.degraded ? (h.detail ?? `auth ${h.auth}`) : undefined };
+}
+
 /** The status page and JSON read the queue; a broken queue shows as unavailable, never as a 500. */
 async function queueDepth(queue: SqliteQueue): Promise<StatusPageInfo['queueDepth']> {
   try {
@@ -483,6 +497,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         () => ({ name: 'accepting', ok: !closing, detail: closing ? 'shutting down' : undefined }),
         monitor.checks,
         () => plane.workerHealth.check(),
+        huaweiCheck,
         ...(options.healthChecks ?? []),
       ]);
     const http = await startHttp(options, plane, target, where, health, logger);
