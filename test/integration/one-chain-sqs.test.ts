@@ -55,6 +55,19 @@ describe('one polling chain per server on SQS', () => {
       batch,
     );
   };
+  /** A Windows server past its BUILD whose guest posts only when the test says so. */
+  const activeServerThatWillNotPost = async (): Promise<string> => {
+    const id = stack.emu.admin.createServers({
+      windows: 1,
+      linux: 0,
+      distribution: 'fixed',
+      bootDelaySeconds: 1,
+      postDelaySeconds: 10_000_000,
+    }).windowsIds[0]!;
+    await stack.emu.admin.idle();
+    await stack.emu.clock.sleep(5000);
+    return id;
+  };
   const chainsOf = (serverId: string) => sent.filter((i) => i.serverId === serverId);
 
   beforeAll(() => {
@@ -78,15 +91,7 @@ describe('one polling chain per server on SQS', () => {
   });
 
   it('merges the chains of repeated sweeps into one, skips a watched server, and still clears it', async () => {
-    const id = stack.emu.admin.createServers({
-      windows: 1,
-      linux: 0,
-      distribution: 'fixed',
-      bootDelaySeconds: 1,
-      postDelaySeconds: 10_000_000,
-    }).windowsIds[0]!;
-    await stack.emu.admin.idle();
-    await stack.emu.clock.sleep(5000);
+    const id = await activeServerThatWillNotPost();
 
     // Before any chain has looked, nothing holds a lease: three sweeps, three messages.
     for (let i = 0; i < 3; i++) await sweep();
@@ -122,15 +127,7 @@ describe('one polling chain per server on SQS', () => {
   });
 
   it('lets a lost chain be replaced after its lease runs out, and ends the old one if it comes back', async () => {
-    const id = stack.emu.admin.createServers({
-      windows: 1,
-      linux: 0,
-      distribution: 'fixed',
-      bootDelaySeconds: 1,
-      postDelaySeconds: 10_000_000,
-    }).windowsIds[0]!;
-    await stack.emu.admin.idle();
-    await stack.emu.clock.sleep(5000);
+    const id = await activeServerThatWillNotPost();
     await sweep();
     await deliver((i) => i.serverId === id);
     const lost = chainsOf(id);
