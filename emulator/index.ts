@@ -115,7 +115,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
 /**
  * The official environment a client needs to talk to this emulator: its throwaway AK/SK,
- * region, project and both endpoints. Child processes (serve, the fleet worker) take it as is.
+ * region, project and every endpoint. Child processes (serve, the fleet worker) take it as is.
  */
 export function clientEnv(
   emulator: Pick<RunningEmulator, 'accessKey' | 'secretKey' | 'region' | 'projectId' | 'url'>,
@@ -127,5 +127,7 @@ export function clientEnv(
     HUAWEICLOUD_SDK_PROJECT_ID: emulator.projectId,
     HUAWEICLOUD_BMS_ENDPOINT: emulator.url,
     HUAWEICLOUD_IAM_ENDPOINT: emulator.url,
+    HUAWEICLOUD_SMN_ENDPOINT: emulator.url,
+    HUAWEICLOUD_CTS_ENDPOINT: emulator.url,
   };
 }

@@ -52,6 +52,10 @@ export interface EmulatorSwitches {
   bootDelaySeconds: number;
   postDelaySeconds: number;
   faults: FaultSettings;
+  /** IAM actions (lib/huawei/iam-actions.ts) answered 403 as if the AK/SK's policy lacked them. */
+  deniedActions: string[];
+  /** Shifts the gateway's clock (its Date header and the X-Sdk-Date check) off real time. */
+  gatewayClockOffsetSeconds: number;
 }
 
 export interface EmulatorOptions {
@@ -179,6 +183,7 @@ export interface TemporaryCredentials {
 
 export interface SubscriptionInfo {
   subscriptionUrn: string;
+  topicUrn: string;
   endpoint: string;
   confirmed: boolean;
 }
