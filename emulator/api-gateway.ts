@@ -113,7 +113,12 @@ async function runPipeline(
   const action = iamActionFor(route.api);
   if (action !== undefined && core.switches.deniedActions.includes(action)) {
     // The wording is Huawei's usual policy-deny text; the code is [U].
-    return gatewayError(403, 'APIGW.0302', `Policy doesn't allow ${action} to be performed.`, request.requestId);
+    return gatewayError(
+      403,
+      'APIGW.0302',
+      `Policy doesn't allow ${action} to be performed.`,
+      request.requestId,
+    );
   }
 
   const fault = rollFault(core.switches.faults, route.api, core.random.faults);

@@ -101,9 +101,11 @@ export class CtsNotifications {
     if (type === 'customized' && ops.length === 0)
       throw new CtsNotificationError('a customized notification needs operations');
     const topic = body['topic_id'];
-    if (topic !== undefined && typeof topic !== 'string') throw new CtsNotificationError('topic_id must be a URN');
+    if (topic !== undefined && typeof topic !== 'string')
+      throw new CtsNotificationError('topic_id must be a URN');
     const status = body['status'] ?? 'enabled';
-    if (status !== 'enabled' && status !== 'disabled') throw new CtsNotificationError('status must be enabled or disabled');
+    if (status !== 'enabled' && status !== 'disabled')
+      throw new CtsNotificationError('status must be enabled or disabled');
     return {
       ...base,
       operation_type: type,

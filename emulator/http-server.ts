@@ -39,7 +39,10 @@ export function createEmulatorServer(core: EmulatorCore, admin: EmulatorAdmin, c
       return;
     }
     // Clients measure their skew from this header, so it follows the gateway's (offset) clock.
-    res.setHeader('Date', new Date(Date.now() + core.switches.gatewayClockOffsetSeconds * 1000).toUTCString());
+    res.setHeader(
+      'Date',
+      new Date(Date.now() + core.switches.gatewayClockOffsetSeconds * 1000).toUTCString(),
+    );
     await handleApiRequest(core, {
       req,
       res,

@@ -102,7 +102,8 @@ function addSubscription(ctx: HandlerContext, topicUrn: string): RouteResponse {
 }
 
 function listNotifications(ctx: HandlerContext, type: string): RouteResponse {
-  if (type !== 'smn' && type !== 'fun') return serviceError(400, 'CTS.0001', 'notification_type must be smn or fun.');
+  if (type !== 'smn' && type !== 'fun')
+    return serviceError(400, 'CTS.0001', 'notification_type must be smn or fun.');
   return { status: 200, body: { notifications: ctx.core.cts.list(type) } };
 }
 

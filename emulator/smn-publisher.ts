@@ -185,9 +185,9 @@ export class SmnPublisher {
       if (!topic || !(topic.builtIn || routes(topic.urn))) continue;
       this.#track(
         this.#deliver(subscription, {
-        type: 'Notification',
-        subject: `CTS key event: ${trace.trace_name}`,
-        message: JSON.stringify(trace),
+          type: 'Notification',
+          subject: `CTS key event: ${trace.trace_name}`,
+          message: JSON.stringify(trace),
           unsubscribe_url: `${this.#deps.baseUrl()}/__emulator/smn/unsubscribe?subscription_urn=${encodeURIComponent(subscription.urn)}`,
         }),
       );

@@ -34,7 +34,8 @@ const NAME = /^[A-Za-z0-9_]{1,64}$/;
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
 
 function body(spec: NotificationSpec): Record<string, unknown> {
-  if (!NAME.test(spec.name)) throw new RangeError(`not a CTS notification name: ${JSON.stringify(spec.name)}`);
+  if (!NAME.test(spec.name))
+    throw new RangeError(`not a CTS notification name: ${JSON.stringify(spec.name)}`);
   return {
     notification_name: spec.name,
     operation_type: 'customized',
@@ -71,7 +72,11 @@ export class CtsClient {
     );
   }
 
-  async createNotification(projectId: string, spec: NotificationSpec, signal?: AbortSignal): Promise<CtsNotification> {
+  async createNotification(
+    projectId: string,
+    spec: NotificationSpec,
+    signal?: AbortSignal,
+  ): Promise<CtsNotification> {
     const pid = validateProjectId(projectId);
     const response = await this.#caller.call({
       api: 'cts.notifications.create',

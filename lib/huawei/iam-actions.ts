@@ -131,7 +131,8 @@ export const IAM_ACTIONS: readonly IamActionEntry[] = [
     purpose: 'setup',
     when: 'doctor --fix',
     confidence: 'I',
-    source: 'https://support.huaweicloud.com/intl/en-us/api-smn/AddSubscription.html (identity-policy naming)',
+    source:
+      'https://support.huaweicloud.com/intl/en-us/api-smn/AddSubscription.html (identity-policy naming)',
   },
   {
     api: 'cts.notifications.list',
@@ -141,7 +142,8 @@ export const IAM_ACTIONS: readonly IamActionEntry[] = [
     purpose: 'setup',
     when: 'doctor',
     confidence: 'I',
-    source: 'https://support.huaweicloud.com/intl/en-us/api-cts/cts_api_0312.html (cts:notification:* family)',
+    source:
+      'https://support.huaweicloud.com/intl/en-us/api-cts/cts_api_0312.html (cts:notification:* family)',
   },
   {
     api: 'cts.notifications.create',
@@ -161,7 +163,8 @@ export const IAM_ACTIONS: readonly IamActionEntry[] = [
     purpose: 'setup',
     when: 'doctor --fix (an existing notification of ours that misses BMS creation)',
     confidence: 'I',
-    source: 'https://support.huaweicloud.com/intl/en-us/api-cts/cts_api_0312.html (cts:notification:* family)',
+    source:
+      'https://support.huaweicloud.com/intl/en-us/api-cts/cts_api_0312.html (cts:notification:* family)',
   },
 ];
 

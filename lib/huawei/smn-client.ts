@@ -41,7 +41,13 @@ export interface SmnTopic {
 }
 
 /** SMN subscription status: 0 unconfirmed, 1 confirmed, 2 no confirmation needed, 3 cancelled, 4 deleted. */
-export const SUBSCRIPTION_STATUS = { unconfirmed: 0, confirmed: 1, notNeeded: 2, cancelled: 3, deleted: 4 } as const;
+export const SUBSCRIPTION_STATUS = {
+  unconfirmed: 0,
+  confirmed: 1,
+  notNeeded: 2,
+  cancelled: 3,
+  deleted: 4,
+} as const;
 
 export interface SmnSubscription {
   subscription_urn: string;
@@ -87,7 +93,8 @@ export class SmnClient {
       if (!isObject(data) || !Array.isArray(data['topics']))
         throw unexpectedShape('smn.topics.list', response, 'no "topics" array');
       const batch = data['topics'].filter(
-        (t): t is SmnTopic => isObject(t) && typeof t['topic_urn'] === 'string' && typeof t['name'] === 'string',
+        (t): t is SmnTopic =>
+          isObject(t) && typeof t['topic_urn'] === 'string' && typeof t['name'] === 'string',
       );
       topics.push(...batch);
       const count = typeof data['topic_count'] === 'number' ? data['topic_count'] : undefined;
@@ -114,7 +121,11 @@ export class SmnClient {
     return data['topic_urn'];
   }
 
-  async listSubscriptions(projectId: string, topicUrn: string, signal?: AbortSignal): Promise<SmnSubscription[]> {
+  async listSubscriptions(
+    projectId: string,
+    topicUrn: string,
+    signal?: AbortSignal,
+  ): Promise<SmnSubscription[]> {
     const pid = validateProjectId(projectId);
     const urn = validateTopicUrn(topicUrn);
     const subscriptions: SmnSubscription[] = [];
@@ -140,18 +151,14 @@ export class SmnClient {
       );
       subscriptions.push(...batch);
       const count = typeof data['subscription_count'] === 'number' ? data['subscription_count'] : undefined;
-      if (data['subscriptions'].length < PAGE || (count !== undefined && subscriptions.length >= count)) break;
+      if (data['subscriptions'].length < PAGE || (count !== undefined && subscriptions.length >= count))
+        break;
     }
     return subscriptions;
   }
 
   /** Adds an HTTP(S) subscription; SMN then POSTs a SubscriptionConfirmation to the endpoint. */
-  async subscribe(
-    projectId: string,
-    topicUrn: string,
-    endpoint: URL,
-    signal?: AbortSignal,
-  ): Promise<string> {
+  async subscribe(projectId: string, topicUrn: string, endpoint: URL, signal?: AbortSignal): Promise<string> {
     const pid = validateProjectId(projectId);
     const urn = validateTopicUrn(topicUrn);
     const response = await this.#caller.call({
