@@ -382,7 +382,7 @@ async function eventChecks(
     skip('cts-notification', 'CTS notification', reason),
   ];
   const setupGrant = (action: string) =>
-    `grant ${action} to whoever runs doctor (the README's setup policy), or create it in the console`;
+    `grant ${action} to whoever runs doctor (the README's IAM policies), or create it in the console`;
 
   // Topic.
   let topicUrn: string | undefined;

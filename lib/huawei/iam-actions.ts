@@ -3,9 +3,10 @@
  * The README's IAM policies are tested against it (test/unit/huawei/iam-actions.test.ts), the
  * emulator denies by it, and `doctor` probes every `hook` action with a harmless call.
  *
- * `purpose`: `hook` actions are what the deployed hook's AK/SK needs; `setup` actions are only
- * what `doctor` (read) and `doctor --fix` (write) need to inspect and create the SMN topic, the
- * subscription and the CTS notification, so they belong to the operator, not to the hook.
+ * `purpose`: `hook` actions are what the deployed hook's AK/SK needs; `check` actions are the
+ * read-only SMN and CTS calls `doctor` makes to see the topic, the subscription and the CTS
+ * notification (grant them to the hook's user too, so doctor can run with its credentials);
+ * `fix` actions are the writes of `doctor --fix`, for whoever sets the account up.
  *
  * `source` cites where the action name comes from; `confidence` is [C] confirmed in Huawei's
  * API reference, [I] inferred (the name Huawei's identity-policy reference or Huawei-targeted
@@ -14,7 +15,7 @@
  */
 import type { ApiName } from './api-names.ts';
 
-export type IamPurpose = 'hook' | 'setup';
+export type IamPurpose = 'hook' | 'check' | 'fix';
 
 export interface IamActionEntry {
   api: ApiName;
@@ -98,7 +99,7 @@ export const IAM_ACTIONS: readonly IamActionEntry[] = [
     method: 'GET',
     path: '/v2/{project_id}/notifications/topics',
     action: 'smn:topic:list',
-    purpose: 'setup',
+    purpose: 'check',
     when: 'doctor',
     confidence: 'C',
     source: 'https://support.huaweicloud.com/intl/en-us/api-smn/smn_api_80002.html',
@@ -108,7 +109,7 @@ export const IAM_ACTIONS: readonly IamActionEntry[] = [
     method: 'POST',
     path: '/v2/{project_id}/notifications/topics',
     action: 'smn:topic:create',
-    purpose: 'setup',
+    purpose: 'fix',
     when: 'doctor --fix',
     confidence: 'C',
     source: 'https://support.huaweicloud.com/intl/en-us/api-smn/smn_api_80002.html',
@@ -118,7 +119,7 @@ export const IAM_ACTIONS: readonly IamActionEntry[] = [
     method: 'GET',
     path: '/v2/{project_id}/notifications/topics/{topic_urn}/subscriptions',
     action: 'smn:topic:listSubscriptionsByTopic',
-    purpose: 'setup',
+    purpose: 'check',
     when: 'doctor',
     confidence: 'C',
     source: 'https://support.huaweicloud.com/intl/en-us/api-smn/ListSubscriptionsByTopic.html',
@@ -128,7 +129,7 @@ export const IAM_ACTIONS: readonly IamActionEntry[] = [
     method: 'POST',
     path: '/v2/{project_id}/notifications/topics/{topic_urn}/subscriptions',
     action: 'smn:topic:subscribe',
-    purpose: 'setup',
+    purpose: 'fix',
     when: 'doctor --fix',
     confidence: 'I',
     source:
@@ -139,7 +140,7 @@ export const IAM_ACTIONS: readonly IamActionEntry[] = [
     method: 'GET',
     path: '/v3/{project_id}/notifications/{notification_type}',
     action: 'cts:notification:list',
-    purpose: 'setup',
+    purpose: 'check',
     when: 'doctor',
     confidence: 'I',
     source:
@@ -150,7 +151,7 @@ export const IAM_ACTIONS: readonly IamActionEntry[] = [
     method: 'POST',
     path: '/v3/{project_id}/notifications',
     action: 'cts:notification:create',
-    purpose: 'setup',
+    purpose: 'fix',
     when: 'doctor --fix',
     confidence: 'C',
     source: 'https://support.huaweicloud.com/intl/en-us/api-cts/cts_api_0312.html',
@@ -160,7 +161,7 @@ export const IAM_ACTIONS: readonly IamActionEntry[] = [
     method: 'PUT',
     path: '/v3/{project_id}/notifications',
     action: 'cts:notification:update',
-    purpose: 'setup',
+    purpose: 'fix',
     when: 'doctor --fix (an existing notification of ours that misses BMS creation)',
     confidence: 'I',
     source:
@@ -173,18 +174,18 @@ export function iamActionFor(api: ApiName): string | undefined {
   return IAM_ACTIONS.find((entry) => entry.api === api)?.action;
 }
 
-/** The distinct actions of one purpose, sorted: what a custom policy statement must allow. */
-export function actionsFor(purpose: IamPurpose): string[] {
-  const actions = IAM_ACTIONS.filter((e) => e.purpose === purpose && e.action !== undefined).map(
+/** The distinct actions of these purposes, sorted: what a custom policy statement must allow. */
+export function actionsFor(purposes: readonly IamPurpose[]): string[] {
+  const actions = IAM_ACTIONS.filter((e) => purposes.includes(e.purpose) && e.action !== undefined).map(
     (e) => e.action as string,
   );
   return [...new Set(actions)].sort();
 }
 
-/** A Huawei IAM custom policy (version 1.1) allowing exactly the actions of `purpose`. */
-export function iamPolicyFor(purpose: IamPurpose): {
+/** A Huawei IAM custom policy (version 1.1) allowing exactly the actions of `purposes`. */
+export function iamPolicyFor(purposes: readonly IamPurpose[]): {
   Version: '1.1';
   Statement: Array<{ Effect: 'Allow'; Action: string[] }>;
 } {
-  return { Version: '1.1', Statement: [{ Effect: 'Allow', Action: actionsFor(purpose) }] };
+  return { Version: '1.1', Statement: [{ Effect: 'Allow', Action: actionsFor(purposes) }] };
 }
