@@ -60,14 +60,16 @@ interface Run {
 
 function io(env: Record<string, string | undefined>) {
   const out = { stdout: '', stderr: '' };
+  const sink = (key: 'stdout' | 'stderr') =>
+    ({
+      write(text: string) {
+        out[key] += text;
+        return true;
+      },
+    }) as never;
   return {
     out,
-    io: {
-      stdout: { write: (s: string) => ((out.stdout += s), true) } as never,
-      stderr: { write: (s: string) => ((out.stderr += s), true) } as never,
-      env,
-      signal: new AbortController().signal,
-    },
+    io: { stdout: sink('stdout'), stderr: sink('stderr'), env, signal: new AbortController().signal },
   };
 }
 
