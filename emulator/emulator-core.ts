@@ -32,6 +32,10 @@ export const DEFAULT_SWITCHES: EmulatorSwitches = {
   rateLimitsEnabled: true,
   rateLimits: {},
   clockSkewSeconds: 15 * 60,
+  gatewayClockOffsetSeconds: 0,
+  lostDeleteResponses: 0,
+  lostDeleteResponseKind: 'reset',
+  deleteApplyDelaySeconds: 0,
   lockoutThreshold: 5,
   lockoutSeconds: 5 * 60,
   ctsCreateTraceName: 'createBareMetalServers',
@@ -45,7 +49,6 @@ export const DEFAULT_SWITCHES: EmulatorSwitches = {
   postDelaySeconds: 420,
   faults: { errorRate: 0, throttleRate: 0, resetRate: 0, latencyMs: 0 },
   deniedActions: [],
-  gatewayClockOffsetSeconds: 0,
 };
 
 export function mergeSwitches(base: EmulatorSwitches, patch: Partial<EmulatorSwitches>): EmulatorSwitches {

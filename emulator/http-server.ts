@@ -38,11 +38,6 @@ export function createEmulatorServer(core: EmulatorCore, admin: EmulatorAdmin, c
       send(res, await handleAdminRequest(core, admin, certPem, { method, rawPath, rawQuery, body }));
       return;
     }
-    // Clients measure their skew from this header, so it follows the gateway's (offset) clock.
-    res.setHeader(
-      'Date',
-      new Date(Date.now() + core.switches.gatewayClockOffsetSeconds * 1000).toUTCString(),
-    );
     await handleApiRequest(core, {
       req,
       res,
