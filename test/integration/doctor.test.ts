@@ -21,6 +21,7 @@ import { createHuaweiClients } from '../../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
 import { IAM_ACTIONS } from '../../lib/huawei/iam-actions.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager-fake.ts';
+import { startWebhookServer, testConfig, testRuntime } from '../unit/intake/intake-test-kit.ts';
 
 interface Webhook {
   url: string;
@@ -154,6 +155,34 @@ describe('doctor against a blank Huawei side', () => {
     expect(webhook.notifications[0]!['topic_urn']).toBe(
       `urn:smn:${emulator.region}:${emulator.projectId}:bms-password-escrow`,
     );
+  });
+});
+
+describe('doctor --fix with the real webhook', () => {
+  it('the webhook verifies and confirms the subscription doctor made, and then receives creations', async () => {
+    const topicUrn = `urn:smn:${emulator.region}:${emulator.projectId}:bms-password-escrow`;
+    const runtime = testRuntime({
+      config: testConfig({
+        SMN_CERT_HOST_ALLOWLIST: emulator.url,
+        SMN_SUBSCRIBE_HOST_ALLOWLIST: emulator.url,
+        SMN_TOPIC_URN_ALLOWLIST: topicUrn,
+      }),
+      clock: emulator.clock,
+    });
+    const real = await startWebhookServer(() => runtime);
+    try {
+      const url = `${real.url}/smn`;
+      const fixed = await doctor(['--webhook-url', url, '--fix', '--json'], env);
+      expect(check(fixed, 'smn-subscription')).toMatchObject({ status: 'pass', fixed: true });
+      expect(fixed.code).toBe(0);
+      emulator.admin.createServers({ windows: 1, linux: 0 });
+      await emulator.admin.idle();
+      expect(real.received.some((d) => d.status === 200 && d.body.includes('createBareMetalServers'))).toBe(
+        true,
+      );
+    } finally {
+      await real.close();
+    }
   });
 });
 
