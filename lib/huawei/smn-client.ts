@@ -73,15 +73,35 @@ export class SmnClient {
   }
 
   /** Every topic of the project (paged). */
-  async listTopics(projectId: string, signal?: AbortSignal): Promise<SmnTopic[]> {
+  listTopics(projectId: string, signal?: AbortSignal): Promise<SmnTopic[]> {
     const pid = validateProjectId(projectId);
-    const topics: SmnTopic[] = [];
+    return this.#listAll(
+      'smn.topics.list',
+      pid,
+      `/v2/${pid}/notifications/topics`,
+      { items: 'topics', count: 'topic_count' },
+      (t): t is SmnTopic =>
+        isObject(t) && typeof t['topic_urn'] === 'string' && typeof t['name'] === 'string',
+      signal,
+    );
+  }
+
+  /** GETs `path` page by page (offset/limit) until a short page or the announced count. */
+  async #listAll<T>(
+    api: 'smn.topics.list' | 'smn.subscriptions.list',
+    pid: string,
+    path: string,
+    keys: { items: string; count: string },
+    keep: (item: unknown) => item is T,
+    signal: AbortSignal | undefined,
+  ): Promise<T[]> {
+    const all: T[] = [];
     for (let page = 0; page < MAX_PAGES; page++) {
       const response = await this.#caller.call({
-        api: 'smn.topics.list',
+        api,
         method: 'GET',
         endpoint: this.#endpoint,
-        path: `/v2/${pid}/notifications/topics`,
+        path,
         query: [
           ['offset', String(page * PAGE)],
           ['limit', String(PAGE)],
@@ -89,18 +109,15 @@ export class SmnClient {
         projectId: pid,
         signal,
       });
-      const data = parseJsonBody('smn.topics.list', response);
-      if (!isObject(data) || !Array.isArray(data['topics']))
-        throw unexpectedShape('smn.topics.list', response, 'no "topics" array');
-      const batch = data['topics'].filter(
-        (t): t is SmnTopic =>
-          isObject(t) && typeof t['topic_urn'] === 'string' && typeof t['name'] === 'string',
-      );
-      topics.push(...batch);
-      const count = typeof data['topic_count'] === 'number' ? data['topic_count'] : undefined;
-      if (data['topics'].length < PAGE || (count !== undefined && topics.length >= count)) break;
+      const data = parseJsonBody(api, response);
+      const items = isObject(data) ? data[keys.items] : undefined;
+      if (!isObject(data) || !Array.isArray(items))
+        throw unexpectedShape(api, response, `no "${keys.items}" array`);
+      all.push(...items.filter(keep));
+      const count = typeof data[keys.count] === 'number' ? (data[keys.count] as number) : undefined;
+      if (items.length < PAGE || (count !== undefined && all.length >= count)) break;
     }
-    return topics;
+    return all;
   }
 
   /** Creates the topic, or answers the existing one's URN (the API is idempotent by name). */
@@ -121,40 +138,18 @@ export class SmnClient {
     return data['topic_urn'];
   }
 
-  async listSubscriptions(
-    projectId: string,
-    topicUrn: string,
-    signal?: AbortSignal,
-  ): Promise<SmnSubscription[]> {
+  listSubscriptions(projectId: string, topicUrn: string, signal?: AbortSignal): Promise<SmnSubscription[]> {
     const pid = validateProjectId(projectId);
     const urn = validateTopicUrn(topicUrn);
-    const subscriptions: SmnSubscription[] = [];
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const response = await this.#caller.call({
-        api: 'smn.subscriptions.list',
-        method: 'GET',
-        endpoint: this.#endpoint,
-        path: `/v2/${pid}/notifications/topics/${urn}/subscriptions`,
-        query: [
-          ['offset', String(page * PAGE)],
-          ['limit', String(PAGE)],
-        ],
-        projectId: pid,
-        signal,
-      });
-      const data = parseJsonBody('smn.subscriptions.list', response);
-      if (!isObject(data) || !Array.isArray(data['subscriptions']))
-        throw unexpectedShape('smn.subscriptions.list', response, 'no "subscriptions" array');
-      const batch = data['subscriptions'].filter(
-        (s): s is SmnSubscription =>
-          isObject(s) && typeof s['endpoint'] === 'string' && typeof s['subscription_urn'] === 'string',
-      );
-      subscriptions.push(...batch);
-      const count = typeof data['subscription_count'] === 'number' ? data['subscription_count'] : undefined;
-      if (data['subscriptions'].length < PAGE || (count !== undefined && subscriptions.length >= count))
-        break;
-    }
-    return subscriptions;
+    return this.#listAll(
+      'smn.subscriptions.list',
+      pid,
+      `/v2/${pid}/notifications/topics/${urn}/subscriptions`,
+      { items: 'subscriptions', count: 'subscription_count' },
+      (s): s is SmnSubscription =>
+        isObject(s) && typeof s['endpoint'] === 'string' && typeof s['subscription_urn'] === 'string',
+      signal,
+    );
   }
 
   /** Adds an HTTP(S) subscription; SMN then POSTs a SubscriptionConfirmation to the endpoint. */

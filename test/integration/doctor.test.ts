@@ -4,8 +4,6 @@
  * publisher drives to it, fauxqs for SQS and the Secrets Manager fake. Each failure mode sees
  * its ✗ and its fix text, and exit 1; usage errors exit 2.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
@@ -21,37 +19,8 @@ import { createHuaweiClients } from '../../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
 import { IAM_ACTIONS } from '../../lib/huawei/iam-actions.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager-fake.ts';
+import { type SmnEndpoint, startSmnEndpoint } from '../helpers/smn-endpoint.ts';
 import { startWebhookServer, testConfig, testRuntime } from '../unit/intake/intake-test-kit.ts';
-
-interface Webhook {
-  url: string;
-  /** Whether SubscriptionConfirmations are confirmed (by GET of subscribe_url) or ignored. */
-  confirm: boolean;
-  notifications: Array<Record<string, string>>;
-  close(): Promise<void>;
-}
-
-async function startWebhook(): Promise<Webhook> {
-  const hook: Webhook = { url: '', confirm: true, notifications: [], close: async () => {} };
-  const server: Server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (c: Buffer) => {
-      text += c.toString('utf8');
-    });
-    req.on('end', async () => {
-      const body = JSON.parse(text) as Record<string, string>;
-      if (body['type'] === 'SubscriptionConfirmation' && hook.confirm) {
-        await (await fetch(body['subscribe_url']!)).arrayBuffer();
-      }
-      if (body['type'] === 'Notification') hook.notifications.push(body);
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  hook.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/smn`;
-  hook.close = () => new Promise((resolve) => server.close(() => resolve()));
-  return hook;
-}
 
 interface Run {
   code: number;
@@ -100,12 +69,12 @@ function check(run: Run, id: string): { status: string; detail: string; fix?: st
 }
 
 let emulator: RunningEmulator;
-let webhook: Webhook;
+let webhook: SmnEndpoint;
 let env: Record<string, string | undefined>;
 
 beforeAll(async () => {
   emulator = await startEmulator({ seed: 10 });
-  webhook = await startWebhook();
+  webhook = await startSmnEndpoint();
 });
 afterAll(async () => {
   await emulator.close();
@@ -114,7 +83,7 @@ afterAll(async () => {
 beforeEach(() => {
   emulator.admin.reset();
   webhook.confirm = true;
-  webhook.notifications = [];
+  webhook.messages = [];
   const { HUAWEICLOUD_SDK_PROJECT_ID: _, ...rest } = clientEnv(emulator);
   // The default deployment: no project id, so IAM looks it up.
   env = { ...rest, LOG_LEVEL: 'silent' };
@@ -151,8 +120,8 @@ describe('doctor against a blank Huawei side', () => {
     // The wiring works end to end: a BMS creation reaches the webhook through the new topic.
     emulator.admin.createServers({ windows: 1, linux: 0 });
     await emulator.admin.idle();
-    expect(webhook.notifications).toHaveLength(1);
-    expect(webhook.notifications[0]!['topic_urn']).toBe(
+    expect(webhook.notifications()).toHaveLength(1);
+    expect(webhook.notifications()[0]!['topic_urn']).toBe(
       `urn:smn:${emulator.region}:${emulator.projectId}:bms-password-escrow`,
     );
   });

@@ -4,42 +4,27 @@
  * subscriptions (confirmed by the endpoint through the SMN publisher) and notifications that
  * route CTS traces to a topic.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
 import { signedFetch } from '../helpers/signed-fetch.ts';
+import { type SmnEndpoint, startSmnEndpoint } from '../helpers/smn-endpoint.ts';
 
 let emu: RunningEmulator;
+let smn: SmnEndpoint;
 let endpoint: string;
-let server: Server;
-const received: Array<Record<string, string>> = [];
 
 beforeAll(async () => {
   emu = await startEmulator({ seed: 21 });
-  server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (c: Buffer) => {
-      text += c.toString('utf8');
-    });
-    req.on('end', async () => {
-      const body = JSON.parse(text) as Record<string, string>;
-      received.push(body);
-      if (body['type'] === 'SubscriptionConfirmation')
-        await (await fetch(body['subscribe_url']!)).arrayBuffer();
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/smn`;
+  smn = await startSmnEndpoint();
+  endpoint = smn.url;
 });
 afterAll(async () => {
   await emu.close();
-  await new Promise((resolve) => server.close(resolve));
+  await smn.close();
 });
 beforeEach(() => {
   emu.admin.reset();
-  received.length = 0;
+  smn.messages = [];
 });
 
 const creds = () => ({ accessKey: emu.accessKey, secretKey: emu.secretKey });
@@ -84,7 +69,7 @@ describe('SMN management API', () => {
     // No CTS notification yet: a creation does not reach this topic.
     emu.admin.createServers({ windows: 1, linux: 0 });
     await emu.admin.idle();
-    expect(received.filter((m) => m['type'] === 'Notification')).toHaveLength(0);
+    expect(smn.notifications()).toHaveLength(0);
 
     const create = await signedFetch(`${emu.url}/v3/${emu.projectId}/notifications`, creds(), {
       method: 'POST',
@@ -98,7 +83,7 @@ describe('SMN management API', () => {
     expect(create.status).toBe(201);
     emu.admin.createServers({ windows: 1, linux: 0 });
     await emu.admin.idle();
-    const notes = received.filter((m) => m['type'] === 'Notification');
+    const notes = smn.notifications();
     expect(notes).toHaveLength(1);
     expect(notes[0]!['topic_urn']).toBe(urn);
   });
