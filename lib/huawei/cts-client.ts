@@ -72,45 +72,49 @@ export class CtsClient {
     );
   }
 
-  async createNotification(
+  createNotification(
     projectId: string,
     spec: NotificationSpec,
     signal?: AbortSignal,
   ): Promise<CtsNotification> {
-    const pid = validateProjectId(projectId);
-    const response = await this.#caller.call({
-      api: 'cts.notifications.create',
-      method: 'POST',
-      endpoint: this.#endpoint,
-      path: `/v3/${pid}/notifications`,
-      body: body(spec),
-      projectId: pid,
-      signal,
-    });
-    const data = parseJsonBody('cts.notifications.create', response);
-    if (!isObject(data) || typeof data['notification_name'] !== 'string')
-      throw unexpectedShape('cts.notifications.create', response, 'no "notification_name"');
-    return data as CtsNotification;
+    return this.#write('cts.notifications.create', 'POST', projectId, body(spec), signal);
   }
 
-  async updateNotification(
+  updateNotification(
     projectId: string,
     notificationId: string,
     spec: NotificationSpec,
     signal?: AbortSignal,
   ): Promise<CtsNotification> {
+    return this.#write(
+      'cts.notifications.update',
+      'PUT',
+      projectId,
+      { ...body(spec), notification_id: notificationId },
+      signal,
+    );
+  }
+
+  /** POST (create) and PUT (update) share a path and answer the notification. */
+  async #write(
+    api: 'cts.notifications.create' | 'cts.notifications.update',
+    method: 'POST' | 'PUT',
+    projectId: string,
+    payload: Record<string, unknown>,
+    signal: AbortSignal | undefined,
+  ): Promise<CtsNotification> {
     const pid = validateProjectId(projectId);
     const response = await this.#caller.call({
-      api: 'cts.notifications.update',
-      method: 'PUT',
+      api,
+      method,
       endpoint: this.#endpoint,
       path: `/v3/${pid}/notifications`,
-      body: { ...body(spec), notification_id: notificationId },
+      body: payload,
       projectId: pid,
       signal,
     });
-    const data = parseJsonBody('cts.notifications.update', response);
-    if (!isObject(data)) throw unexpectedShape('cts.notifications.update', response, 'not a JSON object');
+    const data = parseJsonBody(api, response);
+    if (!isObject(data)) throw unexpectedShape(api, response, 'not a JSON object');
     return data as CtsNotification;
   }
 }
