@@ -64,6 +64,7 @@ function isDenied(error: unknown): error is HuaweiApiError {
 }
 
 function skewText(ms: number): string {
+  if (Math.abs(ms) < 1000) return 'within a second of the gateway';
   const seconds = Math.round(Math.abs(ms) / 1000);
   return `${seconds} s ${ms > 0 ? 'behind' : 'ahead of'} the gateway`;
 }
@@ -280,7 +281,7 @@ function projectCheck(
 }
 
 export function permissionTitle(entry: IamActionEntry): string {
-  return entry.action ?? `${entry.api} (no IAM action documented)`;
+  return entry.action ?? `${entry.api} (no action documented)`;
 }
 
 async function probe(
