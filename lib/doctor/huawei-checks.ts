@@ -386,6 +386,18 @@ async function eventChecks(
     `grant ${action} to whoever runs doctor (the README's IAM policies), or create it in the console`;
 
   // Topic.
+  const urnProject = wanted.split(':')[3];
+  if (urnProject !== projectId) {
+    results.push(
+      fail(
+        'smn-topic',
+        'SMN topic',
+        `--topic-urn names project ${urnProject}, but the hook's project is ${projectId}`,
+        "pass a topic of the hook's own project (CTS notifies topics of the same project)",
+      ),
+    );
+    return [...results, ...later('not run: topic of another project')];
+  }
   let topicUrn: string | undefined;
   try {
     const topics = await guard(() => clients.smn.listTopics(projectId, signal));

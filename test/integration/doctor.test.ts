@@ -235,6 +235,14 @@ describe('doctor failure modes', () => {
     expect(check(run, 'cts-notification').status).toBe('pass');
   });
 
+  it('a --topic-urn of another project: ✗, and --fix creates nothing', async () => {
+    const other = `urn:smn:${emulator.region}:0123456789abcdef0123456789abcdef:escrow`;
+    const run = await doctor(['--webhook-url', webhook.url, '--topic-urn', other, '--fix', '--json'], env);
+    expect(run.code).toBe(1);
+    expect(check(run, 'smn-topic').detail).toMatch(/names project 0123456789abcdef/);
+    expect(emulator.admin.calls().apis['smn.topics.create']).toBeUndefined();
+  });
+
   it('no CTS notification: ✗ with the fix, once topic and subscription exist', async () => {
     const clients = createHuaweiClients(parseHuaweiConfig(clientEnv(emulator)), {
       credentials: staticCredentialProvider({ accessKey: emulator.accessKey, secretKey: emulator.secretKey }),
