@@ -5,7 +5,7 @@ import { readString } from '../../lib/config/env-parsers.ts';
 import { runAwsChecks } from '../../lib/doctor/aws-checks.ts';
 import { renderReport, report } from '../../lib/doctor/check-result.ts';
 import { DEFAULT_TOPIC_NAME, NOTIFICATION_NAME, runHuaweiChecks } from '../../lib/doctor/huawei-checks.ts';
-import { SkewRecordingTransport } from '../../lib/huawei/clock-skew.ts';
+import { AuthGuard } from '../../lib/huawei/auth-guard.ts';
 import { readEnvCredentials } from '../../lib/huawei/credentials.ts';
 import { createHuaweiClients, type HuaweiClients } from '../../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
@@ -73,9 +73,13 @@ export async function runDoctor(
   }
   const fix = flags['fix'] === true;
 
-  const skew = new SkewRecordingTransport(
-    new UndiciTransport({ connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.timeoutMs }),
-  );
+  const transport = new UndiciTransport({
+    connectTimeoutMs: config.connectTimeoutMs,
+    timeoutMs: config.timeoutMs,
+  });
+  // Doctor's own guard: skew measured and corrected as in the hook, but a 403 on one probe must
+  // not hold back the next (each is a separate finding). A 401 stops doctor itself at once.
+  const guard = new AuthGuard({ cooldownMs: 0, maxProbes: Number.MAX_SAFE_INTEGER });
   let clients: HuaweiClients | undefined;
   let credentialsError: unknown;
   try {
@@ -87,7 +91,8 @@ export async function runDoctor(
         ...(deps.secretsManager ? { secretsManagerClient: deps.secretsManager } : {}),
       }),
       clock: systemClock,
-      transport: skew,
+      transport,
+      authGuard: guard,
     });
   } catch (error) {
     credentialsError = error;
@@ -101,7 +106,7 @@ export async function runDoctor(
         config,
         clients,
         credentialsError,
-        skew,
+        skewMs: () => guard.health().skewMs,
         webhookUrl,
         topicUrn,
         fix,
@@ -139,13 +144,13 @@ export async function runDoctor(
     }
     return result.ok ? EXIT.ok : EXIT.error;
   } finally {
-    await skew.close();
+    await transport.close();
   }
 }
 
 export const doctorCommand: Command = {
   name: 'doctor',
-  summary: `Check the setup, Huawei and AWS side, before a server is exposed: the credentials sign (one call; a refused signature stops everything so the AK/SK is not locked), the clock is within 5 minutes of the gateway's, the project resolves, every IAM action the hook needs is granted (each probed with a harmless call on an id that cannot exist, which must answer "not found", not 403), the SMN topic exists with a confirmed HTTPS subscription of the webhook, a CTS key-event notification sends BMS creation (createBareMetalServers, resource type bms) to that topic, and the queue, DLQ and credentials secret are reachable. Each check prints ✓ or ✗, and a ✗ says the fix. --fix creates what is missing on the Huawei side, idempotently: the topic (default "${DEFAULT_TOPIC_NAME}"), the subscription (then waits for the webhook to confirm it) and the notification "${NOTIFICATION_NAME}".`,
+  summary: `Check the setup, Huawei and AWS side, before a server is exposed: the credentials sign (one call; a refused signature stops everything so the AK/SK is not locked), the clock is within 10 minutes of the gateway's (past that the hook refuses to sign), the project resolves, every IAM action the hook needs is granted (each probed with a harmless call on an id that cannot exist, which must answer "not found", not 403), the SMN topic exists with a confirmed HTTPS subscription of the webhook, a CTS key-event notification sends BMS creation (createBareMetalServers, resource type bms) to that topic, and the queue, DLQ and credentials secret are reachable. Each check prints ✓ or ✗, and a ✗ says the fix. --fix creates what is missing on the Huawei side, idempotently: the topic (default "${DEFAULT_TOPIC_NAME}"), the subscription (then waits for the webhook to confirm it) and the notification "${NOTIFICATION_NAME}".`,
   usage: 'doctor --webhook-url URL [--topic-urn URN] [--fix] [--region R] [--project-id P] [--json]',
   help: `  --webhook-url URL        the hook's SMN endpoint (https://…/smn; http only on loopback)
   --topic-urn URN          the SMN topic to check (default urn:smn:{region}:{project}:${DEFAULT_TOPIC_NAME})

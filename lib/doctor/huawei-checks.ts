@@ -12,7 +12,7 @@ import { type HuaweiApiError, isHuaweiApiError } from '../huawei/errors.ts';
 import type { HuaweiClients } from '../huawei/huawei-clients.ts';
 import type { HuaweiConfig } from '../huawei/huawei-config.ts';
 import { IAM_ACTIONS, type IamActionEntry } from '../huawei/iam-actions.ts';
-import type { SkewRecordingTransport } from '../huawei/clock-skew.ts';
+import { DEFAULT_MAX_SKEW_MS } from '../huawei/auth-guard.ts';
 import type { CtsNotification, CtsOperation } from '../huawei/cts-client.ts';
 import { SUBSCRIPTION_STATUS, type SmnSubscription } from '../huawei/smn-client.ts';
 import { type CheckResult, fail, pass, skip } from './check-result.ts';
@@ -25,8 +25,11 @@ export const BMS_CREATE: CtsOperation = {
   resource_type: 'bms',
   trace_names: ['createBareMetalServers'],
 };
-/** The gateway refuses signatures 15 minutes off; doctor fails well before that. */
-export const MAX_SKEW_MS = 5 * 60_000;
+/**
+ * The gateway refuses signatures 15 minutes off; the hook signs on the corrected time, but
+ * refuses to sign at all past DEFAULT_MAX_SKEW_MS (auth-guard.ts). Doctor fails from there.
+ */
+export const MAX_SKEW_MS = DEFAULT_MAX_SKEW_MS;
 const GATEWAY_SKEW_LIMIT_MS = 15 * 60_000;
 /** Ids that cannot exist: a probe on them must answer "not found", never 403. */
 export const PROBE_SERVER_ID = '00000000-0000-0000-0000-000000000000';
@@ -37,7 +40,8 @@ export interface HuaweiDoctorInput {
   /** Undefined when the credentials could not even be read (the reason is in credentialsError). */
   clients: HuaweiClients | undefined;
   credentialsError?: unknown;
-  skew: SkewRecordingTransport | undefined;
+  /** Gateway time minus ours, from the `Date` header of the latest response (the auth guard's measure). */
+  skewMs: () => number | undefined;
   webhookUrl: URL;
   topicUrn?: string | undefined;
   fix: boolean;
@@ -103,7 +107,7 @@ export async function runHuaweiChecks(input: HuaweiDoctorInput): Promise<CheckRe
   } catch (error) {
     iamError = error;
   }
-  const skewMs = input.skew?.lastSkewMs;
+  const skewMs = input.skewMs();
   if (isHuaweiApiError(iamError, 'auth') && iamError.status === 401) {
     results.push(credentialFailure(iamError, skewMs));
     results.push(clockResult(skewMs));

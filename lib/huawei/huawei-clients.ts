@@ -3,6 +3,7 @@
  * shared by the BMS, IAM, SMN and CTS clients, built from the parsed config.
  */
 import type { Clock } from '../clock.ts';
+import { type AuthGuard, processAuthGuard } from './auth-guard.ts';
 import type { Logger } from '../observability/logger.ts';
 import { BmsClient } from './bms-client.ts';
 import type { CredentialProvider } from './credentials.ts';
@@ -12,7 +13,6 @@ import { type HttpTransport, UndiciTransport } from './http-transport.ts';
 import { IamClient } from './iam-client.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { DEFAULT_RETRY_POLICY } from './retry-policy.ts';
-import type { RetryPolicy } from './retry-policy.ts';
 import { SignedCaller } from './signed-call.ts';
 import { SmnClient } from './smn-client.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -25,8 +25,8 @@ export interface HuaweiClientsDeps {
   /** Defaults to an UndiciTransport with the config's timeouts. */
   transport?: HttpTransport | undefined;
   random?: (() => number) | undefined;
-  /** Overrides the config's attempts and backoff (doctor makes one attempt per probe). */
-  retryPolicy?: RetryPolicy | undefined;
+  /** Defaults to the process-wide guard: one auth failure stops every client in the process. */
+  authGuard?: AuthGuard | undefined;
 }
 
 export interface HuaweiClients {
@@ -51,10 +51,11 @@ export function createHuaweiClients(config: HuaweiConfig, deps: HuaweiClientsDep
     credentials: deps.credentials,
     clock: deps.clock,
     rateLimiter,
-    retryPolicy: deps.retryPolicy ?? { ...DEFAULT_RETRY_POLICY, maxAttempts: config.maxAttempts },
+    retryPolicy: { ...DEFAULT_RETRY_POLICY, maxAttempts: config.maxAttempts },
     random: deps.random,
     logger: deps.logger,
     metrics: deps.metrics,
+    authGuard: deps.authGuard ?? processAuthGuard,
   });
   const bms = new BmsClient({ caller, endpoint: config.endpoints.bms });
   const iam = new IamClient({ caller, endpoint: config.endpoints.iam });

@@ -183,8 +183,8 @@ describe('doctor failure modes', () => {
     expect(emulator.admin.calls().apis['iam.projects']!['401']).toBe(1);
   });
 
-  it('a clock 6 minutes off: signatures still pass, the skew check fails', async () => {
-    emulator.admin.setSwitches({ gatewayClockOffsetSeconds: -6 * 60 });
+  it('a clock 12 minutes off: signatures still pass, the skew check fails', async () => {
+    emulator.admin.setSwitches({ gatewayClockOffsetSeconds: -12 * 60 });
     const run = await doctor(['--webhook-url', webhook.url, '--json'], env);
     expect(run.code).toBe(1);
     expect(check(run, 'credentials').status).toBe('pass');
