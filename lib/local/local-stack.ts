@@ -11,8 +11,8 @@
  */
 import { open, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { huaweiHealth } from '../huawei/auth-guard.ts';
 import type { Clock } from '../clock.ts';
+import { huaweiHealth } from '../huawei/auth-guard.ts';
 import type { Env } from '../config/env-parsers.ts';
 import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
 import type { EscrowStore } from '../escrow/escrow-store.ts';
