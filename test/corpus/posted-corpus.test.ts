@@ -339,6 +339,14 @@ describe('POST /posted hostile corpus', () => {
     expect(shows() - before).toBe(1);
   });
 
+  it("a hint that could not be queued answers 503, and the guest's retry gets through", async () => {
+    fresh();
+    runtime.queue.failNext.add(servers.windows);
+    expect((await post({ body: JSON.stringify(valid(servers.windows, nowSeconds() - 1)) })).status).toBe(503);
+    expect((await post({ body: JSON.stringify(valid()) })).status).toBe(202);
+    expect(runtime.queue.items).toHaveLength(1);
+  });
+
   it('unsigned mode only when named: without it an unsigned notification is refused', async () => {
     count('unsigned');
     fresh();
