@@ -13,20 +13,21 @@ import { intakeRuntime } from '../lib/intake/intake-wiring.ts';
 import { handlePostedRequest } from '../lib/intake/posted/posted-intake.ts';
 import { handleWebhookRequest } from '../lib/intake/webhook-http.ts';
 
+/** The HTTP request both routes read, out of API Gateway's payload v2. */
+function httpRequest(event: APIGatewayProxyEventV2) {
+  return {
+    method: event.requestContext?.http?.method ?? 'POST',
+    headers: event.headers ?? {},
+    body: event.body,
+    isBase64Encoded: event.isBase64Encoded,
+  };
+}
+
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({
   timeoutEarlyInMillis: 1000,
 }).handler(async (event, _context, { signal }) => {
   const runtime = await intakeRuntime();
-  const response = await handleWebhookRequest(
-    runtime,
-    {
-      method: event.requestContext?.http?.method ?? 'POST',
-      headers: event.headers ?? {},
-      body: event.body,
-      isBase64Encoded: event.isBase64Encoded,
-    },
-    signal,
-  );
+  const response = await handleWebhookRequest(runtime, httpRequest(event), signal);
   runtime.metrics.flush();
   return response;
 });
@@ -36,16 +37,7 @@ export const postedHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyStruct
   timeoutEarlyInMillis: 1000,
 }).handler(async (event, _context, { signal }) => {
   const runtime = await intakeRuntime();
-  const response = await handlePostedRequest(
-    runtime.posted,
-    {
-      method: event.requestContext?.http?.method ?? 'POST',
-      headers: event.headers ?? {},
-      body: event.body,
-      isBase64Encoded: event.isBase64Encoded,
-    },
-    signal,
-  );
+  const response = await handlePostedRequest(runtime.posted, httpRequest(event), signal);
   runtime.metrics.flush();
   return response;
 });

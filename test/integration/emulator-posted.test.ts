@@ -49,6 +49,12 @@ afterEach(async () => {
   emulators = [];
 });
 
+/** Windows servers whose user data carries the snippet, posting at `postDelaySeconds` after ACTIVE. */
+function snippetServers(emu: RunningEmulator, hookUrl: string, windows: number, postDelaySeconds = NEVER) {
+  const userData = renderPostedSnippet({ hookUrl, hmacKey: KEY });
+  return emu.admin.createServers({ windows, linux: 0, userData, bootDelaySeconds: 0, postDelaySeconds });
+}
+
 async function emulator(seed: number, lossRate = 0): Promise<RunningEmulator> {
   const e = await startEmulator({ seed, timeScale: 20, switches: { postedNotifyLossRate: lossRate } });
   emulators.push(e);
@@ -59,14 +65,9 @@ describe('emulated guest: posted notifications', () => {
   it('notifies, signed like the snippet, 1–5 s after the post; only snippet servers do', async () => {
     const hook = await recorder();
     const emu = await emulator(3);
+    const created = snippetServers(emu, hook.url, 3, 30);
     const userData = renderPostedSnippet({ hookUrl: hook.url, hmacKey: KEY });
-    const created = emu.admin.createServers({
-      windows: 3,
-      linux: 1,
-      userData,
-      bootDelaySeconds: 0,
-      postDelaySeconds: 30,
-    });
+    emu.admin.createServers({ windows: 0, linux: 1, bootDelaySeconds: 0, userData });
     const plain = emu.admin.createServers({
       windows: 2,
       linux: 0,
@@ -97,14 +98,7 @@ describe('emulated guest: posted notifications', () => {
     const lostIds = async (): Promise<string[]> => {
       const hook = await recorder();
       const emu = await emulator(9, 0.5);
-      const userData = renderPostedSnippet({ hookUrl: hook.url, hmacKey: KEY });
-      const ids = emu.admin.createServers({
-        windows: 40,
-        linux: 0,
-        userData,
-        bootDelaySeconds: 0,
-        postDelaySeconds: NEVER,
-      }).windowsIds;
+      const ids = snippetServers(emu, hook.url, 40).windowsIds;
       for (const id of ids) emu.admin.guestPost(id);
       await emu.admin.idle();
       const notes = emu.admin.postedNotifications();
@@ -125,14 +119,7 @@ describe('emulated guest: posted notifications', () => {
   it('retries a 5xx with backoff and stops at a refusal', async () => {
     const hook = await recorder([503, 502, 202, 403]);
     const emu = await emulator(4);
-    const userData = renderPostedSnippet({ hookUrl: hook.url, hmacKey: KEY });
-    const [a, b] = emu.admin.createServers({
-      windows: 2,
-      linux: 0,
-      userData,
-      bootDelaySeconds: 0,
-      postDelaySeconds: NEVER,
-    }).windowsIds;
+    const [a, b] = snippetServers(emu, hook.url, 2).windowsIds;
     emu.admin.guestPost(a!);
     await emu.admin.idle();
     emu.admin.guestPost(b!);
