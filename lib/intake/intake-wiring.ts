@@ -5,9 +5,10 @@
  * service replace the whole thing with `setIntakeRuntimeFactory`, or compose their own parts
  * with `composeIntakeRuntime`.
  */
+import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type Clock, systemClock } from '../clock.ts';
-import { type Env, readEnum, requireString } from '../config/env-parsers.ts';
+import { ConfigError, type Env, readEnum, readString, requireString } from '../config/env-parsers.ts';
 import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
 import type { EscrowStore } from '../escrow/escrow-store.ts';
 import type { BmsApi } from '../huawei/bms-types.ts';
@@ -15,11 +16,17 @@ import { createRegionalClients } from '../huawei/regional-clients.ts';
 import { credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
 import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
+import { registerSecret } from '../observability/redact.ts';
 import { SqsWorkQueue } from '../queue/sqs-queue.ts';
 import type { WorkQueue } from '../queue/work-item.ts';
 import { DedupeCache } from './dedupe-cache.ts';
 import { type IntakeConfig, parseIntakeConfig } from './intake-config.ts';
-import { type PostedConfig, parsePostedConfig } from './posted/posted-config.ts';
+import {
+  ENV_POSTED_HMAC_KEY_SECRET_ID,
+  type PostedConfig,
+  parsePostedConfig,
+  readPostedMode,
+} from './posted/posted-config.ts';
 import { type PostedDeps, PostedGate, type PostedServerDirectory } from './posted/posted-intake.ts';
 import { createCertFetcher } from './smn/smn-cert-fetcher.ts';
 import type { SmnIntakeDeps } from './smn/smn-intake.ts';
@@ -73,6 +80,7 @@ export function composeIntakeRuntime(parts: IntakeParts): IntakeRuntime {
   const logger = parts.logger ?? createLogger({ fields: { component: 'intake' } });
   const metrics = parts.metrics ?? createMetrics();
   const postedConfig = parts.posted ?? POSTED_OFF;
+  if (postedConfig.key) registerSecret(postedConfig.key.toString('utf8'));
   return {
     config,
     queue: parts.queue,
@@ -137,9 +145,40 @@ export async function createIntakeRuntime(env: Env): Promise<IntakeRuntime> {
     bmsFor,
     logger,
     metrics,
-    posted: parsePostedConfig(env, config.sweepTargets),
+    posted: parsePostedConfig(env, config.sweepTargets, await readPostedKeySecret(env)),
     escrowStore: () => createEscrowStore(parseEscrowConfig(env)),
   });
+}
+
+/** The posted notifications' key from Secrets Manager, when ESCROW_POSTED_HMAC_KEY_SECRET_ID names one. */
+export async function readPostedKeySecret(
+  env: Env,
+  clientConfig: SecretsManagerClientConfig = {},
+): Promise<string | undefined> {
+  const secretId = readString(env, ENV_POSTED_HMAC_KEY_SECRET_ID);
+  if (secretId === undefined || readPostedMode(env) !== 'hmac') return undefined;
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  const client = new SecretsManagerClient(clientConfig);
+  try {
+    const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (out.SecretString === undefined)
+      throw new ConfigError(
+        ENV_POSTED_HMAC_KEY_SECRET_ID,
+        `names secret ${secretId}, which has no SecretString`,
+      );
+    return out.SecretString;
+  } catch (cause) {
+    if (cause instanceof ConfigError) throw cause;
+    throw new ConfigError(
+      ENV_POSTED_HMAC_KEY_SECRET_ID,
+      `names secret ${secretId}, which could not be read`,
+      {
+        cause,
+      },
+    );
+  } finally {
+    client.destroy();
+  }
 }
 
 type RuntimeFactory = (env: Env) => Promise<IntakeRuntime>;

@@ -21,6 +21,8 @@ export type PostedMode = 'off' | 'hmac' | 'unsigned';
 
 export const ENV_POSTED_MODE = 'ESCROW_POSTED_MODE';
 export const ENV_POSTED_HMAC_KEY = 'ESCROW_POSTED_HMAC_KEY';
+/** A Secrets Manager secret whose SecretString is the key; read once per warm instance. */
+export const ENV_POSTED_HMAC_KEY_SECRET_ID = 'ESCROW_POSTED_HMAC_KEY_SECRET_ID';
 /** Shorter keys are refused: the key is all that stands between outsiders and the show-server budget. */
 export const MIN_POSTED_KEY_LENGTH = 32;
 
@@ -42,17 +44,25 @@ export interface PostedConfig {
 
 /** Reads only the mode; the worker uses it to know whether hints may have overtaken a chain. */
 export function readPostedMode(env: Env): PostedMode {
-  const key = readString(env, ENV_POSTED_HMAC_KEY);
-  return readEnum<PostedMode>(env, ENV_POSTED_MODE, ['off', 'hmac', 'unsigned'], key ? 'hmac' : 'off');
+  const keyed = readString(env, ENV_POSTED_HMAC_KEY) ?? readString(env, ENV_POSTED_HMAC_KEY_SECRET_ID);
+  return readEnum<PostedMode>(env, ENV_POSTED_MODE, ['off', 'hmac', 'unsigned'], keyed ? 'hmac' : 'off');
 }
 
-export function parsePostedConfig(env: Env, sweepTargets: readonly SweepTarget[]): PostedConfig {
+/**
+ * `keyFromSecret` is the SecretString of ESCROW_POSTED_HMAC_KEY_SECRET_ID, when the caller read
+ * it (the Lambda wiring); it takes the place of ESCROW_POSTED_HMAC_KEY.
+ */
+export function parsePostedConfig(
+  env: Env,
+  sweepTargets: readonly SweepTarget[],
+  keyFromSecret?: string,
+): PostedConfig {
   const mode = readPostedMode(env);
-  const keyText = readString(env, ENV_POSTED_HMAC_KEY);
+  const keyText = keyFromSecret?.trim() ?? readString(env, ENV_POSTED_HMAC_KEY);
   if (mode === 'hmac' && (keyText === undefined || keyText.length < MIN_POSTED_KEY_LENGTH))
     throw new ConfigError(
       ENV_POSTED_HMAC_KEY,
-      `must be at least ${MIN_POSTED_KEY_LENGTH} characters in ${ENV_POSTED_MODE}=hmac (generate one with: openssl rand -base64 32)`,
+      `(or the secret ${ENV_POSTED_HMAC_KEY_SECRET_ID} names) must be at least ${MIN_POSTED_KEY_LENGTH} characters in ${ENV_POSTED_MODE}=hmac (generate one with: openssl rand -base64 32)`,
     );
   const allowed = readList(env, 'ESCROW_ALLOWED_PROJECT_IDS');
   const projects = new Map<string, string>();
