@@ -7,22 +7,18 @@
  * sweep targets (they also give each project its region) and ESCROW_ALLOWED_PROJECT_IDS;
  * with no project left, the configuration is refused (fail closed).
  */
+import { ConfigError, type Env, readInteger, readList, readString } from '../../config/env-parsers.ts';
 import {
-  ConfigError,
-  type Env,
-  readEnum,
-  readInteger,
-  readList,
-  readString,
-} from '../../config/env-parsers.ts';
+  ENV_POSTED_HMAC_KEY,
+  ENV_POSTED_HMAC_KEY_SECRET_ID,
+  ENV_POSTED_MODE,
+  type PostedMode,
+  readPostedMode,
+} from '../../config/posted-mode.ts';
 import type { SweepTarget } from '../intake-config.ts';
 
-export type PostedMode = 'off' | 'hmac' | 'unsigned';
+export { type PostedMode, readPostedMode } from '../../config/posted-mode.ts';
 
-export const ENV_POSTED_MODE = 'ESCROW_POSTED_MODE';
-export const ENV_POSTED_HMAC_KEY = 'ESCROW_POSTED_HMAC_KEY';
-/** A Secrets Manager secret whose SecretString is the key; read once per warm instance. */
-export const ENV_POSTED_HMAC_KEY_SECRET_ID = 'ESCROW_POSTED_HMAC_KEY_SECRET_ID';
 /** Shorter keys are refused: the key is all that stands between outsiders and the show-server budget. */
 export const MIN_POSTED_KEY_LENGTH = 32;
 
@@ -40,12 +36,6 @@ export interface PostedConfig {
   cacheSize: number;
   /** Project id → region, for the projects that may notify. */
   projects: ReadonlyMap<string, string>;
-}
-
-/** Reads only the mode; the worker uses it to know whether hints may have overtaken a chain. */
-export function readPostedMode(env: Env): PostedMode {
-  const keyed = readString(env, ENV_POSTED_HMAC_KEY) ?? readString(env, ENV_POSTED_HMAC_KEY_SECRET_ID);
-  return readEnum<PostedMode>(env, ENV_POSTED_MODE, ['off', 'hmac', 'unsigned'], keyed ? 'hmac' : 'off');
 }
 
 /**

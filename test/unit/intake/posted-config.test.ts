@@ -67,10 +67,9 @@ describe('parsePostedConfig', () => {
 describe('the key from a Secrets Manager secret (real SDK client, loopback fake)', () => {
   it('is read once at start-up, takes the place of the variable, and is registered as a secret', async () => {
     const { CreateSecretCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-    const { startSecretsManagerFake } = await import('../../fakes/secrets-manager-fake.ts');
-    const { readPostedKeySecret, composeIntakeRuntime } = await import(
-      '../../../lib/intake/intake-wiring.ts'
-    );
+    const { startSecretsManagerFake } = await import('../../../harness/fakes/secrets-manager-fake.ts');
+    const { composeIntakeRuntime } = await import('../../../lib/intake/intake-runtime.ts');
+    const { readPostedKeySecret } = await import('../../../lib/intake/posted/posted-key-secret.ts');
     const { parseIntakeConfig } = await import('../../../lib/intake/intake-config.ts');
     const { redactText } = await import('../../../lib/observability/redact.ts');
     const sm = await startSecretsManagerFake();

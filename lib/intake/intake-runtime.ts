@@ -1,33 +1,31 @@
 /**
- * The intake's composition root. Handlers call `intakeRuntime()`; it builds, once per warm
- * instance, the runtime from the environment: the SQS work queue, a BMS client per region,
- * the SMN verifier and confirmer, and (for the sweep) the escrow store. Tests and the local
- * service replace the whole thing with `setIntakeRuntimeFactory`, or compose their own parts
- * with `composeIntakeRuntime`.
+ * The intake's composition root (webhook, direct intake, sweep): the SQS work queue, a BMS
+ * client per region, the SMN verifier and confirmer, and (for the sweep) the escrow store.
+ * The Lambda handlers parse the configuration at module load and build the runtime once per
+ * warm instance (lib/lambda/lambda-runtimes.ts); the local stack and tests compose their own
+ * parts with `composeIntakeRuntime`.
  */
-import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type Clock, systemClock } from '../clock.ts';
-import { ConfigError, type Env, readEnum, readString, requireString } from '../config/env-parsers.ts';
+import { type Env, readString } from '../config/env-parsers.ts';
+import { ENV_POSTED_HMAC_KEY_SECRET_ID } from '../config/posted-mode.ts';
 import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
 import type { EscrowStore } from '../escrow/escrow-store.ts';
 import type { BmsApi } from '../huawei/bms-types.ts';
+import { parseHuaweiConfig } from '../huawei/huawei-config.ts';
 import { createRegionalClients } from '../huawei/regional-clients.ts';
-import { credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
-import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
+import { checkCredentialSource, credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
+import { createLogger, type Logger, readLogLevel } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { registerSecret } from '../observability/redact.ts';
+import { parseQueueConfig, requireWorkQueueUrl } from '../queue/queue-config.ts';
 import { SqsWorkQueue } from '../queue/sqs-queue.ts';
 import type { WorkQueue } from '../queue/work-item.ts';
 import { DedupeCache } from './dedupe-cache.ts';
 import { type IntakeConfig, parseIntakeConfig } from './intake-config.ts';
-import {
-  ENV_POSTED_HMAC_KEY_SECRET_ID,
-  type PostedConfig,
-  parsePostedConfig,
-  readPostedMode,
-} from './posted/posted-config.ts';
+import { MIN_POSTED_KEY_LENGTH, type PostedConfig, parsePostedConfig } from './posted/posted-config.ts';
 import { type PostedDeps, PostedGate, type PostedServerDirectory } from './posted/posted-intake.ts';
+import { readPostedKeySecret } from './posted/posted-key-secret.ts';
 import { createCertFetcher } from './smn/smn-cert-fetcher.ts';
 import type { SmnIntakeDeps } from './smn/smn-intake.ts';
 import { createSmnVerifier } from './smn/smn-verifier.ts';
@@ -122,15 +120,34 @@ export function composeIntakeRuntime(parts: IntakeParts): IntakeRuntime {
   };
 }
 
+/** Everything the intake reads from the environment, parsed at once so a bad value fails at init. */
+export interface IntakeEnvConfig {
+  intake: IntakeConfig;
+  workQueueUrl: string;
+  /** Without its key when the key lives in a secret (read when the runtime is built). */
+  posted: PostedConfig;
+}
+
+export function parseIntakeEnvConfig(env: Env): IntakeEnvConfig {
+  const workQueueUrl = requireWorkQueueUrl(parseQueueConfig(env));
+  // The sweep's escrow store is built on first use; its settings are checked now.
+  parseEscrowConfig(env);
+  checkCredentialSource(env);
+  parseHuaweiConfig(env);
+  const intake = parseIntakeConfig(env);
+  // A key kept in a secret is read with the runtime; everything else about it is checked now.
+  const keyInSecret = readString(env, ENV_POSTED_HMAC_KEY_SECRET_ID) !== undefined;
+  const posted = parsePostedConfig(env, intake.sweepTargets, keyInSecret ? KEY_PLACEHOLDER : undefined);
+  return { intake, workQueueUrl, posted };
+}
+
 /** Production wiring: SQS (WORK_QUEUE_URL), the signed BMS client per region, the configured escrow store. */
-export async function createIntakeRuntime(env: Env): Promise<IntakeRuntime> {
-  const config = parseIntakeConfig(env);
-  const level = readEnum<LogLevel>(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], 'info');
-  const logger = createLogger({ level, fields: { component: 'intake' } });
-  const queue = new SqsWorkQueue({
-    client: new SQSClient({}),
-    queueUrl: requireString(env, 'WORK_QUEUE_URL', 'set it to the URL of the SQS work queue'),
-  });
+export async function createIntakeRuntime(
+  env: Env,
+  parsed = parseIntakeEnvConfig(env),
+): Promise<IntakeRuntime> {
+  const logger = createLogger({ level: readLogLevel(env, 'info'), fields: { component: 'intake' } });
+  const queue = new SqsWorkQueue({ client: new SQSClient({}), queueUrl: parsed.workQueueUrl });
   const metrics = createMetrics();
   const clients = createRegionalClients(env, {
     credentials: await credentialProviderFromEnv(env, { clock: systemClock }),
@@ -140,65 +157,18 @@ export async function createIntakeRuntime(env: Env): Promise<IntakeRuntime> {
   });
   const bmsFor = (region: string): BmsApi => clients.for(region).bms;
   return composeIntakeRuntime({
-    config,
+    config: parsed.intake,
     queue,
     bmsFor,
     logger,
     metrics,
-    posted: parsePostedConfig(env, config.sweepTargets, await readPostedKeySecret(env)),
     escrowStore: () => createEscrowStore(parseEscrowConfig(env)),
+    posted: parsed.posted.key?.equals(KEY_PLACEHOLDER_BYTES)
+      ? parsePostedConfig(env, parsed.intake.sweepTargets, await readPostedKeySecret(env))
+      : parsed.posted,
   });
 }
 
-/** The posted notifications' key from Secrets Manager, when ESCROW_POSTED_HMAC_KEY_SECRET_ID names one. */
-export async function readPostedKeySecret(
-  env: Env,
-  clientConfig: SecretsManagerClientConfig = {},
-): Promise<string | undefined> {
-  const secretId = readString(env, ENV_POSTED_HMAC_KEY_SECRET_ID);
-  if (secretId === undefined || readPostedMode(env) !== 'hmac') return undefined;
-  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-  const client = new SecretsManagerClient(clientConfig);
-  try {
-    const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-    if (out.SecretString === undefined)
-      throw new ConfigError(
-        ENV_POSTED_HMAC_KEY_SECRET_ID,
-        `names secret ${secretId}, which has no SecretString`,
-      );
-    return out.SecretString;
-  } catch (cause) {
-    if (cause instanceof ConfigError) throw cause;
-    throw new ConfigError(
-      ENV_POSTED_HMAC_KEY_SECRET_ID,
-      `names secret ${secretId}, which could not be read`,
-      {
-        cause,
-      },
-    );
-  } finally {
-    client.destroy();
-  }
-}
-
-type RuntimeFactory = (env: Env) => Promise<IntakeRuntime>;
-let factory: RuntimeFactory = createIntakeRuntime;
-let runtime: Promise<IntakeRuntime> | undefined;
-
-/** Replaces how the runtime is built (tests, the local service) and forgets the current one. */
-export function setIntakeRuntimeFactory(next: RuntimeFactory | undefined): void {
-  factory = next ?? createIntakeRuntime;
-  runtime = undefined;
-}
-
-/** The runtime for this warm instance; a failed build is retried on the next call. */
-export function intakeRuntime(env: Env = process.env): Promise<IntakeRuntime> {
-  if (!runtime) {
-    const pending = factory(env);
-    runtime = pending;
-    pending.catch(() => {
-      if (runtime === pending) runtime = undefined;
-    });
-  }
-  return runtime;
-}
+/** Stands in for a key kept in a secret while the rest of the configuration is checked at init. */
+const KEY_PLACEHOLDER = '\u0000'.repeat(MIN_POSTED_KEY_LENGTH);
+const KEY_PLACEHOLDER_BYTES = Buffer.from(KEY_PLACEHOLDER, 'utf8');
