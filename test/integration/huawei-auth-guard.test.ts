@@ -3,7 +3,8 @@
  * with its clock offset: the hook's machine clock is off by that much.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientEnv, type RunningEmulator, startEmulator } from '../../emulator/index.ts';
+import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
+import { clientEnv } from '../../lib/local/emulator-env.ts';
 import { AuthGuard, cloudClock } from '../../lib/huawei/auth-guard.ts';
 import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
 import { createHuaweiClients, type HuaweiClients } from '../../lib/huawei/huawei-clients.ts';
