@@ -121,7 +121,7 @@ export class SignedCaller {
     return this.#options.signingTime?.() ?? new Date();
   }
 
-  async #send(call: SignedCall): Promise<HttpResponse> {
+  async #send(call: SignedCall, skewRetried = false): Promise<HttpResponse> {
     const { transport, credentials, rateLimiter } = this.#options;
     await rateLimiter?.acquire(call.api, call.signal);
     // After the token wait, so a breaker that opened meanwhile stops this call too.
@@ -164,7 +164,10 @@ export class SignedCaller {
     );
     if (response.status >= 200 && response.status < 300) return response;
     const error = errorFromResponse(call.api, response, call.sensitive ?? false);
-    if (error.kind === 'auth') this.#guard.onAuthFailure(error, signedWithSkewMs);
+    // A rejection the measured skew explains is re-signed on the gateway's time once, at once:
+    // the cause is known, and it costs at most this one strike.
+    if (error.kind === 'auth' && this.#guard.onAuthFailure(error, signedWithSkewMs) && !skewRetried)
+      return this.#send(call, true);
     throw error;
   }
 }
