@@ -168,6 +168,8 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
       ...clientEnv(emulator),
       ESCROW_DEADLINE_SECONDS: String(DEADLINE_SECONDS),
       ESCROW_SCHEDULER: 'model',
+      // The campaign waits for quiescence; the repost watch after each clear is the simulator's.
+      ESCROW_REPOST_WATCH_SECONDS: '0',
     };
     const huaweiClients = (): HuaweiClients =>
       createHuaweiClients(parseHuaweiConfig(env), {

@@ -60,6 +60,7 @@ export class AuthGuard {
   #failures = 0;
   #reopenAt = 0;
   #reason: string | undefined;
+  #probing = false;
 
   constructor(options: AuthGuardOptions = {}) {
     this.#maxSkewMs = options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
@@ -86,11 +87,16 @@ export class AuthGuard {
   /** Throws (never retried) while the breaker is open. */
   check(api: string): void {
     if (this.#failures === 0) return;
-    const now = this.#now();
-    if (this.#failures > this.#maxProbes || now < this.#reopenAt) throw this.#blocked(api);
+    if (this.#failures > this.#maxProbes || this.#probing || this.#now() < this.#reopenAt)
+      throw this.#blocked(api);
     // Half-open: this one call is the probe (signed with the corrected time, so a skew alone
-    // cannot make it fail); the others wait for its answer or the next cool-down.
-    this.#reopenAt = now + this.#cooldownMs * 2 ** (this.#failures - 1);
+    // cannot make it fail); the others are held back until it has an answer.
+    this.#probing = true;
+  }
+
+  /** A call ended without an answer (network, timeout): a probe proved nothing either way. */
+  settle(): void {
+    this.#probing = false;
   }
 
   /** Every response: measure the skew from `Date`, then close or open the breaker. */
@@ -99,12 +105,14 @@ export class AuthGuard {
     sentAtMs: number,
     receivedAtMs: number,
   ): void {
+    this.#probing = false;
     const date = response.date === undefined ? Number.NaN : Date.parse(response.date);
     if (Number.isFinite(date)) {
       const midpoint = (sentAtMs + receivedAtMs) / 2;
       this.#skewMs = Math.round(date + DATE_RESOLUTION_MS / 2 - midpoint);
     }
     if (response.status === 401 || response.status === 403) return;
+    // Anything below 500 got past the gateway's signature check (it checks before throttling).
     if (response.status < 500 && this.#failures > 0) {
       this.#failures = 0;
       this.#reason = undefined;
@@ -116,14 +124,15 @@ export class AuthGuard {
    * An auth failure: stop every signed call in the process. `signedWithSkewMs` is the correction
    * the failed request was signed with: when the gateway's Date shows that correction was more
    * than a minute wrong, the failure is understood (a clock off) and one probe with the new
-   * correction may go at once.
+   * correction may go at once (returns true).
    */
-  onAuthFailure(error: HuaweiApiError, signedWithSkewMs: number): void {
+  onAuthFailure(error: HuaweiApiError, signedWithSkewMs: number): boolean {
     this.#failures++;
     this.#reason = error.message;
     const explained =
       this.#skewMs !== undefined && Math.abs(this.#skewMs - signedWithSkewMs) > SKEW_EXPLAINS_MS;
     this.#reopenAt = explained ? this.#now() : this.#now() + this.#cooldownMs * 2 ** (this.#failures - 1);
+    return explained;
   }
 
   health(): HuaweiHealth {

@@ -69,7 +69,8 @@ export class SignedCaller {
 
   constructor(options: SignedCallerOptions) {
     this.#options = options;
-    this.#guard = options.authGuard ?? new AuthGuard();
+    // A caller of its own keeps its breaker on its own clock (compressed or simulated time).
+    this.#guard = options.authGuard ?? new AuthGuard({ now: () => this.#localNow().getTime() });
     this.#policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
     this.#logger = options.logger ?? silentLogger;
   }
@@ -120,7 +121,7 @@ export class SignedCaller {
     return this.#options.signingTime?.() ?? new Date();
   }
 
-  async #send(call: SignedCall): Promise<HttpResponse> {
+  async #send(call: SignedCall, skewRetried = false): Promise<HttpResponse> {
     const { transport, credentials, rateLimiter } = this.#options;
     await rateLimiter?.acquire(call.api, call.signal);
     // After the token wait, so a breaker that opened meanwhile stops this call too.
@@ -142,14 +143,20 @@ export class SignedCaller {
       creds,
     );
     const sentAt = this.#localNow().getTime();
-    const response = await transport.send({
-      api: call.api,
-      method: call.method,
-      url,
-      headers: signed.headers,
-      body,
-      signal: call.signal,
-    });
+    let response: HttpResponse;
+    try {
+      response = await transport.send({
+        api: call.api,
+        method: call.method,
+        url,
+        headers: signed.headers,
+        body,
+        signal: call.signal,
+      });
+    } catch (error) {
+      this.#guard.settle();
+      throw error;
+    }
     this.#guard.observe(
       { status: response.status, date: response.headers['date'] },
       sentAt,
@@ -157,7 +164,10 @@ export class SignedCaller {
     );
     if (response.status >= 200 && response.status < 300) return response;
     const error = errorFromResponse(call.api, response, call.sensitive ?? false);
-    if (error.kind === 'auth') this.#guard.onAuthFailure(error, signedWithSkewMs);
+    // A rejection the measured skew explains is re-signed on the gateway's time once, at once:
+    // the cause is known, and it costs at most this one strike.
+    if (error.kind === 'auth' && this.#guard.onAuthFailure(error, signedWithSkewMs) && !skewRetried)
+      return this.#send(call, true);
     throw error;
   }
 }

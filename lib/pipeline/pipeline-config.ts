@@ -92,10 +92,12 @@ export interface PipelineConfig {
 }
 
 /**
- * A 202 is a queued metadata write that BMS applies in seconds; a minute is an order of
- * magnitude above that, and is what a lost DELETE adds to one server's exposure (rare).
+ * How long a 202 may take to apply is not documented ([U]): it is a queued metadata write that
+ * should apply in seconds. Two minutes is far above that, and is what a DELETE lost without
+ * applying (rare) adds to one server's exposure; a shorter grace risks a second DELETE that
+ * lets a late first one wipe a repost before it is escrowed.
  */
-export const DEFAULT_DELETE_GRACE_SECONDS = 60;
+export const DEFAULT_DELETE_GRACE_SECONDS = 120;
 
 /**
  * Cloudbase-Init retries a metadata POST whose answer it lost (it checks first, and posts

@@ -367,9 +367,10 @@ class ServerRun {
 
     const exposure = { foundAt: this.item.foundAt, passwordChecks: this.item.passwordChecks ?? 0 };
     if (deps.dryRun) return { kind: 'escrowed', versionId, sha256, exposure, dryRun: true };
-    // Another worker (or an earlier run) had this very ciphertext's DELETE accepted: it may still
-    // apply, so wait for a GET to show the record empty rather than send a second one now.
-    if (put.value.cleared && item.deleteSentAt === undefined) {
+    // Looked again right before the DELETE: a concurrent worker on this server may have had its
+    // DELETE of this ciphertext accepted since our put (it marks the version after). Rule 2 then
+    // holds across workers too. (A narrow race remains between this read and our DELETE.)
+    if (item.deleteSentAt === undefined && (await this.markedCleared(versionId))) {
       this.item.deleteSentAt = nowIso;
       this.item.phase = 'verify';
       return this.clearPending();
@@ -423,6 +424,15 @@ class ServerRun {
     try {
       const ledger = await this.deps.store.ledger(this.ref, { signal: this.signal });
       return !ledger?.versions.some((v) => v.sha256 !== sha256);
+    } catch {
+      return false;
+    }
+  }
+
+  private async markedCleared(versionId: string): Promise<boolean> {
+    try {
+      const ledger = await this.deps.store.ledger(this.ref, { signal: this.signal });
+      return ledger?.versions.some((v) => v.versionId === versionId && v.cleared) ?? false;
     } catch {
       return false;
     }

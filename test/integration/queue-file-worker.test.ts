@@ -51,7 +51,8 @@ describe('file queue worker', () => {
       // first check on a loaded machine, and then there would be nothing left to wait for.
       postDelaySeconds: 10_000_000,
     }).windowsIds[0]!;
-    const process = stack.deps();
+    // No repost watch: the queue is to be empty once the clear is verified.
+    const process = stack.deps({}, { ESCROW_REPOST_WATCH_SECONDS: '0' });
     const open = () =>
       new SqliteQueue({
         database: join(dir, 'state.db'),
