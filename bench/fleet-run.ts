@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { clientEnv, startEmulator } from '../emulator/index.ts';
+import { createRandom } from '../emulator/seeded-random.ts';
 import { runDirectIntake } from '../lib/intake/direct-intake.ts';
 import { parseIntakeConfig } from '../lib/intake/intake-config.ts';
 import { composeIntakeRuntime } from '../lib/intake/intake-wiring.ts';
@@ -38,6 +39,13 @@ export interface FleetRunOptions {
   concurrency: number;
   /** Label in the report (defaults to the scheduler). */
   label?: string | undefined;
+  /**
+   * Share of guests that run the `posted` snippet (0..1): each notifies the hook a seeded 1–5 s
+   * after its post. The worker is told to expect that share (ESCROW_POSTED_HINT_SHARE).
+   */
+  notifyFraction: number;
+  /** HUAWEICLOUD_RATE_JITTER_MS for the worker (real ms). */
+  rateJitterMs: number;
 }
 
 export interface ServerFigures {
@@ -50,10 +58,18 @@ export interface ServerFigures {
   clearedMs: number | null;
   gets: number;
   deletes: number;
+  /** Emulated ms from the post to the GET that found it; null if never found. */
+  findMs: number | null;
+  /** The guest notified the hook after posting. */
+  notified: boolean;
 }
 
 export interface FleetRunResult {
   scheduler: string;
+  notifyFraction: number;
+  seed: number;
+  /** Messages still queued when every server was cleared and verified (safety-net checks). */
+  leftoverMessages: number;
   servers: ServerFigures[];
   /** Emulated ms from creation to the last DELETE that cleared a record. */
   makespanMs: number;
@@ -83,6 +99,65 @@ function waitForLine(child: ChildProcess, predicate: (line: string) => boolean):
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`fleet worker exited with ${code}`)));
   });
+}
+
+/** Every cleared server has had a password GET after its (last) DELETE: the verify ran. */
+function allVerified(
+  events: ReadonlyArray<{ serverId: string; method: string }>,
+  truths: ReadonlyArray<{ id: string }>,
+): boolean {
+  const last = new Map<string, string>();
+  for (const e of events) last.set(e.serverId, e.method);
+  return truths.every((t) => last.get(t.id) === 'GET');
+}
+
+/**
+ * The guests that run the `posted` snippet: a seeded share of the fleet, each notifying a
+ * seeded 1–5 s after its post (emulated time). Until the emulator's guest sends the real
+ * `POST /posted`, the bench delivers the hint as the endpoint would: a work item marked with
+ * `postedHintAt`, enqueued with no delay.
+ */
+function scheduleHints(
+  emulator: Awaited<ReturnType<typeof startEmulator>>,
+  queue: FileQueue,
+  serverIds: readonly string[],
+  options: FleetRunOptions,
+  wakeWorker: () => void,
+): { ids: Set<string>; sentAt: Map<string, number>; cancel(): void } {
+  const random = createRandom((options.seed ^ 0x5eed_0b5e) >>> 0);
+  const ids = new Set<string>();
+  const sentAt = new Map<string, number>();
+  const timers: NodeJS.Timeout[] = [];
+  for (const id of serverIds) {
+    const notifies = random.next() < options.notifyFraction;
+    const delayMs = 1000 + 4000 * random.next();
+    const truth = emulator.admin.server(id)!;
+    if (!notifies || truth.nextPostAt === null) continue;
+    ids.add(id);
+    const hintAt = truth.nextPostAt + delayMs;
+    const realDelay = Math.max(0, (hintAt - emulator.clock.now()) / emulator.clock.scale);
+    timers.push(
+      setTimeout(() => {
+        sentAt.set(id, emulator.clock.now());
+        const at = new Date(sentAt.get(id)!).toISOString();
+        void queue
+          .enqueue([
+            {
+              v: 1,
+              projectId: emulator.projectId,
+              region: emulator.region,
+              serverId: id,
+              firstSeenAt: at,
+              attempt: 0,
+              source: 'direct',
+              postedHintAt: at,
+            },
+          ])
+          .then(wakeWorker);
+      }, realDelay),
+    );
+  }
+  return { ids, sentAt, cancel: () => timers.forEach(clearTimeout) };
 }
 
 export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult> {
@@ -127,6 +202,8 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
         // Scheduler knobs (ESCROW_*) pass through, so variants can be compared with one command.
         ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ESCROW_'))),
         PATH: process.env['PATH'],
+        FLEET_DEBUG: process.env['FLEET_DEBUG'],
+        FLEET_IDLE_POLL_MS: process.env['FLEET_IDLE_POLL_MS'],
         ...clientEnv(emulator),
         ESCROW_SCHEDULER: options.scheduler,
         ESCROW_DEADLINE_SECONDS: String(options.deadlineSeconds),
@@ -137,31 +214,48 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
         FLEET_QUEUE_PRIORITY: options.queuePriority ? '1' : '0',
         FLEET_BATCH_SIZE: String(options.batchSize),
         ESCROW_CONCURRENCY: String(options.concurrency),
+        ESCROW_POSTED_HINT_SHARE: String(options.notifyFraction),
+        HUAWEICLOUD_RATE_JITTER_MS: String(options.rateJitterMs),
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['pipe', 'pipe', 'inherit'],
     });
     await waitForLine(child, (l) => l === 'ready');
+    const workerProcess = child;
+    const notified = scheduleHints(emulator, queue, created.serverIds, options, () =>
+      workerProcess.stdin?.write('\n'),
+    );
 
+    // Done when every server is cleared and its verify GET has run; what is still queued then
+    // (a stale chain beside a hinted one, a far safety-net check) is counted, not waited for.
     let finished = false;
+    let leftoverMessages = 0;
+    let polls = 0;
     while (emulator.clock.now() - t0 < options.maxMinutes * MINUTE) {
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, 100));
+      // The emulator shares this event loop: look at the cheap truth first, the queue files only
+      // when it says the fleet may be done (or once every few seconds, for dead letters).
       const truths = emulator.admin.servers();
       const allCleared = truths.every((t) => t.nextPostAt === null && t.clearedAt !== null);
+      if (!allCleared && ++polls % 50 !== 0) continue;
       const depth = await queue.depth();
       const dead = (await queue.deadLetters()).length;
-      if ((allCleared || dead > 0) && depth.visible + depth.invisible === 0) {
-        finished = allCleared;
+      if (allCleared && depth.visible === 0 && allVerified(emulator.admin.calls().passwordEvents, truths)) {
+        finished = true;
+        leftoverMessages = depth.invisible;
         break;
       }
+      if (dead > 0 && depth.visible + depth.invisible === 0) break;
     }
+    notified.cancel();
     const report = waitForLine(child, (l) => l.startsWith('{'));
     child.kill('SIGTERM');
     const worker = JSON.parse(await report) as FleetRunResult['worker'];
 
     const calls = emulator.admin.calls();
-    const counts = new Map<string, { gets: number; deletes: number }>();
+    const counts = new Map<string, { gets: number; deletes: number; foundAt?: number }>();
     for (const e of calls.passwordEvents) {
       const c = counts.get(e.serverId) ?? { gets: 0, deletes: 0 };
+      if (e.returnedPassword && c.foundAt === undefined) c.foundAt = e.time;
       if (e.method === 'GET') c.gets++;
       else c.deletes++;
       counts.set(e.serverId, c);
@@ -179,8 +273,21 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
         clearedMs: cleared ? cleared.at - t0 : null,
         gets: c.gets,
         deletes: c.deletes,
+        findMs: posted && c.foundAt !== undefined ? c.foundAt - posted.at : null,
+        notified: notified.ids.has(t.id),
       };
     });
+    if (process.env['FLEET_DEBUG']) {
+      for (const t of emulator.admin.servers().slice(0, 10)) {
+        const posted = t.postHistory.find((h) => h.event === 'posted');
+        const ev = calls.passwordEvents
+          .filter((e) => e.serverId === t.id)
+          .map((e) => `${e.method}@${((e.time - (posted?.at ?? 0)) / 1000).toFixed(1)}`);
+        process.stderr.write(
+          `${t.id.slice(0, 8)} hint+${(((notified.sentAt.get(t.id) ?? 0) - (posted?.at ?? 0)) / 1000).toFixed(1)} ${ev.join(' ')}\n`,
+        );
+      }
+    }
     const throttled: Record<string, number> = {};
     for (const [api, c] of Object.entries(calls.apis)) if (c['429'] > 0) throttled[api] = c['429'];
     const deadLetters: Record<string, number> = {};
@@ -188,6 +295,9 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
       deadLetters[letter.reason] = (deadLetters[letter.reason] ?? 0) + 1;
     return {
       scheduler: options.label ?? options.scheduler,
+      notifyFraction: options.notifyFraction,
+      seed: options.seed,
+      leftoverMessages,
       servers,
       makespanMs,
       finished,

@@ -48,7 +48,7 @@ const worker = new QueueWorker({
   batch: runtime.batch,
   logger,
   batchSize: Number(env['FLEET_BATCH_SIZE'] ?? 10),
-  idlePollMs: 20,
+  idlePollMs: Number(env['FLEET_IDLE_POLL_MS'] ?? 20),
   retryDelaySeconds: 30,
 });
 
@@ -61,6 +61,11 @@ const sample = (): void => {
 };
 const sampler = setInterval(sample, 100);
 worker.start();
+// The bench writes a line whenever it enqueues a `posted` hint.
+process.stdin.on('data', () => {
+  if (env['FLEET_DEBUG']) process.stderr.write(`wake ${clock.now()}\n`);
+  worker.wake();
+});
 process.stdout.write('ready\n');
 
 process.once('SIGTERM', () => {

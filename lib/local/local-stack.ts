@@ -287,6 +287,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         queueDepth: { ready: depth.visible, delayed: depth.invisible, deadLettered: dead },
         refreshSeconds: config.refreshSeconds,
         generatedAt: new Date(clock.now()).toISOString(),
+        emulatedTimeScale: target.mode === 'emulator' ? clock.scale : undefined,
       };
     };
     const http: LocalHttpServer = await startLocalHttpServer({

@@ -29,6 +29,11 @@ export interface ServerStatus {
   versionId?: string | undefined;
   foundAt?: string | undefined;
   clearedAt?: string | undefined;
+  /** The last GET that found nothing, and when the server was seen ACTIVE: the post was after. */
+  lastEmptyCheckAt?: string | undefined;
+  activeSince?: string | undefined;
+  /** When the guest notified that it had posted (the `posted` snippet), if it did. */
+  postedHintAt?: string | undefined;
 }
 
 export type StatusListener = (status: ServerStatus, previous: ServerStatus | undefined) => void;
@@ -40,6 +45,19 @@ interface SavedBoard {
 
 /** A state never moves backwards: a late duplicate of an old message must not un-clear a server. */
 const RANK: Record<ServerState, number> = { waiting: 0, escrowed: 1, failed: 2, skipped: 3, cleared: 3 };
+
+/** What bounds the post time (and marks a notifying guest), newest knowledge first. */
+function postBounds(
+  item: WorkItem | undefined,
+  exposure: { lastEmptyCheckAt?: string | undefined; postedHintAt?: string | undefined },
+  previous: ServerStatus | undefined,
+): Pick<ServerStatus, 'lastEmptyCheckAt' | 'activeSince' | 'postedHintAt'> {
+  return {
+    lastEmptyCheckAt: exposure.lastEmptyCheckAt ?? item?.lastEmptyCheckAt ?? previous?.lastEmptyCheckAt,
+    activeSince: item?.activeSince ?? previous?.activeSince,
+    postedHintAt: exposure.postedHintAt ?? item?.postedHintAt ?? previous?.postedHintAt,
+  };
+}
 
 export class StatusBoard {
   readonly #servers = new Map<string, ServerStatus>();
@@ -121,6 +139,7 @@ export class StatusBoard {
           passwordChecks: outcome.exposure.passwordChecks,
           foundAt: outcome.exposure.foundAt,
           clearedAt: outcome.exposure.clearedAt,
+          ...postBounds(updated, outcome.exposure, previous),
         };
         break;
       case 'escrowed':
@@ -131,6 +150,7 @@ export class StatusBoard {
           versionId: outcome.versionId,
           passwordChecks: outcome.exposure.passwordChecks,
           foundAt: outcome.exposure.foundAt,
+          ...postBounds(updated, outcome.exposure, previous),
         };
         break;
       case 'skipped':
@@ -144,6 +164,8 @@ export class StatusBoard {
             reason: 'escrowed earlier; record already gone',
             versionId: previous?.versionId,
             foundAt: previous?.foundAt,
+            clearedAt: previous?.clearedAt,
+            ...postBounds(undefined, {}, previous),
           };
         } else {
           next = { ...base, state: 'skipped', reason: outcome.reason };
@@ -159,8 +181,10 @@ export class StatusBoard {
                 reason: 'clear pending',
                 versionId: updated.versionId,
                 foundAt: updated.foundAt,
+                clearedAt: updated.clearedAt,
+                ...postBounds(updated, {}, previous),
               }
-            : { ...base, state: 'waiting', reason: outcome.reason };
+            : { ...base, state: 'waiting', reason: outcome.reason, ...postBounds(updated, {}, previous) };
         break;
       case 'failed':
         next = outcome.permanent

@@ -13,6 +13,7 @@ import type { OptMode } from './pipeline-config.ts';
 import {
   type CheckPlan,
   deferDelaySeconds,
+  hintPending,
   type PollScheduler,
   planFindCheck,
   VERIFY_YIELD_WAIT_MS,
@@ -122,6 +123,12 @@ export function planPasswordCheck(args: {
   }
   // An operator who runs `process` asks for a look now; only later looks follow the model.
   if (item.source === 'cli' && (item.passwordChecks ?? 0) === 0) return { kind: 'get' };
+  // The guest said it has posted: look at the next token, whatever the model expected.
+  if (hintPending(item)) {
+    if (scheduler.defersUnderLoad && rateWaitMs > scheduler.config.maxRateWaitMs)
+      return { kind: 'wait', reason: 'deferred', delaySeconds: deferDelaySeconds(rateWaitMs) };
+    return { kind: 'get' };
+  }
   const lastCheckMs =
     item.lastPasswordCheckAt === undefined ? undefined : Date.parse(item.lastPasswordCheckAt);
   const plan: CheckPlan = planFindCheck(

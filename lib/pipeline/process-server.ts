@@ -165,27 +165,38 @@ class ServerRun {
     this.item.passwordChecks = (this.item.passwordChecks ?? 0) + 1;
     this.item.lastPasswordCheckAt = new Date(this.now()).toISOString();
     const ciphertext = record?.ciphertext ? record.ciphertext : undefined;
-    if (ciphertext === undefined) return { ciphertext, sha256: undefined };
+    if (ciphertext === undefined) {
+      if (this.item.phase !== 'verify') this.item.lastEmptyCheckAt = this.item.lastPasswordCheckAt;
+      return { ciphertext, sha256: undefined };
+    }
     registerSecret(ciphertext);
     return { ciphertext, sha256: sha256Hex(ciphertext) };
   }
 
   private async checkPassword(server: BmsServer, activeSinceMs: number): Promise<Outcome> {
     const { deps } = this;
-    let found: { ciphertext: string | undefined; sha256: string | undefined };
-    try {
-      found = await this.getPassword();
-    } catch (error) {
-      return this.huaweiFailure(error);
-    }
-
+    // The ledger is read before a find GET, not after an empty one: the same one read, and a
+    // duplicate of a server already cleared this launch (a stale chain beside a `posted` hint,
+    // a late event) costs no password GET at all. Not while a version awaits its clear: then
+    // the GET decides, as before.
     let history: EscrowHistory | undefined;
-    if (found.sha256 === undefined && this.item.phase !== 'verify') {
+    if (this.item.phase !== 'verify' && this.item.sha256 === undefined) {
       try {
         history = await this.escrowHistory();
       } catch (error) {
         return { kind: 'failed', reason: 'escrow-read-failed', permanent: false, detail: errorDetail(error) };
       }
+      if (history && history.uncleared.length === 0) {
+        const before = assessPassword({ item: this.item, sha256: undefined, activeSinceMs, history });
+        if (before.kind === 'already-cleared') return { kind: 'skipped', reason: 'already-cleared' };
+      }
+    }
+
+    let found: { ciphertext: string | undefined; sha256: string | undefined };
+    try {
+      found = await this.getPassword();
+    } catch (error) {
+      return this.huaweiFailure(error);
     }
 
     const assessment = assessPassword({ item: this.item, sha256: found.sha256, activeSinceMs, history });
@@ -293,7 +304,12 @@ class ServerRun {
         detail: readBack ? 'read-back differs from the fetched ciphertext' : 'version not found on read-back',
       };
 
-    const exposure = { foundAt: this.item.foundAt, passwordChecks: this.item.passwordChecks ?? 0 };
+    const exposure = {
+      foundAt: this.item.foundAt,
+      lastEmptyCheckAt: this.item.lastEmptyCheckAt,
+      postedHintAt: this.item.postedHintAt,
+      passwordChecks: this.item.passwordChecks ?? 0,
+    };
     if (deps.dryRun) return { kind: 'escrowed', versionId, sha256, exposure, dryRun: true };
     // Invariant: no DELETE starts once the invocation is being cut short; the retry resumes here.
     if (this.signal?.aborted)
@@ -372,6 +388,8 @@ class ServerRun {
       newVersion,
       exposure: {
         foundAt: item.foundAt,
+        lastEmptyCheckAt: item.lastEmptyCheckAt,
+        postedHintAt: item.postedHintAt,
         clearedAt: item.clearedAt,
         passwordChecks: item.passwordChecks ?? 0,
       },

@@ -54,6 +54,8 @@ export function validateWorkItem(value: unknown): WorkItem {
     origin: text(o, 'origin', 256),
     lastPasswordCheckAt: isoTime(o, 'lastPasswordCheckAt'),
     phase: o['phase'] === undefined ? undefined : oneOf(o, 'phase', ['find', 'verify'] as const),
+    lastEmptyCheckAt: isoTime(o, 'lastEmptyCheckAt'),
+    postedHintAt: isoTime(o, 'postedHintAt'),
     foundAt: isoTime(o, 'foundAt'),
     clearedAt: isoTime(o, 'clearedAt'),
     sha256: o['sha256'] === undefined ? undefined : matching(o, 'sha256', SHA256),

@@ -24,6 +24,16 @@ export interface WorkItem {
   lastPasswordCheckAt?: string | undefined;
   /** 'verify' once a DELETE was accepted and only the follow-up GET is left. Absent = 'find'. */
   phase?: 'find' | 'verify' | undefined;
+  /**
+   * ISO time of the last find-phase GET that found nothing: the post happened after it. With
+   * foundAt it bounds the true post time, which the hook cannot see (exposure report).
+   */
+  lastEmptyCheckAt?: string | undefined;
+  /**
+   * ISO time the guest said it has posted (`POST /posted`). A hint, not an authority: it only
+   * moves the next GET to the front; nothing is escrowed or cleared on its word.
+   */
+  postedHintAt?: string | undefined;
   /** ISO time the GET that found the record ran (exposure report). */
   foundAt?: string | undefined;
   /** ISO time our DELETE was accepted (exposure report). */
