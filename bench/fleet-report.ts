@@ -39,6 +39,9 @@ export interface FleetRunEntry {
   whoOracleP95Seconds: number;
   /** Median time from the post to the GET that found it (the rest of the exposure is escrow + DELETE). */
   findMedianSeconds: number | null;
+  /** GET tokens left unspent per minute while a posted server waited to be found (of 48). */
+  unspentTokensPerRushMinute: number | null;
+  rushMinutes: number;
   passwordGetsPerServer: number;
   passwordDeletesPerServer: number;
   deadLettered: number;
@@ -140,6 +143,10 @@ export function runEntry(r: FleetRunResult, servers: number, ratePerMinute: numb
       const finds = r.servers.flatMap((s) => (s.findMs === null ? [] : [s.findMs]));
       return finds.length ? sec(median(finds)) : null;
     })(),
+    unspentTokensPerRushMinute: r.rush.minutes
+      ? Math.round((r.rush.unspentTokens / r.rush.minutes) * 10) / 10
+      : null,
+    rushMinutes: r.rush.minutes,
     passwordGetsPerServer: Math.round((gets / servers) * 100) / 100,
     passwordDeletesPerServer: Math.round((deletes / servers) * 100) / 100,
     deadLettered: Object.values(r.deadLetters).reduce((a, b) => a + b, 0),
@@ -239,6 +246,12 @@ export function fleetReport(results: FleetRunResult[], ctx: FleetContext): { tex
         spread(
           g.map((r) => r.passwordGetsPerServer),
           (v) => v.toFixed(2),
+        ),
+      ),
+      row('unspent GET tokens / rush min', (g) =>
+        spread(
+          g.map((r) => r.unspentTokensPerRushMinute),
+          (v) => v.toFixed(1),
         ),
       ),
       row('DELETEs / server', (g) =>

@@ -68,6 +68,11 @@ export interface FleetRunResult {
   scheduler: string;
   notifyFraction: number;
   seed: number;
+  /**
+   * Minutes (whole, emulated) in which some server had posted and stayed unfound all minute
+   * long, and the password GETs left unspent in them (the hook's 48/min minus the GETs made).
+   */
+  rush: { minutes: number; unspentTokens: number };
   /** Messages still queued when every server was cleared and verified (safety-net checks). */
   leftoverMessages: number;
   servers: ServerFigures[];
@@ -99,6 +104,27 @@ function waitForLine(child: ChildProcess, predicate: (line: string) => boolean):
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`fleet worker exited with ${code}`)));
   });
+}
+
+/** See FleetRunResult.rush; `exposed` holds [post, found] per server, ms after creation. */
+export function rushFigures(
+  getMs: readonly number[],
+  exposed: ReadonlyArray<readonly [number, number]>,
+  tokensPerMinute = 48,
+): { minutes: number; unspentTokens: number } {
+  const perMinute = new Map<number, number>();
+  for (const t of getMs)
+    perMinute.set(Math.floor(t / MINUTE), (perMinute.get(Math.floor(t / MINUTE)) ?? 0) + 1);
+  const last = Math.max(0, ...exposed.map(([post]) => Math.floor(post / MINUTE)));
+  let minutes = 0;
+  let unspentTokens = 0;
+  for (let m = 0; m <= last; m++) {
+    const start = m * MINUTE;
+    if (!exposed.some(([post, found]) => post <= start && found >= start + MINUTE)) continue;
+    minutes++;
+    unspentTokens += Math.max(0, tokensPerMinute - (perMinute.get(m) ?? 0));
+  }
+  return { minutes, unspentTokens };
 }
 
 /** Every cleared server has had a password GET after its (last) DELETE: the verify ran. */
@@ -288,6 +314,12 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
         );
       }
     }
+    const rush = rushFigures(
+      calls.passwordEvents.filter((e) => e.method === 'GET').map((e) => e.time - t0),
+      servers.flatMap((f) =>
+        f.postMs === null ? [] : [[f.postMs, f.findMs === null ? Infinity : f.postMs + f.findMs] as const],
+      ),
+    );
     const throttled: Record<string, number> = {};
     for (const [api, c] of Object.entries(calls.apis)) if (c['429'] > 0) throttled[api] = c['429'];
     const deadLetters: Record<string, number> = {};
@@ -298,6 +330,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
       notifyFraction: options.notifyFraction,
       seed: options.seed,
       leftoverMessages,
+      rush,
       servers,
       makespanMs,
       finished,
