@@ -1,6 +1,6 @@
 /**
  * The batch logic shared by the Lambda SQS handler and the local file-queue worker: parse,
- * order by priority, process with bounded concurrency, and map each outcome to what the
+ * hand each free lane the likeliest item, process with bounded concurrency, and map each outcome to what the
  * queue should do with the message.
  *
  *   cleared / escrowed / skipped → ack
@@ -84,16 +84,27 @@ export async function runBatch(
       work.push({ message, item });
     }
 
-    const now = clock.now();
+    // Each free lane takes the item most likely to have posted by now, not by when the batch
+    // arrived: lanes wait for rate-limit tokens, and the odds move while they wait.
     const scheduler = deps.process.scheduler;
-    const ordered = work
-      .map((w, index) => ({ ...w, index, priority: scheduler.priority(w.item, now) }))
-      .sort((a, b) => b.priority - a.priority || a.index - b.index);
+    const remaining = work.map((w, index) => ({ ...w, index }));
+    const takeLikeliest = (): (typeof remaining)[number] => {
+      const now = clock.now();
+      let best = 0;
+      let bestPriority = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < remaining.length; i++) {
+        const p = scheduler.priority(remaining[i]!.item, now);
+        if (p > bestPriority) {
+          best = i;
+          bestPriority = p;
+        }
+      }
+      return remaining.splice(best, 1)[0]!;
+    };
 
-    let next = 0;
     const lane = async (): Promise<void> => {
-      while (next < ordered.length) {
-        const entry = ordered[next++]!;
+      while (remaining.length > 0) {
+        const entry = takeLikeliest();
         if (signal?.aborted) {
           settle(entry.message.messageId, 'retry');
           continue;
@@ -101,7 +112,7 @@ export async function runBatch(
         settle(entry.message.messageId, await handleOne(entry.item, deps, signal));
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, ordered.length)) }, lane));
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, work.length)) }, lane));
   } finally {
     deps.metrics.flush();
   }

@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { planPasswordCheck } from '../../../lib/pipeline/decide.ts';
 import { parseSchedulerConfig } from '../../../lib/pipeline/pipeline-config.ts';
 import {
   budgetPressure,
   createPollScheduler,
+  hintPending,
   planFindCheck,
   postDelayCdf,
   postDelayQuantile,
@@ -156,5 +158,70 @@ describe('baseline schedulers', () => {
     const exp = createPollScheduler(parseSchedulerConfig({ ESCROW_SCHEDULER: 'exponential' }));
     const gaps = [1, 2, 3, 4, 10].map((n) => exp.nextCheckElapsedSeconds(1000, n) - 1000);
     expect(gaps).toEqual([5, 10, 20, 40, 300]);
+  });
+});
+
+describe('posted hints', () => {
+  const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();
+
+  it('puts a hinted server ahead of every unhinted find, behind a found record', () => {
+    const hinted = item({ activeSince: at(0), postedHintAt: at(600) });
+    const likeliest = item({ activeSince: at(0), lastPasswordCheckAt: at(60) });
+    const found = item({ activeSince: at(0), sha256: 'a'.repeat(64) });
+    const now = T0 + 3600_000;
+    for (const scheduler of [
+      modelScheduler,
+      ...(['fixed', 'exponential'] as const).map((k) =>
+        createPollScheduler(parseSchedulerConfig({ ESCROW_SCHEDULER: k })),
+      ),
+    ]) {
+      expect(scheduler.priority(hinted, now)).toBeGreaterThan(scheduler.priority(likeliest, now));
+    }
+    expect(modelScheduler.priority(found, now)).toBeGreaterThan(modelScheduler.priority(hinted, now));
+  });
+
+  it('is spent by the first GET after it', () => {
+    expect(hintPending(item({ postedHintAt: at(600) }))).toBe(true);
+    expect(hintPending(item({ postedHintAt: at(600), lastPasswordCheckAt: at(599) }))).toBe(true);
+    expect(hintPending(item({ postedHintAt: at(600), lastPasswordCheckAt: at(601) }))).toBe(false);
+    expect(hintPending(item({ postedHintAt: at(600), phase: 'verify' }))).toBe(false);
+    expect(hintPending(item())).toBe(false);
+  });
+
+  it('makes a hinted find due at once, whatever the model expected', () => {
+    const plan = planPasswordCheck({
+      item: item({ activeSince: at(0), postedHintAt: at(30), lastPasswordCheckAt: at(20) }),
+      activeSinceMs: T0,
+      nowMs: T0 + 31_000,
+      deadlineMs: T0 + 7200_000,
+      scheduler: modelScheduler,
+      rateWaitMs: 0,
+    });
+    expect(plan).toEqual({ kind: 'get' });
+  });
+
+  it('polls for the share of guests that do not notify: fewer checks, none spent on a fleet that all notifies', () => {
+    const checksOver = (share: number, pressure: number): number => {
+      const s = createPollScheduler(parseSchedulerConfig({ ESCROW_POSTED_HINT_SHARE: String(share) }));
+      let last: number | undefined;
+      let n = 0;
+      for (;;) {
+        const next = s.nextCheckElapsedSeconds(last, n, pressure);
+        if (next > 3600) return n;
+        last = next;
+        n++;
+      }
+    };
+    expect(checksOver(0.5, 1)).toBeLessThan(checksOver(0, 1));
+    // An idle budget no longer shrinks the gaps of servers that would have told us.
+    expect(checksOver(1, 0)).toBe(0);
+    expect(checksOver(0.5, 0)).toBeLessThan(checksOver(0, 0));
+    // The posting probability of a silent server is scaled by the silent share.
+    const half = createPollScheduler(parseSchedulerConfig({ ESCROW_POSTED_HINT_SHARE: '0.5' }));
+    const waiting = item({ activeSince: at(0) });
+    expect(half.priority(waiting, T0 + 600_000)).toBeCloseTo(
+      modelScheduler.priority(waiting, T0 + 600_000) / 2,
+      9,
+    );
   });
 });
