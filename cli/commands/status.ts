@@ -1,5 +1,9 @@
+import { join } from 'node:path';
 import type { EscrowLedger } from '../../lib/escrow/escrow-store.ts';
 import { osType } from '../../lib/huawei/bms-server.ts';
+import { DEFAULT_STATE_DIR, ENV_LOCAL_STATE_DIR } from '../../lib/local/local-config.ts';
+import { StatusBoard } from '../../lib/local/status-board.ts';
+import { exposureBounds, formatExposure } from '../../lib/pipeline/exposure-bounds.ts';
 import type { Command } from '../command.ts';
 import { EXIT } from '../command.ts';
 import {
@@ -21,6 +25,13 @@ export interface ServerStatusRow {
   record: string;
   escrowVersions: number;
   clearedVersions: number;
+  /**
+   * The exposure window as the hook knows it (from its finding GET, at most from its last
+   * empty GET, to its DELETE), from the local stack's status board; null where it has none.
+   */
+  exposure: { minSeconds: number; maxSeconds: number | null; open: boolean } | null;
+  /** The guest sent a `posted` notification (per the status board). */
+  notified: boolean;
 }
 
 function escrowSummary(ledger: EscrowLedger | undefined): { versions: number; cleared: number } {
@@ -32,15 +43,25 @@ export const statusCommand: Command = {
   name: 'status',
   summary:
     'List every server in a project: whether its password record is still present or cleared, and its escrow versions. Checking records spends password GETs (50/min); --no-record-check skips them.',
-  usage: 'status --project-id P [--region R] [--no-record-check] [--json]',
+  usage: 'status --project-id P [--region R] [--no-record-check] [--state-dir D] [--json]',
   help: `${TARGET_HELP}
-  --no-record-check        do not GET each Windows server's password record (saves the 50/min budget)`,
-  options: { ...TARGET_OPTIONS, 'no-record-check': { type: 'boolean' } },
+  --no-record-check        do not GET each Windows server's password record (saves the 50/min budget)
+  --state-dir D            the local stack's state dir, whose status board gives each server's
+                           exposure window (default ${DEFAULT_STATE_DIR}, ${ENV_LOCAL_STATE_DIR})`,
+  options: { ...TARGET_OPTIONS, 'no-record-check': { type: 'boolean' }, 'state-dir': { type: 'string' } },
   async run(flags, io) {
     const env = effectiveEnv(io, flags);
     const { projectId, region } = await target(env, io.signal);
     const runtime = await directRuntime(io, env);
     const progress = createProgress(io.stderr);
+    const stateDir =
+      typeof flags['state-dir'] === 'string'
+        ? flags['state-dir']
+        : (env[ENV_LOCAL_STATE_DIR] ?? DEFAULT_STATE_DIR);
+    // A view, not the truth: a board that is missing or unreadable just leaves the column empty.
+    const board = new StatusBoard({ file: join(stateDir, 'status.json') });
+    await board.load();
+    const nowMs = runtime.process.clock.now();
     try {
       const bms = runtime.process.bmsFor(region);
       const store = runtime.process.store;
@@ -60,6 +81,8 @@ export const statusCommand: Command = {
           }
         }
         const escrow = escrowSummary(ledger);
+        const seen = board.get(server.id);
+        const bounds = seen ? exposureBounds(seen, nowMs) : undefined;
         rows.push({
           serverId: server.id,
           name: server.name,
@@ -68,6 +91,8 @@ export const statusCommand: Command = {
           record,
           escrowVersions: escrow.versions,
           clearedVersions: escrow.cleared,
+          exposure: bounds ? { ...bounds, maxSeconds: bounds.maxSeconds ?? null } : null,
+          notified: seen?.postedHintAt !== undefined,
         });
         progress.update(rows.length, undefined, 'servers');
       }
@@ -77,7 +102,7 @@ export const statusCommand: Command = {
       } else {
         io.stdout.write(
           `${formatTable(
-            ['SERVER', 'NAME', 'OS', 'STATUS', 'RECORD', 'ESCROW'],
+            ['SERVER', 'NAME', 'OS', 'STATUS', 'RECORD', 'ESCROW', 'EXPOSURE', 'NOTIFIED'],
             rows.map((r) => [
               r.serverId,
               r.name,
@@ -85,6 +110,10 @@ export const statusCommand: Command = {
               r.status,
               r.record,
               r.escrowVersions === 0 ? '-' : `${r.escrowVersions} version(s), ${r.clearedVersions} cleared`,
+              r.exposure
+                ? formatExposure({ ...r.exposure, maxSeconds: r.exposure.maxSeconds ?? undefined })
+                : '-',
+              r.notified ? 'yes' : '',
             ]),
           )}\n`,
         );

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -150,6 +150,76 @@ describe('the bms-password-escrow CLI against the emulator', () => {
     expect(shown.code).toBe(0);
     expect(shown.out.trim()).toMatch(/^[A-Za-z0-9]{20}$/);
     expect(shown.err).not.toContain(shown.out.trim());
+  });
+
+  it("status shows each server's exposure bounds from the local stack's status board", async () => {
+    const listed = JSON.parse(
+      (await cli(['status', '--project-id', emu.projectId, '--no-record-check', '--json'])).out,
+    ).servers as Array<{ serverId: string; exposure: unknown }>;
+    const serverId = listed[0]!.serverId;
+    const stateDir = join(dir, 'board');
+    await mkdir(stateDir, { recursive: true });
+    const t = (s: number): string => new Date(Date.parse('2026-01-01T00:00:00Z') + s * 1000).toISOString();
+    await writeFile(
+      join(stateDir, 'status.json'),
+      JSON.stringify({
+        v: 1,
+        servers: [
+          {
+            serverId,
+            projectId: emu.projectId,
+            region: emu.region,
+            state: 'cleared',
+            firstSeenAt: t(0),
+            updatedAt: t(140),
+            source: 'direct',
+            attempts: 3,
+            activeSince: t(0),
+            lastEmptyCheckAt: t(100),
+            foundAt: t(130),
+            clearedAt: t(140),
+            postedHintAt: t(128),
+          },
+        ],
+      }),
+    );
+    const json = await cli([
+      'status',
+      '--project-id',
+      emu.projectId,
+      '--no-record-check',
+      '--state-dir',
+      stateDir,
+      '--json',
+    ]);
+    const row = (
+      JSON.parse(json.out).servers as Array<{ serverId: string; exposure: unknown; notified: boolean }>
+    ).find((r) => r.serverId === serverId);
+    expect(row).toMatchObject({ exposure: { minSeconds: 10, maxSeconds: 40, open: false }, notified: true });
+    const table = await cli([
+      'status',
+      '--project-id',
+      emu.projectId,
+      '--no-record-check',
+      '--state-dir',
+      stateDir,
+    ]);
+    expect(table.out).toMatch(/EXPOSURE\s+NOTIFIED/);
+    expect(table.out).toMatch(new RegExp(`${serverId}.*10 s – 40 s\\s+yes`));
+    // Without a board the column is empty, not an error.
+    const none = await cli([
+      'status',
+      '--project-id',
+      emu.projectId,
+      '--no-record-check',
+      '--state-dir',
+      join(dir, 'nothing'),
+      '--json',
+    ]);
+    expect(none.code).toBe(0);
+    expect(
+      (JSON.parse(none.out).servers as Array<{ exposure: unknown }>).every((r) => r.exposure === null),
+    ).toBe(true);
   });
 
   it('looks the project id up in IAM when none is given', async () => {
