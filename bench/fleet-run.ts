@@ -10,7 +10,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { clientEnv, startEmulator } from '../emulator/index.ts';
-import { createRandom } from '../emulator/seeded-random.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { renderPostedSnippet } from '../guest/posted-snippet.ts';
+import { API_LIMITS_PER_MINUTE } from '../lib/huawei/api-names.ts';
+import { staticCredentialProvider } from '../lib/huawei/credentials.ts';
+import { createHuaweiClients } from '../lib/huawei/huawei-clients.ts';
+import { parseHuaweiConfig } from '../lib/huawei/huawei-config.ts';
+import { parsePostedConfig } from '../lib/intake/posted/posted-config.ts';
+import { handlePostedRequest } from '../lib/intake/posted/posted-intake.ts';
 import { runDirectIntake } from '../lib/intake/direct-intake.ts';
 import { parseIntakeConfig } from '../lib/intake/intake-config.ts';
 import { composeIntakeRuntime } from '../lib/intake/intake-wiring.ts';
@@ -22,6 +30,9 @@ import { clockEpoch } from '../harness/chaos/clock-alignment.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MINUTE = 60_000;
+/** A throwaway key for the bench: the snippet signs with it, the endpoint checks it. */
+const POSTED_KEY = 'fleet-bench-posted-key-0123456789abcdef';
+const POSTED_SHOWS_PER_MINUTE = 60;
 
 export interface FleetRunOptions {
   scheduler: SchedulerKind;
@@ -40,10 +51,13 @@ export interface FleetRunOptions {
   /** Label in the report (defaults to the scheduler). */
   label?: string | undefined;
   /**
-   * Share of guests that run the `posted` snippet (0..1): each notifies the hook a seeded 1–5 s
-   * after its post. The worker is told to expect that share (ESCROW_POSTED_HINT_SHARE).
+   * Share of guests that run the `posted` snippet (0..1): each notifies the hook's POST /posted
+   * a seeded 1–5 s after its post. The worker is told to expect that share, less the losses
+   * (ESCROW_POSTED_HINT_SHARE).
    */
   notifyFraction: number;
+  /** Share of the snippet's notifications the emulated network loses (0..1). */
+  notifyLossRate: number;
   /** HUAWEICLOUD_RATE_JITTER_MS for the worker (real ms). */
   rateJitterMs: number;
 }
@@ -138,52 +152,61 @@ function allVerified(
 }
 
 /**
- * The guests that run the `posted` snippet: a seeded share of the fleet, each notifying a
- * seeded 1–5 s after its post (emulated time). Until the emulator's guest sends the real
- * `POST /posted`, the bench delivers the hint as the endpoint would: a work item marked with
- * `postedHintAt`, enqueued with no delay.
+ * The hook's POST /posted for the bench: the same handler as `serve` and the Lambda, writing
+ * hints into the worker's file queue and waking the worker (as an SQS long poll would return).
+ * Its show-server calls come out of a budget of their own (60/min), which the worker's client
+ * leaves free, so the two processes together stay under the API's 1000/min.
  */
-function scheduleHints(
+async function startPostedEndpoint(
   emulator: Awaited<ReturnType<typeof startEmulator>>,
   queue: FileQueue,
-  serverIds: readonly string[],
-  options: FleetRunOptions,
-  wakeWorker: () => void,
-): { ids: Set<string>; sentAt: Map<string, number>; cancel(): void } {
-  const random = createRandom((options.seed ^ 0x5eed_0b5e) >>> 0);
-  const ids = new Set<string>();
-  const sentAt = new Map<string, number>();
-  const timers: NodeJS.Timeout[] = [];
-  for (const id of serverIds) {
-    const notifies = random.next() < options.notifyFraction;
-    const delayMs = 1000 + 4000 * random.next();
-    const truth = emulator.admin.server(id)!;
-    if (!notifies || truth.nextPostAt === null) continue;
-    ids.add(id);
-    const hintAt = truth.nextPostAt + delayMs;
-    const realDelay = Math.max(0, (hintAt - emulator.clock.now()) / emulator.clock.scale);
-    timers.push(
-      setTimeout(() => {
-        sentAt.set(id, emulator.clock.now());
-        const at = new Date(sentAt.get(id)!).toISOString();
-        void queue
-          .enqueue([
-            {
-              v: 1,
-              projectId: emulator.projectId,
-              region: emulator.region,
-              serverId: id,
-              firstSeenAt: at,
-              attempt: 0,
-              source: 'direct',
-              postedHintAt: at,
-            },
-          ])
-          .then(wakeWorker);
-      }, realDelay),
-    );
-  }
-  return { ids, sentAt, cancel: () => timers.forEach(clearTimeout) };
+  wake: () => void,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const clients = createHuaweiClients(
+    parseHuaweiConfig({
+      ...clientEnv(emulator),
+      HUAWEICLOUD_RATE_LIMITS: `server.get=${POSTED_SHOWS_PER_MINUTE}`,
+    }),
+    {
+      credentials: staticCredentialProvider({ accessKey: emulator.accessKey, secretKey: emulator.secretKey }),
+      clock: emulator.clock,
+    },
+  );
+  const intake = composeIntakeRuntime({
+    config: parseIntakeConfig({}),
+    queue,
+    bmsFor: () => clients.bms,
+    clock: emulator.clock,
+    logger: silentLogger,
+    metrics: nullMetrics,
+    posted: parsePostedConfig({ ESCROW_POSTED_HMAC_KEY: POSTED_KEY }, [
+      { projectId: emulator.projectId, region: emulator.region },
+    ]),
+  });
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void handlePostedRequest(intake.posted, {
+        method: req.method ?? 'GET',
+        headers: req.headers as Record<string, string | undefined>,
+        body: Buffer.concat(chunks).toString('utf8'),
+      }).then((response) => {
+        res.writeHead(response.statusCode, response.headers);
+        res.end(response.body);
+        if (response.statusCode === 202) wake();
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/posted`,
+    close: async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+      await clients.close();
+    },
+  };
 }
 
 export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult> {
@@ -191,19 +214,38 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
   const emulator = await startEmulator({
     seed: options.seed,
     timeScale: options.timeScale,
-    switches: { distribution: 'realistic' },
+    switches: { distribution: 'realistic', postedNotifyLossRate: options.notifyLossRate },
   });
+  let closeEndpoint = async (): Promise<void> => {};
   const dir = await mkdtemp(
     join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), `fleet-${options.scheduler}-`),
   );
   let child: ChildProcess | undefined;
   try {
     const queue = new FileQueue({ dir: join(dir, 'queue'), clock: emulator.clock });
-    const created = emulator.admin.createServers({
-      windows: options.servers,
-      linux: 0,
-      distribution: 'realistic',
-    });
+    // The guests that run the snippet: a share h of the fleet, whose user data carries it (the
+    // emulated guest then notifies 1–5 s after posting, and loses FLEET_NOTIFY_LOSS of them).
+    let wakeWorker = (): void => {};
+    const endpoint = await startPostedEndpoint(emulator, queue, () => wakeWorker());
+    closeEndpoint = endpoint.close;
+    const userData = renderPostedSnippet({ hookUrl: endpoint.url, hmacKey: POSTED_KEY });
+    const notifying = Math.round(options.servers * options.notifyFraction);
+    const created = { serverIds: [] as string[] };
+    const snippetIds = new Set<string>();
+    for (const [count, withSnippet] of [
+      [notifying, true],
+      [options.servers - notifying, false],
+    ] as const) {
+      if (count === 0) continue;
+      const ids = emulator.admin.createServers({
+        windows: count,
+        linux: 0,
+        distribution: 'realistic',
+        ...(withSnippet ? { userData } : {}),
+      }).serverIds;
+      created.serverIds.push(...ids);
+      if (withSnippet) for (const id of ids) snippetIds.add(id);
+    }
     const t0 = emulator.admin.server(created.serverIds[0]!)!.createdAt;
     // Direct intake: the provisioning pipeline names the servers it just created.
     const intake = composeIntakeRuntime({
@@ -228,8 +270,6 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
         // Scheduler knobs (ESCROW_*) pass through, so variants can be compared with one command.
         ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ESCROW_'))),
         PATH: process.env['PATH'],
-        FLEET_DEBUG: process.env['FLEET_DEBUG'],
-        FLEET_IDLE_POLL_MS: process.env['FLEET_IDLE_POLL_MS'],
         ...clientEnv(emulator),
         ESCROW_SCHEDULER: options.scheduler,
         ESCROW_DEADLINE_SECONDS: String(options.deadlineSeconds),
@@ -240,16 +280,23 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
         FLEET_QUEUE_PRIORITY: options.queuePriority ? '1' : '0',
         FLEET_BATCH_SIZE: String(options.batchSize),
         ESCROW_CONCURRENCY: String(options.concurrency),
-        ESCROW_POSTED_HINT_SHARE: String(options.notifyFraction),
+        // A fleet where some guests notify runs the hook with notifications on (which also
+        // lets a chain consult the ledger before its GET), expecting that share to notify.
+        ...(options.notifyFraction > 0
+          ? {
+              ESCROW_POSTED_HMAC_KEY: POSTED_KEY,
+              ESCROW_POSTED_HINT_SHARE: String(options.notifyFraction * (1 - options.notifyLossRate)),
+            }
+          : {}),
+        // The endpoint's show-server calls have their own budget; the worker keeps off it.
+        HUAWEICLOUD_RATE_LIMITS: `server.get=${API_LIMITS_PER_MINUTE['server.get'] - POSTED_SHOWS_PER_MINUTE}`,
         HUAWEICLOUD_RATE_JITTER_MS: String(options.rateJitterMs),
       },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     await waitForLine(child, (l) => l === 'ready');
     const workerProcess = child;
-    const notified = scheduleHints(emulator, queue, created.serverIds, options, () =>
-      workerProcess.stdin?.write('\n'),
-    );
+    wakeWorker = () => void workerProcess.stdin?.write('\n');
 
     // Done when every server is cleared and its verify GET has run; what is still queued then
     // (a stale chain beside a hinted one, a far safety-net check) is counted, not waited for.
@@ -272,7 +319,6 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
       }
       if (dead > 0 && depth.visible + depth.invisible === 0) break;
     }
-    notified.cancel();
     const report = waitForLine(child, (l) => l.startsWith('{'));
     child.kill('SIGTERM');
     const worker = JSON.parse(await report) as FleetRunResult['worker'];
@@ -286,6 +332,12 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
       else c.deletes++;
       counts.set(e.serverId, c);
     }
+    const delivered = new Set(
+      emulator.admin
+        .postedNotifications()
+        .filter((n) => n.outcome === 'delivered')
+        .map((n) => n.serverId),
+    );
     let makespanMs = 0;
     const servers = emulator.admin.servers().map((t): ServerFigures => {
       const posted = t.postHistory.find((h) => h.event === 'posted');
@@ -300,20 +352,9 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
         gets: c.gets,
         deletes: c.deletes,
         findMs: posted && c.foundAt !== undefined ? c.foundAt - posted.at : null,
-        notified: notified.ids.has(t.id),
+        notified: snippetIds.has(t.id) && delivered.has(t.id),
       };
     });
-    if (process.env['FLEET_DEBUG']) {
-      for (const t of emulator.admin.servers().slice(0, 10)) {
-        const posted = t.postHistory.find((h) => h.event === 'posted');
-        const ev = calls.passwordEvents
-          .filter((e) => e.serverId === t.id)
-          .map((e) => `${e.method}@${((e.time - (posted?.at ?? 0)) / 1000).toFixed(1)}`);
-        process.stderr.write(
-          `${t.id.slice(0, 8)} hint+${(((notified.sentAt.get(t.id) ?? 0) - (posted?.at ?? 0)) / 1000).toFixed(1)} ${ev.join(' ')}\n`,
-        );
-      }
-    }
     const rush = rushFigures(
       calls.passwordEvents.filter((e) => e.method === 'GET').map((e) => e.time - t0),
       servers.flatMap((f) =>
@@ -343,6 +384,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
     };
   } finally {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await closeEndpoint();
     await emulator.close();
     await rm(dir, { recursive: true, force: true });
   }

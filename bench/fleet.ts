@@ -3,12 +3,14 @@
  * emulator's documented limits (password GET 50/min, DELETE 50/min, show server 1000/min),
  * under compressed time, worked off by our model scheduler and two baselines under the same
  * limits: fixed 5-second polling (Huawei's Packer plugin) and plain exponential backoff. A
- * share h of the guests runs the `posted` snippet and notifies the hook 1–5 s after posting.
+ * share h of the guests runs the `posted` snippet (guest/posted-notify.ps1, emulated) and
+ * notifies the hook's POST /posted 1–5 s after posting.
  * Every configuration runs over several seeds, one run after another (never in parallel, so
  * one run's load does not slow another's worker), and the table gives the median and the
  * spread (min–max over seeds) of each figure. Writes bench/results/fleet.json.
  *
- *   FLEET_SERVERS (1000)  FLEET_NOTIFY (0,0.5,1)  FLEET_SEEDS (3: 20251128, +1, +2; or a list)
+ *   FLEET_SERVERS (1000)  FLEET_NOTIFY (0,0.5,1)  FLEET_NOTIFY_LOSS (0)
+ *   FLEET_SEEDS (3: 20251128, +1, +2; or a list)
  *   FLEET_SCHEDULERS (model,fixed,exponential)  FLEET_BASELINE_NOTIFY (the lowest h)
  *   FLEET_TIME_SCALE (24 from 500 servers, 240 below)  FLEET_MAX_MINUTES (180)  FLEET_PARALLEL=1
  */
@@ -34,6 +36,7 @@ const numbers = (name: string, fallback: string): number[] => {
 const servers = numbers('FLEET_SERVERS', '1000')[0]!;
 const notify = numbers('FLEET_NOTIFY', '0,0.5,1');
 if (notify.some((h) => h < 0 || h > 1)) throw new Error('FLEET_NOTIFY values must be between 0 and 1');
+const notifyLossRate = numbers('FLEET_NOTIFY_LOSS', '0')[0]!;
 const baseSeed = 20_251_128;
 // One number below 100 is a count of seeds from the base; anything else is the list itself.
 const seedsEnv = numbers('FLEET_SEEDS', env['FLEET_SEED'] ?? '3');
@@ -122,6 +125,7 @@ const run = (config: (typeof configs)[number], seed: number): Promise<FleetRunRe
     batchSize,
     concurrency,
     rateJitterMs,
+    notifyLossRate,
   };
   return runFleet(options).then((r) => {
     process.stdout.write(

@@ -1,6 +1,7 @@
 /**
- * SMN HTTP(S) subscription endpoint (API Gateway HTTP API, payload v2, POST), plus the
- * entry for platform-invoked events (FunctionGraph SMN/CTS triggers, EventGrid CloudEvents).
+ * SMN HTTP(S) subscription endpoint (API Gateway HTTP API, payload v2, POST), the guests'
+ * "posted" notifications on the same API (POST /posted), plus the entry for platform-invoked
+ * events (FunctionGraph SMN/CTS triggers, EventGrid CloudEvents).
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -9,6 +10,7 @@ import {
   type PlatformEventResult,
 } from '../lib/intake/functiongraph-eventgrid-envelopes.ts';
 import { intakeRuntime } from '../lib/intake/intake-wiring.ts';
+import { handlePostedRequest } from '../lib/intake/posted/posted-intake.ts';
 import { handleWebhookRequest } from '../lib/intake/webhook-http.ts';
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({
@@ -17,6 +19,25 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
   const runtime = await intakeRuntime();
   const response = await handleWebhookRequest(
     runtime,
+    {
+      method: event.requestContext?.http?.method ?? 'POST',
+      headers: event.headers ?? {},
+      body: event.body,
+      isBase64Encoded: event.isBase64Encoded,
+    },
+    signal,
+  );
+  runtime.metrics.flush();
+  return response;
+});
+
+/** POST /posted: a guest's "posted" notification, a hint that moves its server's next GET forward. */
+export const postedHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({
+  timeoutEarlyInMillis: 1000,
+}).handler(async (event, _context, { signal }) => {
+  const runtime = await intakeRuntime();
+  const response = await handlePostedRequest(
+    runtime.posted,
     {
       method: event.requestContext?.http?.method ?? 'POST',
       headers: event.headers ?? {},

@@ -19,6 +19,8 @@ import { SqsWorkQueue } from '../queue/sqs-queue.ts';
 import type { WorkQueue } from '../queue/work-item.ts';
 import { DedupeCache } from './dedupe-cache.ts';
 import { type IntakeConfig, parseIntakeConfig } from './intake-config.ts';
+import { type PostedConfig, parsePostedConfig } from './posted/posted-config.ts';
+import { type PostedDeps, PostedGate, type PostedServerDirectory } from './posted/posted-intake.ts';
 import { createCertFetcher } from './smn/smn-cert-fetcher.ts';
 import type { SmnIntakeDeps } from './smn/smn-intake.ts';
 import { createSmnVerifier } from './smn/smn-verifier.ts';
@@ -27,6 +29,8 @@ import { createSubscriptionConfirmer } from './smn/subscription-confirmer.ts';
 export interface IntakeRuntime extends SmnIntakeDeps {
   /** The escrow store (the sweep's ledger), built on first use. */
   escrowStore(): Promise<EscrowStore>;
+  /** POST /posted; its config says whether notifications are enabled. */
+  posted: PostedDeps;
 }
 
 export interface IntakeParts {
@@ -39,7 +43,21 @@ export interface IntakeParts {
   metrics?: Metrics;
   /** Used for certificate fetches and subscription confirmations; tests pass a counting wrapper. */
   fetch?: typeof fetch;
+  /** "Posted" notifications; absent = disabled. */
+  posted?: PostedConfig | undefined;
+  /** What the hook already knows of servers (the local status board), saving show-server calls. */
+  postedDirectory?: PostedServerDirectory | undefined;
 }
+
+const POSTED_OFF: PostedConfig = {
+  mode: 'off',
+  key: undefined,
+  maxSkewSeconds: 300,
+  minIntervalSeconds: 60,
+  showsPerMinute: 60,
+  cacheSize: 100,
+  projects: new Map(),
+};
 
 /** Builds the verifier, confirmer and dedupe cache around the given effects. */
 export function composeIntakeRuntime(parts: IntakeParts): IntakeRuntime {
@@ -52,13 +70,26 @@ export function composeIntakeRuntime(parts: IntakeParts): IntakeRuntime {
     fetch: parts.fetch,
   });
   let escrow: Promise<EscrowStore> | undefined;
+  const logger = parts.logger ?? createLogger({ fields: { component: 'intake' } });
+  const metrics = parts.metrics ?? createMetrics();
+  const postedConfig = parts.posted ?? POSTED_OFF;
   return {
     config,
     queue: parts.queue,
     bmsFor: parts.bmsFor,
     clock,
-    logger: parts.logger ?? createLogger({ fields: { component: 'intake' } }),
-    metrics: parts.metrics ?? createMetrics(),
+    logger,
+    metrics,
+    posted: {
+      config: postedConfig,
+      queue: parts.queue,
+      bmsFor: parts.bmsFor,
+      clock,
+      logger,
+      metrics,
+      gate: new PostedGate(postedConfig),
+      directory: parts.postedDirectory,
+    },
     dedupe: new DedupeCache(config.dedupeCacheSize),
     verifySmn: createSmnVerifier({
       fetchCertificate,
@@ -106,6 +137,7 @@ export async function createIntakeRuntime(env: Env): Promise<IntakeRuntime> {
     bmsFor,
     logger,
     metrics,
+    posted: parsePostedConfig(env, config.sweepTargets),
     escrowStore: () => createEscrowStore(parseEscrowConfig(env)),
   });
 }

@@ -21,6 +21,8 @@ import { ENV_PROJECT_ID, parseHuaweiConfig } from '../huawei/huawei-config.ts';
 import { parseIntakeConfig, type SweepTarget } from '../intake/intake-config.ts';
 import { composeIntakeRuntime, type IntakeRuntime } from '../intake/intake-wiring.ts';
 import { runSweep, type SweepReport } from '../intake/sweep.ts';
+import { parsePostedConfig } from '../intake/posted/posted-config.ts';
+import { handlePostedRequest, type PostedServerDirectory } from '../intake/posted/posted-intake.ts';
 import { handleWebhookRequest } from '../intake/webhook-http.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
@@ -30,6 +32,7 @@ import { FileQueue } from '../queue/file-queue.ts';
 import type { EnqueueOptions, EnqueueResult, WorkItem, WorkQueue } from '../queue/work-item.ts';
 import { isLoopbackEndpoint, type LocalConfig, resolveLocalMode } from './local-config.ts';
 import { type LocalHttpServer, startLocalHttpServer } from './local-http-server.ts';
+import { isPostedHint } from '../worker/batch-worker.ts';
 import { QueueWorker } from '../worker/file-queue-worker.ts';
 import { StatusBoard } from './status-board.ts';
 import { renderStatusPage } from './status-page.ts';
@@ -96,6 +99,25 @@ function observedQueue(inner: FileQueue, board: StatusBoard): WorkQueue {
       const failed = new Set(result.failed.map((f) => f.serverId));
       for (const item of items) if (!failed.has(item.serverId)) board.noteQueued(item);
       return result;
+    },
+  };
+}
+
+/**
+ * The status board as the /posted route's directory: a server the worker has looked at is
+ * known, so a notification for it costs no show-server call.
+ */
+function boardDirectory(board: StatusBoard): PostedServerDirectory {
+  return {
+    lookup(projectId, serverId) {
+      const status = board.get(serverId);
+      if (!status || status.projectId !== projectId) return undefined;
+      if (status.state === 'cleared' || status.state === 'escrowed') return 'done';
+      if (status.state === 'skipped') return 'refused';
+      // Waiting on a password GET means it was shown Windows and ACTIVE; queued or BUILD does not.
+      return status.state === 'waiting' && (status.reason === 'not-posted' || status.reason === 'deferred')
+        ? 'eligible'
+        : undefined;
     },
   };
 }
@@ -231,6 +253,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dir: join(stateDir, 'queue'),
       clock,
       visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+      // A guest's "posted" hint is leased before everything else that is due.
+      priority: (item) => (isPostedHint(item) ? 1 : 0),
     });
     const queue = observedQueue(fileQueue, board);
 
@@ -250,6 +274,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     pipeline.batch.onOutcome = (item, outcome, updated) => board.noteOutcome(item, outcome, updated);
 
     const intakeConfig = parseIntakeConfig(env);
+    const sweepTargets: SweepTarget[] =
+      intakeConfig.sweepTargets.length > 0 ? intakeConfig.sweepTargets : [{ region, projectId }];
     const intake: IntakeRuntime = composeIntakeRuntime({
       config: intakeConfig,
       queue,
@@ -258,9 +284,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       clock,
       logger: logger.child({ component: 'intake' }),
       metrics,
+      posted: parsePostedConfig(env, sweepTargets),
+      postedDirectory: boardDirectory(board),
     });
-    const sweepTargets: SweepTarget[] =
-      intakeConfig.sweepTargets.length > 0 ? intakeConfig.sweepTargets : [{ region, projectId }];
 
     const worker = new QueueWorker({
       queue: fileQueue,
@@ -298,6 +324,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       routes: {
         smn: (body, headers, signal) =>
           handleWebhookRequest(intake, { method: 'POST', headers, body }, signal),
+        posted: (body, headers, signal) =>
+          handlePostedRequest(intake.posted, { method: 'POST', headers, body }, signal),
         health: () => ({ ok: !closing, mode: target.mode, batches: worker.batches }),
         statusPage: async () => renderStatusPage(board.list(), await pageInfo()),
         statusJson: async () => ({ ...(await pageInfo()), servers: board.list() }),

@@ -46,16 +46,19 @@ interface SavedBoard {
 /** A state never moves backwards: a late duplicate of an old message must not un-clear a server. */
 const RANK: Record<ServerState, number> = { waiting: 0, escrowed: 1, failed: 2, skipped: 3, cleared: 3 };
 
-/** What bounds the post time (and marks a notifying guest), newest knowledge first. */
+/**
+ * What bounds the post time, newest knowledge first, and whether a guest's "posted" hint was
+ * processed for the server (a hint item is first seen when the notification arrived).
+ */
 function postBounds(
   item: WorkItem | undefined,
-  exposure: { lastEmptyCheckAt?: string | undefined; postedHintAt?: string | undefined },
+  exposure: { lastEmptyCheckAt?: string | undefined },
   previous: ServerStatus | undefined,
 ): Pick<ServerStatus, 'lastEmptyCheckAt' | 'activeSince' | 'postedHintAt'> {
   return {
     lastEmptyCheckAt: exposure.lastEmptyCheckAt ?? item?.lastEmptyCheckAt ?? previous?.lastEmptyCheckAt,
     activeSince: item?.activeSince ?? previous?.activeSince,
-    postedHintAt: exposure.postedHintAt ?? item?.postedHintAt ?? previous?.postedHintAt,
+    postedHintAt: item?.source === 'posted' ? item.firstSeenAt : previous?.postedHintAt,
   };
 }
 

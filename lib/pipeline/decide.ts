@@ -13,7 +13,6 @@ import type { OptMode } from './pipeline-config.ts';
 import {
   type CheckPlan,
   deferDelaySeconds,
-  hintPending,
   type PollScheduler,
   planFindCheck,
   VERIFY_YIELD_WAIT_MS,
@@ -121,14 +120,10 @@ export function planPasswordCheck(args: {
       return { kind: 'wait', reason: 'deferred', delaySeconds: deferDelaySeconds(rateWaitMs) };
     return { kind: 'get' };
   }
-  // An operator who runs `process` asks for a look now; only later looks follow the model.
-  if (item.source === 'cli' && (item.passwordChecks ?? 0) === 0) return { kind: 'get' };
-  // The guest said it has posted: look at the next token, whatever the model expected.
-  if (hintPending(item)) {
-    if (scheduler.defersUnderLoad && rateWaitMs > scheduler.config.maxRateWaitMs)
-      return { kind: 'wait', reason: 'deferred', delaySeconds: deferDelaySeconds(rateWaitMs) };
+  // An operator who runs `process` asks for a look now, and a guest's "posted" hint is the
+  // reason to look now: both take the next token, whatever the model says.
+  if ((item.source === 'cli' || item.source === 'posted') && (item.passwordChecks ?? 0) === 0)
     return { kind: 'get' };
-  }
   const lastCheckMs =
     item.lastPasswordCheckAt === undefined ? undefined : Date.parse(item.lastPasswordCheckAt);
   const plan: CheckPlan = planFindCheck(

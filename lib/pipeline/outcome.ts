@@ -26,8 +26,7 @@ export interface ExposureReport {
   foundAt: string;
   /** ISO time of the last GET that found nothing: the post was after it (absent: found at the first look). */
   lastEmptyCheckAt?: string | undefined;
-  /** ISO time the guest notified that it had posted, if it did. */
-  postedHintAt?: string | undefined;
+
   /** ISO time the DELETE was accepted; absent on dry runs. */
   clearedAt?: string | undefined;
   /** Password GETs this server cost, including the one that found it and the verify. */

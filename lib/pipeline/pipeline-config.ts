@@ -13,6 +13,7 @@ import {
   readString,
   readUrl,
 } from '../config/env-parsers.ts';
+import { readPostedMode } from '../intake/posted/posted-config.ts';
 
 export type SchedulerKind = 'model' | 'fixed' | 'exponential';
 export type OptMode = 'opt-out' | 'opt-in';
@@ -76,6 +77,11 @@ export interface PipelineConfig {
   dlqUrl: string | undefined;
   /** Servers processed in parallel within one batch. */
   concurrency: number;
+  /**
+   * Consult the escrow ledger before a finding GET, as the sweep does: on when guests may send
+   * "posted" notifications, whose hints can clear a server ahead of its own chain of checks.
+   */
+  ledgerBeforeFind: boolean;
 }
 
 export const DEFAULT_POST_DELAY_MODEL: PostDelayModel = { medianSeconds: 540, sigma: 0.8 };
@@ -125,5 +131,6 @@ export function parsePipelineConfig(env: Env): PipelineConfig {
     workQueueUrl: readUrl(env, 'WORK_QUEUE_URL')?.toString(),
     dlqUrl: readUrl(env, 'WORK_DLQ_URL')?.toString(),
     concurrency: readInteger(env, 'ESCROW_CONCURRENCY', 4, { min: 1, max: 64 }),
+    ledgerBeforeFind: readPostedMode(env) !== 'off',
   };
 }

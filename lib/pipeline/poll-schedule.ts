@@ -27,29 +27,18 @@
  * - The verify GET after a DELETE does not affect exposure (the window ended at DELETE), so it
  *   is ordered last and yields the budget whenever there is any wait.
  *
- * - A guest that runs the `posted` snippet says when it has posted. That hint is not an
- *   authority, but it makes the server the likeliest of all to hold a record: its GET is due
- *   at once and goes before every unhinted find (only a found, not yet cleared record is
- *   ahead of it). Where guests are expected to notify (ESCROW_POSTED_HINT_SHARE = s), an
- *   unhinted server has posted unseen only if it is among the 1 − s that do not: the model
- *   covers that mass with proportionally fewer checks, and an idle budget shrinks its gaps
- *   only by that share, so tokens are not spent on servers that would have told us.
+ * - A guest that runs the `posted` snippet says when it has posted; its hint takes the next
+ *   token (batch-worker.ts). Where guests are expected to notify (ESCROW_POSTED_HINT_SHARE =
+ *   s), a server that has not notified has posted unseen only if it is among the 1 − s that
+ *   do not: the model covers that mass with proportionally fewer checks, and an unused
+ *   budget shrinks its gaps only by that share, so tokens are not spent on servers that would
+ *   have told us.
  *
  * Two baselines exist for the fleet benchmark: fixed-interval polling and plain exponential
  * backoff. They start checking at ACTIVE and neither prioritise nor defer.
  */
 import type { WorkItem } from '../queue/work-item.ts';
 import { DEFAULT_POST_DELAY_MODEL, type PostDelayModel, type SchedulerConfig } from './pipeline-config.ts';
-
-/** Above every posting probability (≤ 1), below a found record awaiting its DELETE (2). */
-const HINTED_PRIORITY = 1.5;
-
-/** A `posted` hint arrived and no GET has looked since. */
-export function hintPending(item: WorkItem): boolean {
-  if (item.postedHintAt === undefined || item.phase === 'verify' || item.sha256 !== undefined) return false;
-  const last = item.lastPasswordCheckAt === undefined ? Number.NaN : Date.parse(item.lastPasswordCheckAt);
-  return !(last >= Date.parse(item.postedHintAt));
-}
 
 /** A message delivered this close to its due time counts as due (queues are not exact). */
 const DUE_TOLERANCE_SECONDS = 1;
@@ -132,7 +121,7 @@ export function createPollScheduler(config: SchedulerConfig): PollScheduler {
         config,
         defersUnderLoad: false,
         nextCheckElapsedSeconds: (last) => (last === undefined ? 0 : last + config.fixedIntervalSeconds),
-        priority: (item) => (hintPending(item) ? HINTED_PRIORITY : 0),
+        priority: () => 0,
       };
     case 'exponential':
       return {
@@ -147,7 +136,7 @@ export function createPollScheduler(config: SchedulerConfig): PollScheduler {
                 config.exponentialMaxSeconds,
                 config.exponentialInitialSeconds * config.exponentialFactor ** Math.max(0, checks - 1),
               ),
-        priority: (item) => (hintPending(item) ? HINTED_PRIORITY : 0),
+        priority: () => 0,
       };
     default:
       return createModelScheduler(config);
@@ -178,7 +167,6 @@ function createModelScheduler(config: SchedulerConfig): PollScheduler {
       if (item.phase === 'verify') return -1;
       // Found but not yet cleared: certainly posted and exposed right now.
       if (item.sha256 !== undefined) return 2;
-      if (hintPending(item)) return HINTED_PRIORITY;
       return postedProbability(item, nowMs, model) * silent;
     },
   };

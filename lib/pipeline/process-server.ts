@@ -50,6 +50,8 @@ export interface ProcessDeps {
   deadlineSeconds: number;
   dryRun: boolean;
   logger: Logger;
+  /** See PipelineConfig.ledgerBeforeFind. */
+  ledgerBeforeFind?: boolean | undefined;
   rateBudgetFor?: ((region: string) => RateBudget | undefined) | undefined;
 }
 
@@ -143,6 +145,20 @@ class ServerRun {
     const plan = this.planCheck(activeSinceMs);
     if (plan.kind === 'wait')
       return { kind: 'not-ready', reason: plan.reason, retryAfterSeconds: plan.delaySeconds };
+    if (deps.ledgerBeforeFind && item.phase !== 'verify' && item.sha256 === undefined) {
+      // A "posted" hint may have escrowed and cleared this launch's record ahead of this chain.
+      // The escrow proves it without a password GET: the same decision an empty GET would take,
+      // and only when every version of this launch is marked cleared.
+      let history: EscrowHistory | undefined;
+      try {
+        history = await this.escrowHistory();
+      } catch (error) {
+        return { kind: 'failed', reason: 'escrow-read-failed', permanent: false, detail: errorDetail(error) };
+      }
+      const before = assessPassword({ item: this.item, sha256: undefined, activeSinceMs, history });
+      if (before.kind === 'already-cleared' && before.uncleared.length === 0)
+        return { kind: 'skipped', reason: 'already-cleared' };
+    }
     return this.checkPassword(server, activeSinceMs);
   }
 
@@ -175,28 +191,20 @@ class ServerRun {
 
   private async checkPassword(server: BmsServer, activeSinceMs: number): Promise<Outcome> {
     const { deps } = this;
-    // The ledger is read before a find GET, not after an empty one: the same one read, and a
-    // duplicate of a server already cleared this launch (a stale chain beside a `posted` hint,
-    // a late event) costs no password GET at all. Not while a version awaits its clear: then
-    // the GET decides, as before.
-    let history: EscrowHistory | undefined;
-    if (this.item.phase !== 'verify' && this.item.sha256 === undefined) {
-      try {
-        history = await this.escrowHistory();
-      } catch (error) {
-        return { kind: 'failed', reason: 'escrow-read-failed', permanent: false, detail: errorDetail(error) };
-      }
-      if (history && history.uncleared.length === 0) {
-        const before = assessPassword({ item: this.item, sha256: undefined, activeSinceMs, history });
-        if (before.kind === 'already-cleared') return { kind: 'skipped', reason: 'already-cleared' };
-      }
-    }
-
     let found: { ciphertext: string | undefined; sha256: string | undefined };
     try {
       found = await this.getPassword();
     } catch (error) {
       return this.huaweiFailure(error);
+    }
+
+    let history: EscrowHistory | undefined;
+    if (found.sha256 === undefined && this.item.phase !== 'verify') {
+      try {
+        history = await this.escrowHistory();
+      } catch (error) {
+        return { kind: 'failed', reason: 'escrow-read-failed', permanent: false, detail: errorDetail(error) };
+      }
     }
 
     const assessment = assessPassword({ item: this.item, sha256: found.sha256, activeSinceMs, history });
@@ -307,7 +315,6 @@ class ServerRun {
     const exposure = {
       foundAt: this.item.foundAt,
       lastEmptyCheckAt: this.item.lastEmptyCheckAt,
-      postedHintAt: this.item.postedHintAt,
       passwordChecks: this.item.passwordChecks ?? 0,
     };
     if (deps.dryRun) return { kind: 'escrowed', versionId, sha256, exposure, dryRun: true };
@@ -389,7 +396,6 @@ class ServerRun {
       exposure: {
         foundAt: item.foundAt,
         lastEmptyCheckAt: item.lastEmptyCheckAt,
-        postedHintAt: item.postedHintAt,
         clearedAt: item.clearedAt,
         passwordChecks: item.passwordChecks ?? 0,
       },

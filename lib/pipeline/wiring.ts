@@ -63,6 +63,7 @@ export function processDepsFrom(
     scheduler: createPollScheduler(config.scheduler),
     deadlineSeconds: config.deadlineSeconds,
     dryRun: config.dryRun,
+    ledgerBeforeFind: config.ledgerBeforeFind,
   };
 }
 

@@ -2,7 +2,8 @@
  * The queue message: which server to look at and how far along its wait is. It carries
  * no secret, only ids and timestamps, so a queue or a DLQ can be inspected freely.
  */
-export type WorkSource = 'smn' | 'cts' | 'eventgrid' | 'direct' | 'sweep' | 'cli' | 'requeue';
+/** 'posted': a hint from the guest's "posted" notification (one GET now; never starts a chain). */
+export type WorkSource = 'smn' | 'cts' | 'eventgrid' | 'direct' | 'sweep' | 'cli' | 'requeue' | 'posted';
 
 export interface WorkItem {
   v: 1;
@@ -29,11 +30,6 @@ export interface WorkItem {
    * foundAt it bounds the true post time, which the hook cannot see (exposure report).
    */
   lastEmptyCheckAt?: string | undefined;
-  /**
-   * ISO time the guest said it has posted (`POST /posted`). A hint, not an authority: it only
-   * moves the next GET to the front; nothing is escrowed or cleared on its word.
-   */
-  postedHintAt?: string | undefined;
   /** ISO time the GET that found the record ran (exposure report). */
   foundAt?: string | undefined;
   /** ISO time our DELETE was accepted (exposure report). */

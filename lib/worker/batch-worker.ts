@@ -9,6 +9,10 @@
  *   transient failure            → retry (SQS redelivers; maxReceiveCount → DLQ)
  *   deadline / permanent failure → DLQ with the reason, then ack
  *   malformed body               → DLQ with the raw body, then ack
+ *
+ * A "posted" hint (source 'posted') goes first in its batch and is best effort: unless it found
+ * the record (then it carries on to the clear and its verify like any item), a not-ready or a
+ * transient failure is acked and dropped, so a hint never starts a second chain of checks.
  */
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -18,6 +22,11 @@ import { type ProcessDeps, processServer } from '../pipeline/process-server.ts';
 import type { DeadLetterQueue } from '../queue/dead-letter.ts';
 import type { WorkItem, WorkQueue } from '../queue/work-item.ts';
 import { InvalidWorkItemError, parseWorkItem } from '../queue/work-item-codec.ts';
+
+/** A guest's "posted" hint that has not yet been requeued as an ordinary item. */
+export function isPostedHint(item: WorkItem | undefined): boolean {
+  return item?.source === 'posted';
+}
 
 export interface BatchMessage {
   messageId: string;
@@ -93,7 +102,8 @@ export async function runBatch(
       let best = 0;
       let bestPriority = Number.NEGATIVE_INFINITY;
       for (let i = 0; i < remaining.length; i++) {
-        const p = scheduler.priority(remaining[i]!.item, now);
+        const { item } = remaining[i]!;
+        const p = isPostedHint(item) ? Number.POSITIVE_INFINITY : scheduler.priority(item, now);
         if (p > bestPriority) {
           best = i;
           bestPriority = p;
@@ -143,6 +153,10 @@ async function handleOne(
     };
   }
   reportOutcome(deps.logger, deps.metrics, item, outcome);
+  // A dropped hint leaves the server's own chain as it was; only what it changed is reported.
+  const droppedHint = isPostedHint(item) && updated.sha256 === undefined;
+  if (droppedHint && (outcome.kind === 'not-ready' || (outcome.kind === 'failed' && !outcome.permanent)))
+    return 'ack';
   deps.onOutcome?.(item, outcome, updated);
 
   switch (outcome.kind) {

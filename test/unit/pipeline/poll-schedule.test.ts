@@ -1,11 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planPasswordCheck } from '../../../lib/pipeline/decide.ts';
 import { parseSchedulerConfig } from '../../../lib/pipeline/pipeline-config.ts';
 import {
   budgetPressure,
   createPollScheduler,
-  hintPending,
   planFindCheck,
   postDelayCdf,
   postDelayQuantile,
@@ -161,44 +159,8 @@ describe('baseline schedulers', () => {
   });
 });
 
-describe('posted hints', () => {
+describe('posted hint share', () => {
   const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();
-
-  it('puts a hinted server ahead of every unhinted find, behind a found record', () => {
-    const hinted = item({ activeSince: at(0), postedHintAt: at(600) });
-    const likeliest = item({ activeSince: at(0), lastPasswordCheckAt: at(60) });
-    const found = item({ activeSince: at(0), sha256: 'a'.repeat(64) });
-    const now = T0 + 3600_000;
-    for (const scheduler of [
-      modelScheduler,
-      ...(['fixed', 'exponential'] as const).map((k) =>
-        createPollScheduler(parseSchedulerConfig({ ESCROW_SCHEDULER: k })),
-      ),
-    ]) {
-      expect(scheduler.priority(hinted, now)).toBeGreaterThan(scheduler.priority(likeliest, now));
-    }
-    expect(modelScheduler.priority(found, now)).toBeGreaterThan(modelScheduler.priority(hinted, now));
-  });
-
-  it('is spent by the first GET after it', () => {
-    expect(hintPending(item({ postedHintAt: at(600) }))).toBe(true);
-    expect(hintPending(item({ postedHintAt: at(600), lastPasswordCheckAt: at(599) }))).toBe(true);
-    expect(hintPending(item({ postedHintAt: at(600), lastPasswordCheckAt: at(601) }))).toBe(false);
-    expect(hintPending(item({ postedHintAt: at(600), phase: 'verify' }))).toBe(false);
-    expect(hintPending(item())).toBe(false);
-  });
-
-  it('makes a hinted find due at once, whatever the model expected', () => {
-    const plan = planPasswordCheck({
-      item: item({ activeSince: at(0), postedHintAt: at(30), lastPasswordCheckAt: at(20) }),
-      activeSinceMs: T0,
-      nowMs: T0 + 31_000,
-      deadlineMs: T0 + 7200_000,
-      scheduler: modelScheduler,
-      rateWaitMs: 0,
-    });
-    expect(plan).toEqual({ kind: 'get' });
-  });
 
   it('polls for the share of guests that do not notify: fewer checks, none spent on a fleet that all notifies', () => {
     const checksOver = (share: number, pressure: number): number => {
