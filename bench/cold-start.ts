@@ -275,6 +275,7 @@ export async function measureColdStart(functionsDir: string, runs = DEFAULT_RUNS
       notes: [
         `median (p95) of ${base.totalMs.n} fresh node processes per variant, run round-robin after one discarded run each; each bundle alone in a scratch dir`,
         'import = await import(bundle); first invocation = handler(event, context) until it resolves; total = both; node process = spawn to exit, as seen by the parent',
+        `every process runs with serverless.yml's NODE_OPTIONS (${NODE_OPTIONS ?? 'none'}), each bundle with its source map beside it as in the deployed zip`,
         `emulator (time ×1) and fauxqs run in the parent on loopback; the function environment points HUAWEICLOUD_*, ESCROW_STORE=file, WORK_QUEUE_URL/WORK_DLQ_URL and AWS_ENDPOINT_URL_SQS at them`,
         ...list.map((v) => v.work),
         'the official BMS SDK is not on npm: ECS stands in, its generated password request options sent to the BMS path (bench/probes/sdk-bms-password.ts)',
