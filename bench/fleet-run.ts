@@ -129,7 +129,10 @@ export function rushFigures(
   const perMinute = new Map<number, number>();
   for (const t of getMs)
     perMinute.set(Math.floor(t / MINUTE), (perMinute.get(Math.floor(t / MINUTE)) ?? 0) + 1);
-  const last = Math.max(0, ...exposed.map(([post]) => Math.floor(post / MINUTE)));
+  const last = Math.max(
+    0,
+    ...exposed.map(([post, found]) => Math.floor((Number.isFinite(found) ? found : post) / MINUTE)),
+  );
   let minutes = 0;
   let unspentTokens = 0;
   for (let m = 0; m <= last; m++) {
