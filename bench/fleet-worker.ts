@@ -17,7 +17,7 @@ import { createLogger } from '../lib/observability/logger.ts';
 import { createMetrics } from '../lib/observability/metrics.ts';
 import { parseSchedulerConfig } from '../lib/pipeline/pipeline-config.ts';
 import { createPollScheduler } from '../lib/pipeline/poll-schedule.ts';
-import { createPipelineDeps } from '../lib/pipeline/wiring.ts';
+import { createWorkerRuntime } from '../lib/worker/worker-runtime.ts';
 import { FileQueue } from '../lib/queue/file-queue.ts';
 
 const env = process.env;
@@ -40,7 +40,7 @@ const queue = new FileQueue({
         isPostedHint(item) ? Number.POSITIVE_INFINITY : item ? scheduler.priority(item, nowMs) : 0
     : (item) => (isPostedHint(item) ? 1 : 0),
 });
-const runtime = await createPipelineDeps(env, {
+const runtime = await createWorkerRuntime(env, {
   clock,
   logger,
   metrics: createMetrics({ sink: { write: () => true } }),

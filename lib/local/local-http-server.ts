@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { JsonResponse } from '../intake/intake-response.ts';
 import { POSTED_MAX_BODY_BYTES } from '../intake/posted/posted-intake.ts';
 import type { Logger } from '../observability/logger.ts';
+import { BodyTooLargeError, readBody } from '../http-body.ts';
 
 export interface LocalRoutes {
   /** POST /smn: one SMN delivery, answered exactly as the Lambda webhook would. */
@@ -39,28 +40,6 @@ export interface LocalHttpServer {
   port: number;
   /** Stops accepting, waits for requests in progress (aborting them after `graceMs`). */
   close(graceMs?: number): Promise<void>;
-}
-
-class BodyTooLargeError extends Error {
-  override name = 'BodyTooLargeError';
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new BodyTooLargeError(`request body exceeds ${limit} bytes`));
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {

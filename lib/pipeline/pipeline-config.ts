@@ -11,9 +11,7 @@ import {
   readList,
   readNumber,
   readString,
-  readUrl,
 } from '../config/env-parsers.ts';
-import { readPostedMode } from '../intake/posted/posted-config.ts';
 
 export type SchedulerKind = 'model' | 'fixed' | 'exponential';
 export type OptMode = 'opt-out' | 'opt-in';
@@ -73,8 +71,6 @@ export interface PipelineConfig {
   /** Empty = every project. */
   allowedProjectIds: string[];
   scheduler: SchedulerConfig;
-  workQueueUrl: string | undefined;
-  dlqUrl: string | undefined;
   /** Servers processed in parallel within one batch. */
   concurrency: number;
   /**
@@ -82,6 +78,17 @@ export interface PipelineConfig {
    * "posted" notifications, whose hints can clear a server ahead of its own chain of checks.
    */
   ledgerBeforeFind: boolean;
+}
+
+/** Guests' "posted" notifications (lib/intake/posted): off unless asked for. */
+export type PostedMode = 'off' | 'hmac' | 'unsigned';
+export const ENV_POSTED_MODE = 'ESCROW_POSTED_MODE';
+export const ENV_POSTED_HMAC_KEY = 'ESCROW_POSTED_HMAC_KEY';
+
+/** Reads only the mode; the worker uses it to know whether hints may have overtaken a chain. */
+export function readPostedMode(env: Env): PostedMode {
+  const key = readString(env, ENV_POSTED_HMAC_KEY);
+  return readEnum<PostedMode>(env, ENV_POSTED_MODE, ['off', 'hmac', 'unsigned'], key ? 'hmac' : 'off');
 }
 
 export const DEFAULT_POST_DELAY_MODEL: PostDelayModel = { medianSeconds: 540, sigma: 0.8 };
@@ -128,8 +135,6 @@ export function parsePipelineConfig(env: Env): PipelineConfig {
     optTagKey,
     allowedProjectIds: readList(env, 'ESCROW_ALLOWED_PROJECT_IDS'),
     scheduler: parseSchedulerConfig(env),
-    workQueueUrl: readUrl(env, 'WORK_QUEUE_URL')?.toString(),
-    dlqUrl: readUrl(env, 'WORK_DLQ_URL')?.toString(),
     concurrency: readInteger(env, 'ESCROW_CONCURRENCY', 4, { min: 1, max: 64 }),
     ledgerBeforeFind: readPostedMode(env) !== 'off',
   };

@@ -13,14 +13,15 @@ import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
-import { postedHandler } from '../../functions/webhook.ts';
 import type { Env } from '../../lib/config/env-parsers.ts';
 import type { HuaweiClients } from '../../lib/huawei/huawei-clients.ts';
 import { parseIntakeConfig } from '../../lib/intake/intake-config.ts';
-import { type IntakeRuntime, setIntakeRuntimeFactory } from '../../lib/intake/intake-wiring.ts';
+import type { IntakeRuntime } from '../../lib/intake/intake-runtime.ts';
 import { parsePostedConfig } from '../../lib/intake/posted/posted-config.ts';
 import { signPosted } from '../../lib/intake/posted/posted-signature.ts';
 import { emulatorClients, type RecordingQueue, testRuntime } from '../unit/intake/intake-test-kit.ts';
+
+let webhook: typeof import('../../functions/webhook.ts');
 
 interface CorpusCase {
   group: string;
@@ -96,7 +97,7 @@ describe('POST /posted hostile corpus', () => {
       clock: emulator.clock,
       posted: parsePostedConfig(env(extra), config.sweepTargets),
     });
-    setIntakeRuntimeFactory(async () => runtime);
+    webhook.runtime.setFactory(async () => runtime);
     return runtime;
   };
 
@@ -120,7 +121,7 @@ describe('POST /posted hostile corpus', () => {
       isBase64Encoded: request.isBase64Encoded ?? false,
       requestContext: { http: { method: request.method ?? 'POST', path: '/posted' } },
     } as unknown as APIGatewayProxyEventV2;
-    const response = (await postedHandler(event, lambdaContext)) as APIGatewayProxyStructuredResultV2;
+    const response = (await webhook.postedHandler(event, lambdaContext)) as APIGatewayProxyStructuredResultV2;
     return {
       status: response.statusCode ?? 0,
       body: JSON.parse(String(response.body)) as Record<string, unknown>,
@@ -199,6 +200,12 @@ describe('POST /posted hostile corpus', () => {
   const cases = [...fileCases, ...idCases];
 
   beforeAll(async () => {
+    // The handler module checks its configuration at import (a Lambda init): give it one.
+    process.env['WORK_QUEUE_URL'] ??= 'http://127.0.0.1:9/000000000000/corpus';
+    process.env['HUAWEICLOUD_SDK_REGION'] ??= 'cn-north-4';
+    process.env['HUAWEICLOUD_SDK_AK'] ??= 'corpus-access-key';
+    process.env['HUAWEICLOUD_SDK_SK'] ??= 'corpus-secret-key';
+    webhook = await import('../../functions/webhook.ts');
     emulator = await startEmulator({ seed: 5, switches: { distribution: 'fixed' } });
     clients = emulatorClients(emulator);
     projectId = emulator.projectId;
@@ -218,7 +225,7 @@ describe('POST /posted hostile corpus', () => {
   });
 
   afterAll(async () => {
-    setIntakeRuntimeFactory(undefined);
+    webhook.runtime.setFactory(undefined);
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     console.log(
       `posted corpus: ${total} hostile cases (${[...counts].map(([g, n]) => `${g} ${n}`).join(', ')})`,

@@ -10,17 +10,19 @@
 import {
   ConfigError,
   type Env,
-  readEnum,
   readInteger,
   readList,
   readString,
 } from '../../config/env-parsers.ts';
+import {
+  ENV_POSTED_HMAC_KEY,
+  ENV_POSTED_MODE,
+  type PostedMode,
+  readPostedMode,
+} from '../../pipeline/pipeline-config.ts';
 import type { SweepTarget } from '../intake-config.ts';
 
-export type PostedMode = 'off' | 'hmac' | 'unsigned';
-
-export const ENV_POSTED_MODE = 'ESCROW_POSTED_MODE';
-export const ENV_POSTED_HMAC_KEY = 'ESCROW_POSTED_HMAC_KEY';
+export { ENV_POSTED_HMAC_KEY, ENV_POSTED_MODE, type PostedMode, readPostedMode };
 /** Shorter keys are refused: the key is all that stands between outsiders and the show-server budget. */
 export const MIN_POSTED_KEY_LENGTH = 32;
 
@@ -38,12 +40,6 @@ export interface PostedConfig {
   cacheSize: number;
   /** Project id → region, for the projects that may notify. */
   projects: ReadonlyMap<string, string>;
-}
-
-/** Reads only the mode; the worker uses it to know whether hints may have overtaken a chain. */
-export function readPostedMode(env: Env): PostedMode {
-  const key = readString(env, ENV_POSTED_HMAC_KEY);
-  return readEnum<PostedMode>(env, ENV_POSTED_MODE, ['off', 'hmac', 'unsigned'], key ? 'hmac' : 'off');
 }
 
 export function parsePostedConfig(env: Env, sweepTargets: readonly SweepTarget[]): PostedConfig {
