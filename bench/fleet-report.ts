@@ -163,6 +163,10 @@ export function runEntry(r: FleetRunResult, servers: number, ratePerMinute: numb
   };
 }
 
+type SecondsField = {
+  [K in keyof FleetRunEntry]: FleetRunEntry[K] extends number | null ? K : never;
+}[keyof FleetRunEntry];
+
 /** "12.3 [11.0–14.1]": the median over seeds and the spread (min–max). */
 function spread(values: ReadonlyArray<number | null>, format: (v: number) => string): string {
   const v = values.filter((x): x is number => x !== null);
@@ -189,59 +193,26 @@ export function fleetReport(results: FleetRunResult[], ctx: FleetContext): { tex
     label,
     ...cols.map(([, g]) => f(g)),
   ];
+  const seconds = (label: string, field: SecondsField): string[] =>
+    row(label, (g) =>
+      spread(
+        g.map((r) => r[field]),
+        duration,
+      ),
+    );
   const n = ctx.servers;
   const table = formatTable({
     title: `Fleet: ${n} Windows servers created at once, password GET ${API_LIMITS_PER_MINUTE['password.get']}/min (the hook uses ${rate}), DELETE ${API_LIMITS_PER_MINUTE['password.delete']}/min; median [min–max] over seeds ${ctx.seeds.join(', ')}`,
     columns: ['', ...cols.map(([k]) => k)],
     rows: [
-      row('exposure p95', (g) =>
-        spread(
-          g.map((r) => r.exposureP95Seconds),
-          duration,
-        ),
-      ),
-      row('exposure median', (g) =>
-        spread(
-          g.map((r) => r.exposureMedianSeconds),
-          duration,
-        ),
-      ),
-      row('exposure max', (g) =>
-        spread(
-          g.map((r) => r.exposureMaxSeconds),
-          duration,
-        ),
-      ),
-      row('  post → found, median', (g) =>
-        spread(
-          g.map((r) => r.findMedianSeconds),
-          duration,
-        ),
-      ),
-      row('  p95 of notifying servers', (g) =>
-        spread(
-          g.map((r) => r.notifiedP95Seconds),
-          duration,
-        ),
-      ),
-      row('  p95 of silent servers', (g) =>
-        spread(
-          g.map((r) => r.silentP95Seconds),
-          duration,
-        ),
-      ),
-      row(`oracle p95 (FCFS, ${rate}/min)`, (g) =>
-        spread(
-          g.map((r) => r.oracleP95Seconds),
-          duration,
-        ),
-      ),
-      row('  knows who, not when', (g) =>
-        spread(
-          g.map((r) => r.whoOracleP95Seconds),
-          duration,
-        ),
-      ),
+      seconds('exposure p95', 'exposureP95Seconds'),
+      seconds('exposure median', 'exposureMedianSeconds'),
+      seconds('exposure max', 'exposureMaxSeconds'),
+      seconds('  post → found, median', 'findMedianSeconds'),
+      seconds('  p95 of notifying servers', 'notifiedP95Seconds'),
+      seconds('  p95 of silent servers', 'silentP95Seconds'),
+      seconds(`oracle p95 (FCFS, ${rate}/min)`, 'oracleP95Seconds'),
+      seconds('  knows who, not when', 'whoOracleP95Seconds'),
       row('password GETs / server', (g) =>
         spread(
           g.map((r) => r.passwordGetsPerServer),
@@ -263,12 +234,7 @@ export function fleetReport(results: FleetRunResult[], ctx: FleetContext): { tex
       row('cleared', (g) => g.map((r) => `${r.cleared}/${n}`).join(' ')),
       row('429s (all runs)', (g) => String(g.reduce((a, r) => a + r.rateLimited, 0))),
       row('dead-lettered (all runs)', (g) => String(g.reduce((a, r) => a + r.deadLettered, 0))),
-      row('makespan', (g) =>
-        spread(
-          g.map((r) => r.makespanSeconds),
-          duration,
-        ),
-      ),
+      seconds('makespan', 'makespanSeconds'),
       row('worker peak RSS', (g) => formatBytes(Math.max(...g.map((r) => r.workerPeakRssBytes)))),
       row('real time per run (s)', (g) =>
         spread(

@@ -183,27 +183,13 @@ describe('the bms-password-escrow CLI against the emulator', () => {
         ],
       }),
     );
-    const json = await cli([
-      'status',
-      '--project-id',
-      emu.projectId,
-      '--no-record-check',
-      '--state-dir',
-      stateDir,
-      '--json',
-    ]);
+    const status = ['status', '--project-id', emu.projectId, '--no-record-check', '--state-dir', stateDir];
+    const json = await cli([...status, '--json']);
     const row = (
       JSON.parse(json.out).servers as Array<{ serverId: string; exposure: unknown; notified: boolean }>
     ).find((r) => r.serverId === serverId);
     expect(row).toMatchObject({ exposure: { minSeconds: 10, maxSeconds: 40, open: false }, notified: true });
-    const table = await cli([
-      'status',
-      '--project-id',
-      emu.projectId,
-      '--no-record-check',
-      '--state-dir',
-      stateDir,
-    ]);
+    const table = await cli(status);
     expect(table.out).toMatch(/EXPOSURE\s+NOTIFIED/);
     expect(table.out).toMatch(new RegExp(`${serverId}.*10 s – 40 s\\s+yes`));
     // Without a board the column is empty, not an error.
