@@ -7,13 +7,7 @@
  * sweep targets (they also give each project its region) and ESCROW_ALLOWED_PROJECT_IDS;
  * with no project left, the configuration is refused (fail closed).
  */
-import {
-  ConfigError,
-  type Env,
-  readInteger,
-  readList,
-  readString,
-} from '../../config/env-parsers.ts';
+import { ConfigError, type Env, readInteger, readList, readString } from '../../config/env-parsers.ts';
 import {
   ENV_POSTED_HMAC_KEY,
   ENV_POSTED_MODE,
