@@ -8,7 +8,8 @@ import type { Logger } from '../lib/observability/logger.ts';
 import { AuthVerifier } from './auth-verifier.ts';
 import { CallLog } from './call-log.ts';
 import type { CredentialStore } from './credentials.ts';
-import { createTraces, reinstallTrace } from './cts-trace.ts';
+import { CtsNotifications } from './cts-notifications.ts';
+import { type CtsTrace, createTraces, reinstallTrace } from './cts-trace.ts';
 import { validateFaults } from './faults.ts';
 import { Fleet, type ServerSpec } from './fleet.ts';
 import type { DelaySpec } from './post-delays.ts';
@@ -32,6 +33,10 @@ export const DEFAULT_SWITCHES: EmulatorSwitches = {
   rateLimitsEnabled: true,
   rateLimits: {},
   clockSkewSeconds: 15 * 60,
+  gatewayClockOffsetSeconds: 0,
+  lostDeleteResponses: 0,
+  lostDeleteResponseKind: 'reset',
+  deleteApplyDelaySeconds: 0,
   lockoutThreshold: 5,
   lockoutSeconds: 5 * 60,
   ctsCreateTraceName: 'createBareMetalServers',
@@ -48,6 +53,7 @@ export const DEFAULT_SWITCHES: EmulatorSwitches = {
   postedNotifyUrl: null,
   postedNotifyMinDelaySeconds: 1,
   postedNotifyMaxDelaySeconds: 5,
+  deniedActions: [],
 };
 
 export function mergeSwitches(base: EmulatorSwitches, patch: Partial<EmulatorSwitches>): EmulatorSwitches {
@@ -105,6 +111,7 @@ export class EmulatorCore {
   readonly fleet: Fleet;
   readonly smn: SmnPublisher;
   readonly posted: PostedNotifier;
+  readonly cts = new CtsNotifications();
   random: RandomStreams;
   switches: EmulatorSwitches;
   readonly #seed: number;
@@ -176,6 +183,7 @@ export class EmulatorCore {
     this.verifier.reset();
     this.smn.reset();
     this.posted.reset();
+    this.cts.reset();
   }
 
   setSwitches(patch: Partial<EmulatorSwitches>): EmulatorSwitches {
@@ -210,7 +218,7 @@ export class EmulatorCore {
       },
       this.#traceContext(),
     );
-    for (const trace of traces) this.smn.publish(trace);
+    for (const trace of traces) this.#publish(trace);
     return {
       serverIds: servers.map((s) => s.id),
       windowsIds: servers.filter((s) => s.spec.osType === 'Windows').map((s) => s.id),
@@ -224,7 +232,7 @@ export class EmulatorCore {
     const { job, postAt } = this.fleet.reinstall(id, delays);
     const record = this.fleet.get(id)!;
     this.posted.watch(record);
-    this.smn.publish(
+    this.#publish(
       reinstallTrace(
         {
           traceName: this.switches.ctsReinstallTraceName,
@@ -237,6 +245,11 @@ export class EmulatorCore {
       ),
     );
     return { jobId: job.id, postAt };
+  }
+
+  /** CTS → SMN: the key-event notifications decide which topics a trace reaches. */
+  #publish(trace: CtsTrace): void {
+    this.smn.publish(trace, (topicUrn) => this.cts.routes(trace, topicUrn));
   }
 
   #traceContext() {

@@ -1,10 +1,8 @@
 /**
- * SMN HTTP(S) subscription endpoint (API Gateway HTTP API, payload v2, POST), and the guests'
- * "posted" notifications on the same API (POST /posted).
+ * SMN HTTP(S) subscription endpoint (API Gateway HTTP API, payload v2, POST).
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { handlePostedRequest } from '../lib/intake/posted/posted-intake.ts';
 import { handleWebhookRequest } from '../lib/intake/webhook-http.ts';
 import { runtimeMiddleware, runtimeOf } from '../lib/lambda/handler-middleware.ts';
 import { intakeLambdaRuntime } from '../lib/lambda/lambda-runtimes.ts';
@@ -18,24 +16,6 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
   .handler((event, context, { signal }) =>
     handleWebhookRequest(
       runtimeOf(context, runtime),
-      {
-        method: event.requestContext?.http?.method ?? 'POST',
-        headers: event.headers ?? {},
-        body: event.body,
-        isBase64Encoded: event.isBase64Encoded,
-      },
-      signal,
-    ),
-  );
-
-/** POST /posted: a guest's "posted" notification, a hint that moves its server's next GET forward. */
-export const postedHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({
-  timeoutEarlyInMillis: 1000,
-})
-  .use(runtimeMiddleware(runtime))
-  .handler((event, context, { signal }) =>
-    handlePostedRequest(
-      runtimeOf(context, runtime).posted,
       {
         method: event.requestContext?.http?.method ?? 'POST',
         headers: event.headers ?? {},

@@ -4,6 +4,7 @@ import { osType } from '../../lib/huawei/bms-server.ts';
 import { DEFAULT_STATE_DIR, ENV_LOCAL_STATE_DIR } from '../../lib/local/local-config.ts';
 import { StatusBoard } from '../../lib/local/status-board.ts';
 import { exposureBounds, formatExposure } from '../../lib/pipeline/exposure-bounds.ts';
+import { launchMovedOn } from '../../lib/intake/sweep.ts';
 import type { Command } from '../command.ts';
 import { EXIT } from '../command.ts';
 import {
@@ -21,7 +22,7 @@ export interface ServerStatusRow {
   name: string;
   os: string;
   status: string;
-  /** present | cleared | unchecked | n/a (not Windows) | error */
+  /** present | cleared | pending (reinstalled since the last clear) | unchecked | n/a (not Windows) | error */
   record: string;
   escrowVersions: number;
   clearedVersions: number;
@@ -75,7 +76,11 @@ export const statusCommand: Command = {
         if (windows && flags['no-record-check'] !== true) {
           try {
             const found = await bms.getPassword(projectId, server.id, { signal: io.signal });
-            record = found ? 'present' : 'cleared';
+            record = found
+              ? 'present'
+              : launchMovedOn(server, ledger)
+                ? 'pending (reinstalled since the last clear)'
+                : 'cleared';
           } catch (error) {
             record = `error (${(error as { code?: string }).code ?? (error as Error).name})`;
           }

@@ -7,7 +7,8 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type Clock, systemClock } from '../clock.ts';
-import type { Env } from '../config/env-parsers.ts';
+import { type Env, readString } from '../config/env-parsers.ts';
+import { ENV_POSTED_HMAC_KEY_SECRET_ID } from '../config/posted-mode.ts';
 import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
 import type { EscrowStore } from '../escrow/escrow-store.ts';
 import type { BmsApi } from '../huawei/bms-types.ts';
@@ -16,13 +17,15 @@ import { createRegionalClients } from '../huawei/regional-clients.ts';
 import { checkCredentialSource, credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
 import { createLogger, type Logger, readLogLevel } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
+import { registerSecret } from '../observability/redact.ts';
 import { parseQueueConfig, requireWorkQueueUrl } from '../queue/queue-config.ts';
 import { SqsWorkQueue } from '../queue/sqs-queue.ts';
 import type { WorkQueue } from '../queue/work-item.ts';
 import { DedupeCache } from './dedupe-cache.ts';
 import { type IntakeConfig, parseIntakeConfig } from './intake-config.ts';
-import { type PostedConfig, parsePostedConfig } from './posted/posted-config.ts';
+import { MIN_POSTED_KEY_LENGTH, type PostedConfig, parsePostedConfig } from './posted/posted-config.ts';
 import { type PostedDeps, PostedGate, type PostedServerDirectory } from './posted/posted-intake.ts';
+import { readPostedKeySecret } from './posted/posted-key-secret.ts';
 import { createCertFetcher } from './smn/smn-cert-fetcher.ts';
 import type { SmnIntakeDeps } from './smn/smn-intake.ts';
 import { createSmnVerifier } from './smn/smn-verifier.ts';
@@ -75,6 +78,7 @@ export function composeIntakeRuntime(parts: IntakeParts): IntakeRuntime {
   const logger = parts.logger ?? createLogger({ fields: { component: 'intake' } });
   const metrics = parts.metrics ?? createMetrics();
   const postedConfig = parts.posted ?? POSTED_OFF;
+  if (postedConfig.key) registerSecret(postedConfig.key.toString('utf8'));
   return {
     config,
     queue: parts.queue,
@@ -120,6 +124,8 @@ export function composeIntakeRuntime(parts: IntakeParts): IntakeRuntime {
 export interface IntakeEnvConfig {
   intake: IntakeConfig;
   workQueueUrl: string;
+  /** Without its key when the key lives in a secret (read when the runtime is built). */
+  posted: PostedConfig;
 }
 
 export function parseIntakeEnvConfig(env: Env): IntakeEnvConfig {
@@ -128,7 +134,11 @@ export function parseIntakeEnvConfig(env: Env): IntakeEnvConfig {
   parseEscrowConfig(env);
   checkCredentialSource(env);
   parseHuaweiConfig(env);
-  return { intake: parseIntakeConfig(env), workQueueUrl };
+  const intake = parseIntakeConfig(env);
+  // A key kept in a secret is read with the runtime; everything else about it is checked now.
+  const keyInSecret = readString(env, ENV_POSTED_HMAC_KEY_SECRET_ID) !== undefined;
+  const posted = parsePostedConfig(env, intake.sweepTargets, keyInSecret ? KEY_PLACEHOLDER : undefined);
+  return { intake, workQueueUrl, posted };
 }
 
 /** Production wiring: SQS (WORK_QUEUE_URL), the signed BMS client per region, the configured escrow store. */
@@ -152,7 +162,13 @@ export async function createIntakeRuntime(
     bmsFor,
     logger,
     metrics,
-    posted: parsePostedConfig(env, parsed.intake.sweepTargets),
     escrowStore: () => createEscrowStore(parseEscrowConfig(env)),
+    posted: parsed.posted.key?.equals(KEY_PLACEHOLDER_BYTES)
+      ? parsePostedConfig(env, parsed.intake.sweepTargets, await readPostedKeySecret(env))
+      : parsed.posted,
   });
 }
+
+/** Stands in for a key kept in a secret while the rest of the configuration is checked at init. */
+const KEY_PLACEHOLDER = '\u0000'.repeat(MIN_POSTED_KEY_LENGTH);
+const KEY_PLACEHOLDER_BYTES = Buffer.from(KEY_PLACEHOLDER, 'utf8');

@@ -7,7 +7,13 @@
 import { type Clock, scaledClock, systemClock } from '../clock.ts';
 import { ConfigError, type Env } from '../config/env-parsers.ts';
 import { ENV_ACCESS_KEY, ENV_SECRET_KEY } from '../huawei/credentials.ts';
-import { ENV_BMS_ENDPOINT, ENV_IAM_ENDPOINT, ENV_REGION } from '../huawei/endpoints.ts';
+import {
+  ENV_BMS_ENDPOINT,
+  ENV_CTS_ENDPOINT,
+  ENV_IAM_ENDPOINT,
+  ENV_REGION,
+  ENV_SMN_ENDPOINT,
+} from '../huawei/endpoints.ts';
 import { ENV_PROJECT_ID } from '../huawei/huawei-config.ts';
 import {
   ENV_LOCAL_TIME_EPOCH_MS,
@@ -27,7 +33,7 @@ export interface EmulatorEndpoint {
 
 /**
  * The environment a client needs to talk to this emulator: its throwaway AK/SK, region,
- * project, both endpoints, and (when its clock is compressed) the clock's scale and epoch.
+ * project, every endpoint, and (when its clock is compressed) the clock's scale and epoch.
  */
 export function clientEnv(emulator: EmulatorEndpoint): Record<string, string> {
   const env: Record<string, string> = {
@@ -37,6 +43,8 @@ export function clientEnv(emulator: EmulatorEndpoint): Record<string, string> {
     [ENV_PROJECT_ID]: emulator.projectId,
     [ENV_BMS_ENDPOINT]: emulator.url,
     [ENV_IAM_ENDPOINT]: emulator.url,
+    [ENV_SMN_ENDPOINT]: emulator.url,
+    [ENV_CTS_ENDPOINT]: emulator.url,
   };
   const clock = emulator.clock;
   if (clock && clock.scale !== 1 && clock.epochMs !== undefined) {

@@ -12,6 +12,7 @@ import {
   readNumber,
   readString,
 } from '../config/env-parsers.ts';
+import { readPostedMode } from '../config/posted-mode.ts';
 
 export type SchedulerKind = 'model' | 'fixed' | 'exponential';
 export type OptMode = 'opt-out' | 'opt-in';
@@ -39,6 +40,18 @@ export interface SchedulerConfig {
   buildPollSeconds: number;
   /** Wait before re-checking that a DELETE took effect (202 = processed later). */
   verifyDelaySeconds: number;
+  /**
+   * After a DELETE that was accepted (or whose answer was lost), how long it may still apply
+   * late. No second DELETE is sent for that server before a GET shows the record empty, or,
+   * for the same ciphertext, before this much time has passed.
+   */
+  deleteGraceSeconds: number;
+  /**
+   * How long after a launch (launched_at) a post from that launch may still come. A record we
+   * cleared without knowing that this launch posted it (the first look already found it, on a
+   * server that may have been reinstalled) is followed by a watch until then.
+   */
+  postClearWatchSeconds: number;
   /** Baseline: fixed interval. */
   fixedIntervalSeconds: number;
   /** Baseline: exponential backoff from `initial`, times `factor`, capped at `max`. */
@@ -80,16 +93,11 @@ export interface PipelineConfig {
   ledgerBeforeFind: boolean;
 }
 
-/** Guests' "posted" notifications (lib/intake/posted): off unless asked for. */
-export type PostedMode = 'off' | 'hmac' | 'unsigned';
-export const ENV_POSTED_MODE = 'ESCROW_POSTED_MODE';
-export const ENV_POSTED_HMAC_KEY = 'ESCROW_POSTED_HMAC_KEY';
-
-/** Reads only the mode; the worker uses it to know whether hints may have overtaken a chain. */
-export function readPostedMode(env: Env): PostedMode {
-  const key = readString(env, ENV_POSTED_HMAC_KEY);
-  return readEnum<PostedMode>(env, ENV_POSTED_MODE, ['off', 'hmac', 'unsigned'], key ? 'hmac' : 'off');
-}
+/**
+ * A 202 is a queued metadata write that BMS applies in seconds; a minute is an order of
+ * magnitude above that, and is what a lost DELETE adds to one server's exposure (rare).
+ */
+export const DEFAULT_DELETE_GRACE_SECONDS = 60;
 
 export const DEFAULT_POST_DELAY_MODEL: PostDelayModel = { medianSeconds: 540, sigma: 0.8 };
 
@@ -114,6 +122,11 @@ export function parseSchedulerConfig(env: Env): SchedulerConfig {
     maxGapSeconds,
     buildPollSeconds: readInteger(env, 'ESCROW_BUILD_POLL_SECONDS', 30, { min: 1, max: 900 }),
     verifyDelaySeconds: readInteger(env, 'ESCROW_VERIFY_DELAY_SECONDS', 5, { min: 0, max: 900 }),
+    deleteGraceSeconds: readInteger(env, 'ESCROW_DELETE_GRACE_SECONDS', DEFAULT_DELETE_GRACE_SECONDS, {
+      min: 1,
+      max: 3600,
+    }),
+    postClearWatchSeconds: readInteger(env, 'ESCROW_POST_CLEAR_WATCH_SECONDS', 3600, { min: 0, max: 86_400 }),
     fixedIntervalSeconds: readInteger(env, 'ESCROW_FIXED_INTERVAL_SECONDS', 5, { min: 1, max: 900 }),
     exponentialInitialSeconds: readInteger(env, 'ESCROW_EXP_INITIAL_SECONDS', 5, { min: 1, max: 900 }),
     exponentialFactor: readNumber(env, 'ESCROW_EXP_FACTOR', 2, { min: 1, max: 10 }),

@@ -135,6 +135,13 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
       if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
     });
     try {
+      // The page reloads itself every 2 s; on a loaded machine that can land between two looks
+      // below. Serve it once as the stack sent it (same headers, CSP included), minus the refresh.
+      await page.route(`${stack.url}/`, async (route) => {
+        const response = await route.fetch();
+        const body = (await response.text()).replace(/<meta http-equiv="refresh"[^>]*>/, '');
+        await route.fulfill({ response, body });
+      });
       await page.goto(`${stack.url}/`);
       expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1280);
       expect(await page.locator('#clock').textContent()).toMatch(/emulated/);

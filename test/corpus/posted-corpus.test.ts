@@ -1,6 +1,6 @@
 /**
  * The hostile corpus for POST /posted, through the exported Lambda handler
- * (functions/webhook.ts postedHandler) against the emulator over loopback: forged and
+ * (functions/posted.ts) against the emulator over loopback: forged and
  * re-pointed signatures, stale and future timestamps, malformed and oversize bodies, wrong
  * content types and methods, foreign projects, unknown, Linux, BUILD and deleted servers,
  * replays, per-server limits and floods. Every hostile case is refused or dropped, queues no
@@ -20,8 +20,6 @@ import type { IntakeRuntime } from '../../lib/intake/intake-runtime.ts';
 import { parsePostedConfig } from '../../lib/intake/posted/posted-config.ts';
 import { signPosted } from '../../lib/intake/posted/posted-signature.ts';
 import { emulatorClients, type RecordingQueue, testRuntime } from '../unit/intake/intake-test-kit.ts';
-
-let webhook: typeof import('../../functions/webhook.ts');
 
 interface CorpusCase {
   group: string;
@@ -78,6 +76,7 @@ describe('POST /posted hostile corpus', () => {
   let servers: Servers;
   let projectId: string;
   let runtime: IntakeRuntime & { queue: RecordingQueue };
+  let posted: typeof import('../../functions/posted.ts');
   const counts = new Map<string, number>();
   const lambdaContext = {} as Context;
 
@@ -97,7 +96,7 @@ describe('POST /posted hostile corpus', () => {
       clock: emulator.clock,
       posted: parsePostedConfig(env(extra), config.sweepTargets),
     });
-    webhook.runtime.setFactory(async () => runtime);
+    posted.runtime.setFactory(async () => runtime);
     return runtime;
   };
 
@@ -121,7 +120,7 @@ describe('POST /posted hostile corpus', () => {
       isBase64Encoded: request.isBase64Encoded ?? false,
       requestContext: { http: { method: request.method ?? 'POST', path: '/posted' } },
     } as unknown as APIGatewayProxyEventV2;
-    const response = (await webhook.postedHandler(event, lambdaContext)) as APIGatewayProxyStructuredResultV2;
+    const response = (await posted.handler(event, lambdaContext)) as APIGatewayProxyStructuredResultV2;
     return {
       status: response.statusCode ?? 0,
       body: JSON.parse(String(response.body)) as Record<string, unknown>,
@@ -200,12 +199,12 @@ describe('POST /posted hostile corpus', () => {
   const cases = [...fileCases, ...idCases];
 
   beforeAll(async () => {
-    // The handler module checks its configuration at import (a Lambda init): give it one.
+    // The handler checks its configuration at import; the runtime itself is replaced per case.
     process.env['WORK_QUEUE_URL'] ??= 'http://127.0.0.1:9/000000000000/corpus';
     process.env['HUAWEICLOUD_SDK_REGION'] ??= 'cn-north-4';
     process.env['HUAWEICLOUD_SDK_AK'] ??= 'corpus-access-key';
     process.env['HUAWEICLOUD_SDK_SK'] ??= 'corpus-secret-key';
-    webhook = await import('../../functions/webhook.ts');
+    posted = await import('../../functions/posted.ts');
     emulator = await startEmulator({ seed: 5, switches: { distribution: 'fixed' } });
     clients = emulatorClients(emulator);
     projectId = emulator.projectId;
@@ -225,7 +224,7 @@ describe('POST /posted hostile corpus', () => {
   });
 
   afterAll(async () => {
-    webhook.runtime.setFactory(undefined);
+    posted.runtime.setFactory(undefined);
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     console.log(
       `posted corpus: ${total} hostile cases (${[...counts].map(([g, n]) => `${g} ${n}`).join(', ')})`,
@@ -344,6 +343,14 @@ describe('POST /posted hostile corpus', () => {
       await post({ body: JSON.stringify(valid(servers.windows, nowSeconds() - (i % 250))) });
     expect(runtime.queue.items).toHaveLength(1);
     expect(shows() - before).toBe(1);
+  });
+
+  it("a hint that could not be queued answers 503, and the guest's retry gets through", async () => {
+    fresh();
+    runtime.queue.failNext.add(servers.windows);
+    expect((await post({ body: JSON.stringify(valid(servers.windows, nowSeconds() - 1)) })).status).toBe(503);
+    expect((await post({ body: JSON.stringify(valid()) })).status).toBe(202);
+    expect(runtime.queue.items).toHaveLength(1);
   });
 
   it('unsigned mode only when named: without it an unsigned notification is refused', async () => {

@@ -10,13 +10,15 @@
 import { ConfigError, type Env, readInteger, readList, readString } from '../../config/env-parsers.ts';
 import {
   ENV_POSTED_HMAC_KEY,
+  ENV_POSTED_HMAC_KEY_SECRET_ID,
   ENV_POSTED_MODE,
   type PostedMode,
   readPostedMode,
-} from '../../pipeline/pipeline-config.ts';
+} from '../../config/posted-mode.ts';
 import type { SweepTarget } from '../intake-config.ts';
 
-export { ENV_POSTED_HMAC_KEY, ENV_POSTED_MODE, type PostedMode, readPostedMode };
+export { type PostedMode, readPostedMode } from '../../config/posted-mode.ts';
+
 /** Shorter keys are refused: the key is all that stands between outsiders and the show-server budget. */
 export const MIN_POSTED_KEY_LENGTH = 32;
 
@@ -36,13 +38,21 @@ export interface PostedConfig {
   projects: ReadonlyMap<string, string>;
 }
 
-export function parsePostedConfig(env: Env, sweepTargets: readonly SweepTarget[]): PostedConfig {
+/**
+ * `keyFromSecret` is the SecretString of ESCROW_POSTED_HMAC_KEY_SECRET_ID, when the caller read
+ * it (the Lambda wiring); it takes the place of ESCROW_POSTED_HMAC_KEY.
+ */
+export function parsePostedConfig(
+  env: Env,
+  sweepTargets: readonly SweepTarget[],
+  keyFromSecret?: string,
+): PostedConfig {
   const mode = readPostedMode(env);
-  const keyText = readString(env, ENV_POSTED_HMAC_KEY);
+  const keyText = keyFromSecret?.trim() ?? readString(env, ENV_POSTED_HMAC_KEY);
   if (mode === 'hmac' && (keyText === undefined || keyText.length < MIN_POSTED_KEY_LENGTH))
     throw new ConfigError(
       ENV_POSTED_HMAC_KEY,
-      `must be at least ${MIN_POSTED_KEY_LENGTH} characters in ${ENV_POSTED_MODE}=hmac (generate one with: openssl rand -base64 32)`,
+      `(or the secret ${ENV_POSTED_HMAC_KEY_SECRET_ID} names) must be at least ${MIN_POSTED_KEY_LENGTH} characters in ${ENV_POSTED_MODE}=hmac (generate one with: openssl rand -base64 32)`,
     );
   const allowed = readList(env, 'ESCROW_ALLOWED_PROJECT_IDS');
   const projects = new Map<string, string>();

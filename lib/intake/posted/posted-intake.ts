@@ -82,6 +82,11 @@ export class PostedGate {
     return last !== undefined && nowMs - last < intervalMs;
   }
 
+  /** Forgets a hint that could not be queued, so the guest's retry is not taken for a repeat. */
+  forgetHint(serverId: string): void {
+    this.#lastHint.delete(serverId);
+  }
+
   noteHint(serverId: string, nowMs: number): void {
     this.#lastHint.delete(serverId);
     this.#lastHint.set(serverId, nowMs);
@@ -233,8 +238,13 @@ export async function acceptNotification(
     source: 'posted',
     origin: 'posted',
   };
-  const queued = await deps.queue.enqueue([hint], { signal });
-  if (queued.accepted !== 1)
+  let queued = 0;
+  try {
+    queued = (await deps.queue.enqueue([hint], { signal })).accepted;
+  } finally {
+    if (queued !== 1) gate.forgetHint(n.serverId);
+  }
+  if (queued !== 1)
     throw new IntakeError('enqueue_failed', 'the hint could not be queued; retry later', { retryable: true });
   deps.logger.info('posted notification: hint queued', { serverId: n.serverId, projectId: n.projectId });
   return { hinted: true };
