@@ -40,6 +40,9 @@
 import type { WorkItem } from '../queue/work-item.ts';
 import { DEFAULT_POST_DELAY_MODEL, type PostDelayModel, type SchedulerConfig } from './pipeline-config.ts';
 
+/** How long before the deadline the last finding GET is due at the latest. */
+const DEADLINE_MARGIN_MS = 10 * 60_000;
+
 /** A message delivered this close to its due time counts as due (queues are not exact). */
 const DUE_TOLERANCE_SECONDS = 1;
 /** Beyond this CDF the distribution's mass is spent: fall back to the max gap. */
@@ -92,9 +95,13 @@ export function planFindCheck(
     facts.lastCheckMs === undefined
       ? undefined
       : Math.max(0, (facts.lastCheckMs - facts.activeSinceMs) / 1000);
+  // The last look comes early enough for a find to be escrowed, cleared and verified before the
+  // deadline (a safety-net check of a fleet that notifies would otherwise land on it).
+  const lastLookMs =
+    facts.deadlineMs - Math.min(DEADLINE_MARGIN_MS, (facts.deadlineMs - facts.activeSinceMs) / 4);
   const dueMs = Math.min(
     facts.activeSinceMs + scheduler.nextCheckElapsedSeconds(lastElapsed, facts.checks, pressure) * 1000,
-    facts.deadlineMs,
+    Math.max(nowMs, lastLookMs),
   );
   const waitSeconds = (dueMs - nowMs) / 1000;
   if (waitSeconds <= DUE_TOLERANCE_SECONDS) return { due: true };

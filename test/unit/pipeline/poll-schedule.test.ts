@@ -187,3 +187,17 @@ describe('posted hint share', () => {
     );
   });
 });
+
+describe('the last look before the deadline', () => {
+  it('leaves time to clear and verify: a far check is pulled in to 10 minutes before the deadline', () => {
+    const notifying = createPollScheduler(parseSchedulerConfig({ ESCROW_POSTED_HINT_SHARE: '1' }));
+    // Its safety-net check (the model's 99.9th percentile, ~107 min) would fall after this deadline.
+    const deadlineMs = T0 + 3600e3;
+    const plan = planFindCheck(notifying, { activeSinceMs: T0, checks: 0, deadlineMs }, T0);
+    expect(plan).toEqual({ due: false, delaySeconds: 3000 });
+    // Past that point, a look is due at once rather than at the deadline itself.
+    expect(planFindCheck(notifying, { activeSinceMs: T0, checks: 0, deadlineMs }, T0 + 3100e3)).toEqual({
+      due: true,
+    });
+  });
+});
