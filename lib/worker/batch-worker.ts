@@ -1,6 +1,6 @@
 /**
  * The batch logic shared by the Lambda SQS handler and the local file-queue worker: parse,
- * hand each free lane the likeliest item, process with bounded concurrency, and map each outcome to what the
+ * order by priority, process with bounded concurrency, and map each outcome to what the
  * queue should do with the message.
  *
  *   cleared / escrowed / skipped → ack
@@ -93,28 +93,20 @@ export async function runBatch(
       work.push({ message, item });
     }
 
-    // Each free lane takes the item most likely to have posted by now, not by when the batch
-    // arrived: lanes wait for rate-limit tokens, and the odds move while they wait.
+    const now = clock.now();
     const scheduler = deps.process.scheduler;
-    const remaining = work.map((w, index) => ({ ...w, index }));
-    const takeLikeliest = (): (typeof remaining)[number] => {
-      const now = clock.now();
-      let best = 0;
-      let bestPriority = Number.NEGATIVE_INFINITY;
-      for (let i = 0; i < remaining.length; i++) {
-        const { item } = remaining[i]!;
-        const p = isPostedHint(item) ? Number.POSITIVE_INFINITY : scheduler.priority(item, now);
-        if (p > bestPriority) {
-          best = i;
-          bestPriority = p;
-        }
-      }
-      return remaining.splice(best, 1)[0]!;
-    };
+    const ordered = work
+      .map((w, index) => ({
+        ...w,
+        index,
+        priority: isPostedHint(w.item) ? Number.POSITIVE_INFINITY : scheduler.priority(w.item, now),
+      }))
+      .sort((a, b) => b.priority - a.priority || a.index - b.index);
 
+    let next = 0;
     const lane = async (): Promise<void> => {
-      while (remaining.length > 0) {
-        const entry = takeLikeliest();
+      while (next < ordered.length) {
+        const entry = ordered[next++]!;
         if (signal?.aborted) {
           settle(entry.message.messageId, 'retry');
           continue;
@@ -122,7 +114,7 @@ export async function runBatch(
         settle(entry.message.messageId, await handleOne(entry.item, deps, signal));
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, work.length)) }, lane));
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, ordered.length)) }, lane));
   } finally {
     deps.metrics.flush();
   }
