@@ -9,6 +9,7 @@
  * A first invocation changes state (the worker clears the password it escrows), so the worker
  * and the SDK get a fresh posted server on every run; the other functions repeat one event.
  */
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +26,16 @@ import { formatBytes, formatMs, formatRatio, summarize } from './stats.ts';
 
 const ID = 'cold-start';
 const TITLE = 'Cold start per Lambda function (dist/functions/*/index.js) vs the official SDK';
+
+/**
+ * The NODE_OPTIONS serverless.yml gives every function (e.g. --enable-source-maps, which costs
+ * import time): every cold start here runs under it, the SDK stand-in too.
+ */
+export function shippedNodeOptions(serverlessYml: string): string | undefined {
+  return /^\s+NODE_OPTIONS:\s*(.+?)\s*$/m.exec(serverlessYml)?.[1];
+}
+const NODE_OPTIONS = shippedNodeOptions(readFileSync(join(repoRoot, 'serverless.yml'), 'utf8'));
+const LAMBDA_ENV = NODE_OPTIONS === undefined ? undefined : { ...process.env, NODE_OPTIONS };
 const PROBE = join(repoRoot, 'bench', 'probes', 'first-invocation.ts');
 const SDK = 'official SDK (ECS): GET password';
 
@@ -206,7 +217,7 @@ async function runVariants(
       const caseFile = join(dir, `case-${index}-${run}.json`);
       await writeFile(caseFile, JSON.stringify(v.caseFor(run)));
       const before = huaweiCalls(wires.emulator);
-      const probe = await runProbeOnce(PROBE, [bundles.get(v.name)!, caseFile]);
+      const probe = await runProbeOnce(PROBE, [bundles.get(v.name)!, caseFile], LAMBDA_ENV);
       const calls = huaweiCalls(wires.emulator) - before;
       const problem = v.problem((probe.result as Record<string, unknown>)['response']);
       if (problem)
@@ -229,8 +240,11 @@ export async function measureColdStart(functionsDir: string, runs = DEFAULT_RUNS
     const bundles = new Map<string, string>();
     const sizes = new Map<string, BundleSize>();
     for (const name of names) {
-      const file = join(dir, `${name}.js`);
+      // With its source map beside it, as in the deployed zip (NODE_OPTIONS may load it).
+      await mkdir(join(dir, name), { recursive: true });
+      const file = join(dir, name, 'index.js');
       await copyFile(join(functionsDir, name, 'index.js'), file);
+      await copyFile(join(functionsDir, name, 'index.js.map'), `${file}.map`).catch(() => {});
       bundles.set(name, file);
       sizes.set(name, await sizeOf(file));
     }
@@ -261,6 +275,7 @@ export async function measureColdStart(functionsDir: string, runs = DEFAULT_RUNS
       notes: [
         `median (p95) of ${base.totalMs.n} fresh node processes per variant, run round-robin after one discarded run each; each bundle alone in a scratch dir`,
         'import = await import(bundle); first invocation = handler(event, context) until it resolves; total = both; node process = spawn to exit, as seen by the parent',
+        `every process runs with serverless.yml's NODE_OPTIONS (${NODE_OPTIONS ?? 'none'}), each bundle with its source map beside it as in the deployed zip`,
         `emulator (time ×1) and fauxqs run in the parent on loopback; the function environment points HUAWEICLOUD_*, ESCROW_STORE=file, WORK_QUEUE_URL/WORK_DLQ_URL and AWS_ENDPOINT_URL_SQS at them`,
         ...list.map((v) => v.work),
         'the official BMS SDK is not on npm: ECS stands in, its generated password request options sent to the BMS path (bench/probes/sdk-bms-password.ts)',

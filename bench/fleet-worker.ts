@@ -11,6 +11,7 @@ import { resourceUsage } from 'node:process';
 import { scaledClock } from '../lib/clock.ts';
 import { requireString } from '../lib/config/env-parsers.ts';
 import { createFileEscrowStore } from '../lib/escrow/file-store.ts';
+import { isPostedHint } from '../lib/worker/batch-worker.ts';
 import { QueueWorker } from '../lib/worker/file-queue-worker.ts';
 import { createLogger } from '../lib/observability/logger.ts';
 import { createMetrics } from '../lib/observability/metrics.ts';
@@ -33,7 +34,11 @@ const scheduler = createPollScheduler(parseSchedulerConfig(env));
 const queue = new SqliteQueue({
   database: requireString(env, 'FLEET_QUEUE_FILE', 'the queue database file'),
   clock,
-  priority: globalPriority ? (item, nowMs) => (item ? scheduler.priority(item, nowMs) : 0) : undefined,
+  // As in the local stack, a guest's "posted" hint is leased before everything else that is due.
+  priority: globalPriority
+    ? (item, nowMs) =>
+        isPostedHint(item) ? Number.POSITIVE_INFINITY : item ? scheduler.priority(item, nowMs) : 0
+    : (item) => (isPostedHint(item) ? 1 : 0),
 });
 const runtime = await createWorkerRuntime(env, {
   clock,
@@ -61,6 +66,8 @@ const sample = (): void => {
 };
 const sampler = setInterval(sample, 100);
 worker.start();
+// The bench writes a line whenever it enqueues a `posted` hint.
+process.stdin.on('data', () => worker.wake());
 process.stdout.write('ready\n');
 
 process.once('SIGTERM', () => {

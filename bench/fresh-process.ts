@@ -34,13 +34,18 @@ export class ProbeFailedError extends Error {
   }
 }
 
-export async function runProbeOnce(probe: string, args: readonly string[]): Promise<ProbeRun> {
+export async function runProbeOnce(
+  probe: string,
+  args: readonly string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<ProbeRun> {
   const start = performance.now();
   let stdout: string;
   try {
     ({ stdout } = await execFileAsync(process.execPath, [probe, ...args], {
       timeout: PROCESS_TIMEOUT_MS,
       cwd: repoRoot,
+      env,
     }));
   } catch (error) {
     const out = (error as { stdout?: string }).stdout ?? '';

@@ -445,6 +445,7 @@ async function startHttp(
     queueDepth: await queueDepth(plane.queue),
     refreshSeconds: config.refreshSeconds,
     generatedAt: new Date(target.clock.now()).toISOString(),
+    emulatedTimeScale: target.mode === 'emulator' ? target.clock.scale : undefined,
   });
   return startLocalHttpServer({
     host: config.host,

@@ -28,6 +28,11 @@ export interface ServerStatus {
   versionId?: string | undefined;
   foundAt?: string | undefined;
   clearedAt?: string | undefined;
+  /** The last GET that found nothing, and when the server was seen ACTIVE: the post was after. */
+  lastEmptyCheckAt?: string | undefined;
+  activeSince?: string | undefined;
+  /** When the guest notified that it had posted (the `posted` snippet), if it did. */
+  postedHintAt?: string | undefined;
   /** The server launch (launched_at) the state is about; a reinstall starts the server over. */
   launchedAt?: string | undefined;
 }
@@ -69,6 +74,22 @@ export function sqliteBoardStore(db: SqliteDatabase): BoardStore {
 
 /** A state never moves backwards: a late duplicate of an old message must not un-clear a server. */
 const RANK: Record<ServerState, number> = { waiting: 0, escrowed: 1, failed: 2, skipped: 3, cleared: 3 };
+
+/**
+ * What bounds the post time, newest knowledge first, and whether a guest's "posted" hint was
+ * processed for the server (a hint item is first seen when the notification arrived).
+ */
+function postBounds(
+  item: WorkItem | undefined,
+  exposure: { lastEmptyCheckAt?: string | undefined },
+  previous: ServerStatus | undefined,
+): Pick<ServerStatus, 'lastEmptyCheckAt' | 'activeSince' | 'postedHintAt'> {
+  return {
+    lastEmptyCheckAt: exposure.lastEmptyCheckAt ?? item?.lastEmptyCheckAt ?? previous?.lastEmptyCheckAt,
+    activeSince: item?.activeSince ?? previous?.activeSince,
+    postedHintAt: item?.source === 'posted' ? item.firstSeenAt : previous?.postedHintAt,
+  };
+}
 
 export class StatusBoard {
   readonly #servers = new Map<string, ServerStatus>();
@@ -147,6 +168,7 @@ export class StatusBoard {
           passwordChecks: outcome.exposure.passwordChecks,
           foundAt: outcome.exposure.foundAt,
           clearedAt: outcome.exposure.clearedAt,
+          ...postBounds(updated, outcome.exposure, previous),
         };
         break;
       case 'escrowed':
@@ -157,6 +179,7 @@ export class StatusBoard {
           versionId: outcome.versionId,
           passwordChecks: outcome.exposure.passwordChecks,
           foundAt: outcome.exposure.foundAt,
+          ...postBounds(updated, outcome.exposure, previous),
         };
         break;
       case 'skipped':
@@ -170,6 +193,8 @@ export class StatusBoard {
             reason: 'escrowed earlier; record already gone',
             versionId: previous?.versionId,
             foundAt: previous?.foundAt,
+            clearedAt: previous?.clearedAt,
+            ...postBounds(undefined, {}, previous),
           };
         } else {
           next = { ...base, state: 'skipped', reason: outcome.reason };
@@ -188,8 +213,10 @@ export class StatusBoard {
                     : 'clear pending',
                 versionId: updated.versionId,
                 foundAt: updated.foundAt,
+                clearedAt: updated.clearedAt,
+                ...postBounds(updated, {}, previous),
               }
-            : { ...base, state: 'waiting', reason: outcome.reason };
+            : { ...base, state: 'waiting', reason: outcome.reason, ...postBounds(updated, {}, previous) };
         break;
       case 'failed':
         next = outcome.permanent

@@ -224,6 +224,10 @@ class ServerRun {
     this.item.lastPasswordCheckAt = new Date(this.now()).toISOString();
     const ciphertext = record?.ciphertext ? record.ciphertext : undefined;
     if (ciphertext === undefined) {
+      // Only a look before the find bounds the post; a verify or repost-watch GET comes after our
+      // DELETE and would make the exposure just closed look shorter than it was.
+      if (this.item.phase !== 'verify' && this.item.phase !== 'watch')
+        this.item.lastEmptyCheckAt = this.item.lastPasswordCheckAt;
       // Whatever DELETE we sent has applied (or the record was emptied otherwise), and a
       // ciphertext found from now on in this launch was posted by it.
       this.item.deleteSentAt = undefined;
@@ -365,7 +369,11 @@ class ServerRun {
         detail: readBack ? 'read-back differs from the fetched ciphertext' : 'version not found on read-back',
       };
 
-    const exposure = { foundAt: this.item.foundAt, passwordChecks: this.item.passwordChecks ?? 0 };
+    const exposure = {
+      foundAt: this.item.foundAt,
+      lastEmptyCheckAt: this.item.lastEmptyCheckAt,
+      passwordChecks: this.item.passwordChecks ?? 0,
+    };
     if (deps.dryRun) return { kind: 'escrowed', versionId, sha256, exposure, dryRun: true };
     // Looked again right before the DELETE: a concurrent worker on this server may have had its
     // DELETE of this ciphertext accepted since our put (it marks the version after). Rule 2 then
@@ -528,6 +536,7 @@ class ServerRun {
       newVersion,
       exposure: {
         foundAt: item.foundAt!,
+        lastEmptyCheckAt: item.lastEmptyCheckAt,
         clearedAt: item.clearedAt,
         passwordChecks: item.passwordChecks ?? 0,
       },

@@ -64,6 +64,7 @@ export function validateWorkItem(value: unknown): WorkItem {
     origin: text(o, 'origin', 256),
     lastPasswordCheckAt: isoTime(o, 'lastPasswordCheckAt'),
     phase: o['phase'] === undefined ? undefined : oneOf(o, 'phase', ['find', 'verify', 'watch'] as const),
+    lastEmptyCheckAt: isoTime(o, 'lastEmptyCheckAt'),
     foundAt: isoTime(o, 'foundAt'),
     clearedAt: isoTime(o, 'clearedAt'),
     sha256: o['sha256'] === undefined ? undefined : matching(o, 'sha256', SHA256),

@@ -29,6 +29,11 @@ export interface WorkItem {
    * Absent = 'find'.
    */
   phase?: 'find' | 'verify' | 'watch' | undefined;
+  /**
+   * ISO time of the last find-phase GET that found nothing: the post happened after it. With
+   * foundAt it bounds the true post time, which the hook cannot see (exposure report).
+   */
+  lastEmptyCheckAt?: string | undefined;
   /** ISO time the GET that found the record ran (exposure report). */
   foundAt?: string | undefined;
   /** ISO time our DELETE was accepted (exposure report). */

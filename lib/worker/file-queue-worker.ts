@@ -47,6 +47,8 @@ export class QueueWorker {
   readonly #abortBatch = new AbortController();
   #loop: Promise<void> | undefined;
   #batches = 0;
+  /** Ends the current idle wait early (set while idling). */
+  #wakeUp: (() => void) | undefined;
 
   constructor(options: QueueWorkerOptions) {
     this.#options = options;
@@ -55,6 +57,14 @@ export class QueueWorker {
   /** Batches run so far (for health output). */
   get batches(): number {
     return this.#batches;
+  }
+
+  /**
+   * Something was just enqueued (a `posted` hint): look at the queue now rather than after the
+   * idle interval, as an SQS long poll returns when a message arrives.
+   */
+  wake(): void {
+    this.#wakeUp?.();
   }
 
   start(): void {
@@ -105,7 +115,15 @@ export class QueueWorker {
         this.#options.onRound?.(error);
         logger.error('local worker round failed; trying again', { error });
       }
-      if (handled === 0 && !this.#stop.signal.aborted) await idle(idlePollMs, this.#stop.signal);
+      if (handled === 0 && !this.#stop.signal.aborted)
+        await new Promise<void>((resolve) => {
+          const wake = new AbortController();
+          this.#wakeUp = () => wake.abort();
+          void idle(idlePollMs, AbortSignal.any([this.#stop.signal, wake.signal])).then(() => {
+            this.#wakeUp = undefined;
+            resolve();
+          });
+        });
     }
   }
 

@@ -1,10 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
+import { STATE_DB_FILE } from '../../lib/local/local-config.ts';
+import { sqliteBoardStore } from '../../lib/local/status-board.ts';
+import { SqliteDatabase } from '../../lib/queue/sqlite-database.ts';
 
 let emu: RunningEmulator;
 let dir: string;
@@ -150,6 +153,58 @@ describe('the bms-password-escrow CLI against the emulator', () => {
     expect(shown.code).toBe(0);
     expect(shown.out.trim()).toMatch(/^[A-Za-z0-9]{20}$/);
     expect(shown.err).not.toContain(shown.out.trim());
+  });
+
+  it("status shows each server's exposure bounds from the local stack's status board", async () => {
+    const listed = JSON.parse(
+      (await cli(['status', '--project-id', emu.projectId, '--no-record-check', '--json'])).out,
+    ).servers as Array<{ serverId: string; exposure: unknown }>;
+    const serverId = listed[0]!.serverId;
+    const stateDir = join(dir, 'board');
+    await mkdir(stateDir, { recursive: true });
+    const t = (s: number): string => new Date(Date.parse('2026-01-01T00:00:00Z') + s * 1000).toISOString();
+    const db = new SqliteDatabase(join(stateDir, STATE_DB_FILE));
+    sqliteBoardStore(db).save([
+      {
+        serverId,
+        projectId: emu.projectId,
+        region: emu.region,
+        state: 'cleared',
+        firstSeenAt: t(0),
+        updatedAt: t(140),
+        source: 'direct',
+        attempts: 3,
+        activeSince: t(0),
+        lastEmptyCheckAt: t(100),
+        foundAt: t(130),
+        clearedAt: t(140),
+        postedHintAt: t(128),
+      },
+    ]);
+    db.close();
+    const status = ['status', '--project-id', emu.projectId, '--no-record-check', '--state-dir', stateDir];
+    const json = await cli([...status, '--json']);
+    const row = (
+      JSON.parse(json.out).servers as Array<{ serverId: string; exposure: unknown; notified: boolean }>
+    ).find((r) => r.serverId === serverId);
+    expect(row).toMatchObject({ exposure: { minSeconds: 10, maxSeconds: 40, open: false }, notified: true });
+    const table = await cli(status);
+    expect(table.out).toMatch(/EXPOSURE\s+NOTIFIED/);
+    expect(table.out).toMatch(new RegExp(`${serverId}.*10 s – 40 s\\s+yes`));
+    // Without a board the column is empty, not an error.
+    const none = await cli([
+      'status',
+      '--project-id',
+      emu.projectId,
+      '--no-record-check',
+      '--state-dir',
+      join(dir, 'nothing'),
+      '--json',
+    ]);
+    expect(none.code).toBe(0);
+    expect(
+      (JSON.parse(none.out).servers as Array<{ exposure: unknown }>).every((r) => r.exposure === null),
+    ).toBe(true);
   });
 
   it('looks the project id up in IAM when none is given', async () => {
