@@ -1,5 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EXIT } from './exit-codes.ts';
+import { terminalSafe } from './output.ts';
+import { didYouMean } from './suggest.ts';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -31,24 +33,50 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** parseArgs' errors say how to quote a positional; say instead what the operator meant. */
+function usageFromParseError(command: Command, cause: unknown): UsageError {
+  const error = cause as Error & { code?: string };
+  const more = `Run "bms-password-escrow ${command.name} --help" for usage.`;
+  const flag = /'(-{1,2}[^'\s]+)/.exec(error.message)?.[1];
+  const names = [...Object.keys(command.options), 'help'];
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag !== undefined) {
+    const typed = flag.replace(/^-+/, '').split('=')[0] ?? '';
+    return new UsageError(`unknown option ${flag}.${didYouMean(typed, names, '--')}\n${more}`);
+  }
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag !== undefined) {
+    const name = flag.replace(/^-+/, '');
+    const spec = command.options[name];
+    return new UsageError(
+      spec?.type === 'boolean' ? `--${name} takes no value\n${more}` : `--${name} needs a value\n${more}`,
+    );
+  }
+  return new UsageError(`${error.message}\n${more}`);
+}
+
 export function parseCommandArgs(
   command: Command,
   argv: string[],
 ): { values: Record<string, string | boolean | undefined>; positionals: string[]; help: boolean } {
+  let parsed: ReturnType<typeof parseArgs>;
   try {
-    const { values, positionals } = parseArgs({
+    parsed = parseArgs({
       args: argv,
       options: { ...command.options, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
     });
-    const { help, ...rest } = values as Record<string, string | boolean | undefined>;
-    return { values: rest, positionals, help: help === true };
   } catch (cause) {
-    throw new UsageError(
-      `${(cause as Error).message}\nRun "bms-password-escrow ${command.name} --help" for usage.`,
-    );
+    throw usageFromParseError(command, cause);
   }
+  const { help, ...rest } = parsed.values as Record<string, string | boolean | undefined>;
+  // No command takes positional arguments: a stray word is a mistake (a flag without its --, a
+  // value with a space in it), never something to ignore.
+  const [stray] = parsed.positionals;
+  if (stray !== undefined && help !== true)
+    throw new UsageError(
+      `unexpected argument "${terminalSafe(stray)}"; ${command.name} takes only --options.\nRun "bms-password-escrow ${command.name} --help" for usage.`,
+    );
+  return { values: rest, positionals: parsed.positionals, help: help === true };
 }
 
 export function requireOption(
@@ -61,17 +89,33 @@ export function requireOption(
   return value;
 }
 
-/** A numeric flag: undefined when absent; a usage error when empty, not a number, or below `min`. */
+/**
+ * A numeric flag: undefined when absent; a usage error when empty, not a number, below `min`
+ * or above `max`, or (with `integer`) not a whole number, so "2.5" or "1e9" servers never
+ * reach the API.
+ */
 export function numberOption(
   values: Record<string, string | boolean | undefined>,
   name: string,
   min: number,
+  limits: { max?: number; integer?: boolean } = {},
 ): number | undefined {
   const value = values[name];
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < min)
-    throw new UsageError(`--${name} expects a number of at least ${min}, got "${String(value)}"`);
+  const max = limits.max ?? Number.MAX_SAFE_INTEGER;
+  const kind = limits.integer ? 'a whole number' : 'a number';
+  if (
+    typeof value !== 'string' ||
+    value.trim() === '' ||
+    !Number.isFinite(n) ||
+    n < min ||
+    n > max ||
+    (limits.integer === true && !/^\d+$/.test(value.trim()))
+  )
+    throw new UsageError(
+      `--${name} expects ${kind} from ${min} to ${max}, got "${terminalSafe(String(value))}"`,
+    );
   return n;
 }
 

@@ -18,7 +18,7 @@ import type { EmulatorKeyPair, EmulatorOptions, RunningEmulator } from './types.
 
 export { API_LIMITS_PER_MINUTE, type ApiName } from '../lib/huawei/api-names.ts';
 export { DEFAULT_SWITCHES } from './emulator-core.ts';
-export { SMN_CERT_PATH } from './smn-publisher.ts';
+export { EMULATOR_TOPIC_NAME, SMN_CERT_PATH } from './smn-publisher.ts';
 export type * from './types.ts';
 
 export function generateEmulatorKeyPair(name = 'KeyPair-emulator'): EmulatorKeyPair {
@@ -95,6 +95,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     url,
     region,
     projectId,
+    smnTopicUrn: core.smn.topicUrn,
     accessKey,
     secretKey,
     clock,

@@ -11,9 +11,11 @@ import type { Logger } from '../lib/observability/logger.ts';
 import type { CallLog } from './call-log.ts';
 import type { CtsTrace } from './cts-trace.ts';
 import type { Random } from './seeded-random.ts';
-import type { SubscriptionInfo } from './types.ts';
+import type { SmnDeliveryRecord, SubscriptionInfo } from './types.ts';
 
 export const SMN_CERT_PATH = '/__emulator/smn/SMN_emulator.pem';
+/** The one topic CTS key events are published to: urn:smn:{region}:{project}:{this}. */
+export const EMULATOR_TOPIC_NAME = 'bms-password-escrow-events';
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 
 export function loadSmnSigningMaterial(): { keyPem: string; certPem: string } {
@@ -45,16 +47,29 @@ export interface SmnPublisherDeps {
 export class SmnPublisher {
   readonly #deps: SmnPublisherDeps;
   readonly #subscriptions = new Map<string, Subscription>();
+  /** Re-subscribe tokens handed out in UnsubscribeConfirmation messages (valid 48 h live). */
+  readonly #resubscribe = new Map<string, Subscription>();
   readonly #inFlight = new Set<Promise<void>>();
   readonly topicUrn: string;
 
   constructor(deps: SmnPublisherDeps) {
     this.#deps = deps;
-    this.topicUrn = `urn:smn:${deps.region}:${deps.projectId}:bms-password-escrow-events`;
+    this.topicUrn = `urn:smn:${deps.region}:${deps.projectId}:${EMULATOR_TOPIC_NAME}`;
   }
 
   reset(): void {
     this.#subscriptions.clear();
+    this.#resubscribe.clear();
+  }
+
+  /** Live confirmation links carry the region twice, as `region` and `region_id`. */
+  #regionQuery(): string {
+    const region = encodeURIComponent(this.#deps.region);
+    return `region=${region}&region_id=${region}`;
+  }
+
+  #confirmUrl(token: string): string {
+    return `${this.#deps.baseUrl()}/__emulator/smn/confirm?token=${token}&topic_urn=${encodeURIComponent(this.topicUrn)}&${this.#regionQuery()}`;
   }
 
   list(): SubscriptionInfo[] {
@@ -74,11 +89,10 @@ export class SmnPublisher {
       confirmed: false,
     };
     this.#subscriptions.set(subscription.urn, subscription);
-    const subscribeUrl = `${this.#deps.baseUrl()}/__emulator/smn/confirm?token=${subscription.token}&topic_urn=${encodeURIComponent(this.topicUrn)}`;
     await this.#deliver(subscription, {
       type: 'SubscriptionConfirmation',
       message: `You are invited to subscribe to topic: ${this.topicUrn}. To confirm this subscription, please visit the subscribe_url included in this message. The subscribe_url is valid only within 48 hours.`,
-      subscribe_url: subscribeUrl,
+      subscribe_url: this.#confirmUrl(subscription.token),
     });
     return info(subscription);
   }
@@ -90,25 +104,51 @@ export class SmnPublisher {
         return info(subscription);
       }
     }
-    return undefined;
+    const again = this.#resubscribe.get(token);
+    if (!again) return undefined;
+    this.#resubscribe.delete(token);
+    again.confirmed = true;
+    this.#subscriptions.set(again.urn, again);
+    return info(again);
   }
 
+  /**
+   * Removes the subscription and, as SMN does, sends the endpoint a signed
+   * UnsubscribeConfirmation whose subscribe_url would re-subscribe it (not awaited).
+   */
   unsubscribe(urn: string): boolean {
-    return this.#subscriptions.delete(urn);
+    const subscription = this.#subscriptions.get(urn);
+    if (!subscription) return false;
+    this.#subscriptions.delete(urn);
+    const again: Subscription = { ...subscription, token: this.#deps.random.hex(64), confirmed: false };
+    this.#resubscribe.set(again.token, again);
+    this.#track(
+      this.#deliver(subscription, {
+        type: 'UnsubscribeConfirmation',
+        message: `You are unsubscribed from topic: ${this.topicUrn}. To subscribe to this topic again, please visit the subscribe_url included in this message. The subscribe_url is valid only within 48 hours.`,
+        subscribe_url: this.#confirmUrl(again.token),
+      }),
+    );
+    return true;
+  }
+
+  #track(delivery: Promise<void>): void {
+    this.#inFlight.add(delivery);
+    void delivery.finally(() => this.#inFlight.delete(delivery));
   }
 
   /** Pushes one trace to every confirmed subscription without waiting for the outcome. */
   publish(trace: CtsTrace): void {
     for (const subscription of this.#subscriptions.values()) {
       if (!subscription.confirmed) continue;
-      const delivery = this.#deliver(subscription, {
-        type: 'Notification',
-        subject: `CTS key event: ${trace.trace_name}`,
-        message: JSON.stringify(trace),
-        unsubscribe_url: `${this.#deps.baseUrl()}/__emulator/smn/unsubscribe?subscription_urn=${encodeURIComponent(subscription.urn)}`,
-      });
-      this.#inFlight.add(delivery);
-      void delivery.finally(() => this.#inFlight.delete(delivery));
+      this.#track(
+        this.#deliver(subscription, {
+          type: 'Notification',
+          subject: `CTS key event: ${trace.trace_name}`,
+          message: JSON.stringify(trace),
+          unsubscribe_url: `${this.#deps.baseUrl()}/__emulator/smn/unsubscribe?${this.#regionQuery()}&subscription_urn=${encodeURIComponent(subscription.urn)}`,
+        }),
+      );
     }
   }
 
@@ -118,7 +158,7 @@ export class SmnPublisher {
 
   async #deliver(
     subscription: Subscription,
-    fields: { type: 'Notification' | 'SubscriptionConfirmation' } & Record<string, string>,
+    fields: { type: SmnDeliveryRecord['type'] } & Record<string, string>,
   ): Promise<void> {
     const settings = this.#deps.settings();
     const messageId = this.#deps.random.hex(32);

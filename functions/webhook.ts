@@ -8,13 +8,29 @@ import {
   handlePlatformEvent,
   type PlatformEventResult,
 } from '../lib/intake/functiongraph-eventgrid-envelopes.ts';
-import { intakeRuntime } from '../lib/intake/intake-wiring.ts';
+import { type IntakeRuntime, intakeRuntime } from '../lib/intake/intake-wiring.ts';
+import { requireTopicTrust } from '../lib/intake/smn/topic-trust.ts';
 import { handleWebhookRequest } from '../lib/intake/webhook-http.ts';
+
+const checked = new WeakSet<IntakeRuntime>();
+
+/**
+ * The SMN endpoint does not serve without a topic allow-list: every invocation fails with the
+ * ConfigError (and the Lambda errors alarm fires) until SMN_TOPIC_URN_ALLOWLIST is set.
+ */
+async function smnRuntime(): Promise<IntakeRuntime> {
+  const runtime = await intakeRuntime();
+  if (!checked.has(runtime)) {
+    requireTopicTrust(runtime.config.topicTrust, runtime.logger);
+    checked.add(runtime);
+  }
+  return runtime;
+}
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({
   timeoutEarlyInMillis: 1000,
 }).handler(async (event, _context, { signal }) => {
-  const runtime = await intakeRuntime();
+  const runtime = await smnRuntime();
   const response = await handleWebhookRequest(
     runtime,
     {

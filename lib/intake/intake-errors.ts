@@ -11,6 +11,7 @@ export type IntakeErrorCode =
   | 'invalid_id'
   | 'untrusted_url'
   | 'topic_not_allowed'
+  | 'project_not_allowed'
   | 'message_expired'
   | 'signature_invalid'
   | 'certificate_invalid'
@@ -38,6 +39,7 @@ const STATUS: Record<IntakeErrorCode, number> = {
   invalid_id: 400,
   untrusted_url: 403,
   topic_not_allowed: 403,
+  project_not_allowed: 403,
   message_expired: 403,
   signature_invalid: 403,
   certificate_invalid: 403,

@@ -20,6 +20,7 @@ import { createHuaweiClients } from '../huawei/huawei-clients.ts';
 import { ENV_PROJECT_ID, parseHuaweiConfig } from '../huawei/huawei-config.ts';
 import { parseIntakeConfig, type SweepTarget } from '../intake/intake-config.ts';
 import { composeIntakeRuntime, type IntakeRuntime } from '../intake/intake-wiring.ts';
+import { ENV_TOPIC_ALLOWLIST, parseTopicTrust, requireTopicTrust } from '../intake/smn/topic-trust.ts';
 import { runSweep, type SweepReport } from '../intake/sweep.ts';
 import { handleWebhookRequest } from '../intake/webhook-http.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
@@ -42,6 +43,8 @@ export interface LocalEmulator {
   accessKey: string;
   secretKey: string;
   clock: Clock;
+  /** The topic the emulator publishes to; the stack trusts exactly this one by default. */
+  smnTopicUrn: string;
   admin: { subscribe(endpointUrl: string): Promise<{ confirmed: boolean }> };
   close(): Promise<void>;
 }
@@ -131,7 +134,7 @@ function loopbackOrigin(url: string): string {
 }
 
 interface Target {
-  env: Env;
+  env: Record<string, string | undefined>;
   clock: Clock;
   mode: LocalModeLabel;
   emulator: LocalEmulator | undefined;
@@ -183,6 +186,8 @@ async function resolveTarget(options: LocalStackOptions, escrowDir: string): Pro
   });
   delete base['HUAWEICLOUD_SDK_SECURITY_TOKEN'];
   allowEmulatorHost(loopbackOrigin(emulator.url));
+  // The bundled emulator's topic, named explicitly: the webhook never runs trusting any topic.
+  base[ENV_TOPIC_ALLOWLIST] ??= emulator.smnTopicUrn;
   return { env: base, clock: emulator.clock, mode: 'emulator', emulator, ownsEmulator };
 }
 
@@ -222,6 +227,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     const { env, clock } = target;
     const { region, projectId } = await resolveProjectId(env, clock);
+    if (target.mode === 'emulator' && !target.emulator) {
+      // An external emulator on loopback publishes to its one topic in this project.
+      const { EMULATOR_TOPIC_NAME } = await import('../../emulator/smn-publisher.ts');
+      env[ENV_TOPIC_ALLOWLIST] ??= `urn:smn:${region}:${projectId}:${EMULATOR_TOPIC_NAME}`;
+    }
+    // Against the real cloud, no topic allow-list means no start (see topic-trust.ts).
+    requireTopicTrust(parseTopicTrust(env), logger);
     // Metrics are CloudWatch's business; locally the status page and the log say it all.
     const metrics = createMetrics({ sink: { write: () => true } });
 
