@@ -103,18 +103,20 @@ export function numberOption(
   const value = values[name];
   if (value === undefined) return undefined;
   const n = Number(value);
-  const max = limits.max ?? Number.MAX_SAFE_INTEGER;
-  const kind = limits.integer ? 'a whole number' : 'a number';
+  const bounds = [
+    limits.integer ? 'a whole number' : undefined,
+    limits.max === undefined ? undefined : `at most ${limits.max}`,
+  ].filter((b) => b !== undefined);
   if (
     typeof value !== 'string' ||
     value.trim() === '' ||
     !Number.isFinite(n) ||
     n < min ||
-    n > max ||
+    (limits.max !== undefined && n > limits.max) ||
     (limits.integer === true && !/^\d+$/.test(value.trim()))
   )
     throw new UsageError(
-      `--${name} expects ${kind} from ${min} to ${max}, got "${terminalSafe(String(value))}"`,
+      `--${name} expects a number of at least ${min}${bounds.length > 0 ? ` (${bounds.join(', ')})` : ''}, got "${terminalSafe(String(value))}"`,
     );
   return n;
 }
