@@ -34,6 +34,13 @@ export function describeOutcome(serverId: string, outcome: Outcome): string {
   return terminalSafe(outcomeLine(serverId, outcome));
 }
 
+/** The line while `process` keeps going by itself: "try again" is only for a final answer. */
+export function describeWait(serverId: string, outcome: Outcome & { kind: 'not-ready' }): string {
+  return terminalSafe(
+    `${serverId}: not ready (${outcome.reason}); checking again by itself in about ${outcome.retryAfterSeconds}s`,
+  );
+}
+
 function outcomeLine(serverId: string, outcome: Outcome): string {
   switch (outcome.kind) {
     case 'cleared':
@@ -95,11 +102,7 @@ ${TARGET_HELP}
         // leave a rerun to start over. Waiting for a post only happens when asked to.
         const verifying = item.phase === 'verify' && clock.now() < verifyUntil;
         if (!verifying && flags['wait'] !== true) break;
-        // We keep going ourselves, so say so; "try again" is only for the final line.
-        if (!flags['json'])
-          io.stderr.write(
-            `${serverId}: not ready (${outcome.reason}); checking again in about ${outcome.retryAfterSeconds}s\n`,
-          );
+        if (!flags['json']) io.stderr.write(`${describeWait(serverId, outcome)}\n`);
         await clock.sleep(outcome.retryAfterSeconds * 1000, io.signal).catch(() => undefined);
       }
       if (flags['json']) writeJson(io, { serverId, projectId, region, outcome });
