@@ -109,11 +109,12 @@ export function numberOption(
   ].filter((b) => b !== undefined);
   if (
     typeof value !== 'string' ||
-    value.trim() === '' ||
+    value.trim() !== value ||
+    value === '' ||
     !Number.isFinite(n) ||
     n < min ||
     (limits.max !== undefined && n > limits.max) ||
-    (limits.integer === true && !/^\d+$/.test(value.trim()))
+    (limits.integer === true && !/^\d+$/.test(value))
   )
     throw new UsageError(
       `--${name} expects a number of at least ${min}${bounds.length > 0 ? ` (${bounds.join(', ')})` : ''}, got "${terminalSafe(String(value))}"`,
