@@ -41,7 +41,10 @@ export interface SignedCallerOptions {
   retryPolicy?: RetryPolicy | undefined;
   random?: (() => number) | undefined;
   logger?: Logger | undefined;
-  /** Counts every attempt as HuaweiApiCall{api, result}: 2xx, 4xx, 429, 5xx, network, timeout… */
+  /**
+   * Counts every attempt as HuaweiApiCall{api, result}: 2xx, 401, 403, 429, 4xx (the rest),
+   * 5xx, network, timeout…; also rolled up by result alone, which the stack's alarms watch.
+   */
   metrics?: Metrics | undefined;
   /**
    * The time written into X-Sdk-Date. The gateway rejects dates more than 15 minutes off its own
@@ -86,8 +89,8 @@ export class SignedCaller {
     } catch (error) {
       const result =
         error instanceof HuaweiApiError
-          ? error.status === 429
-            ? '429'
+          ? error.status === 429 || error.status === 401 || error.status === 403
+            ? String(error.status)
             : error.status !== undefined
               ? `${Math.floor(error.status / 100)}xx`
               : error.kind
@@ -98,7 +101,7 @@ export class SignedCaller {
   }
 
   #count(api: ApiName, result: string): void {
-    (this.#options.metrics ?? nullMetrics).add('HuaweiApiCall', 'Count', 1, { api, result });
+    (this.#options.metrics ?? nullMetrics).add('HuaweiApiCall', 'Count', 1, { api, result }, ['result']);
   }
 
   async #send(call: SignedCall): Promise<HttpResponse> {
