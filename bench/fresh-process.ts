@@ -34,11 +34,16 @@ export class ProbeFailedError extends Error {
   }
 }
 
-export async function runProbeOnce(probe: string, args: readonly string[]): Promise<ProbeRun> {
+/** `nodeArgs` go before the probe, e.g. ['--enable-source-maps'] as NODE_OPTIONS would set it. */
+export async function runProbeOnce(
+  probe: string,
+  args: readonly string[],
+  nodeArgs: readonly string[] = [],
+): Promise<ProbeRun> {
   const start = performance.now();
   let stdout: string;
   try {
-    ({ stdout } = await execFileAsync(process.execPath, [probe, ...args], {
+    ({ stdout } = await execFileAsync(process.execPath, [...nodeArgs, probe, ...args], {
       timeout: PROCESS_TIMEOUT_MS,
       cwd: repoRoot,
     }));
