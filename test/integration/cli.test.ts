@@ -336,4 +336,15 @@ describe('hostile command-line input', () => {
       JSON.parse(json.out).servers.some((s: { name: string }) => s.name.includes('\u001b]0;pwned')),
     ).toBe(true);
   });
+
+  it('serve against the real cloud refuses to start without an SMN topic allow-list', async () => {
+    const run = await cli(['serve', '--port', '0', '--state-dir', join(dir, 'serve-real')], {
+      HUAWEICLOUD_BMS_ENDPOINT: '',
+      HUAWEICLOUD_IAM_ENDPOINT: '',
+      HUAWEICLOUD_SDK_PROJECT_ID: emu.projectId,
+    });
+    expect(run.code).toBe(2);
+    expect(run.err).toMatch(/SMN_TOPIC_URN_ALLOWLIST must list the SMN topic URNs this webhook accepts/);
+    expect(run.err).toMatch(/Set it to \* to accept any topic/);
+  });
 });
