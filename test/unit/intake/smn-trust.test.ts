@@ -4,7 +4,7 @@
  * allow-lists end to end. The live Huawei hosts are not reachable from a test, so the fetch
  * is a recording stand-in that serves the fixture certificate and answers confirmations.
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handler as webhookHandler } from '../../../functions/webhook.ts';
 import { ConfigError } from '../../../lib/config/env-parsers.ts';
