@@ -55,7 +55,7 @@ export function requireTopicTrust(trust: TopicTrust, logger: Pick<Logger, 'warn'
     throw new ConfigError(
       ENV_TOPIC_ALLOWLIST,
       'must list the SMN topic URNs this webhook accepts (urn:smn:{region}:{project_id}:{topic}); ' +
-        'SMN signs every tenant’s messages with the same certificate, so without it any tenant could ' +
+        "SMN signs every tenant's messages with the same certificate, so without it any tenant could " +
         'send us notifications. Set it to * to accept any topic (not recommended)',
     );
   if (trust.mode === 'any')

@@ -10,7 +10,7 @@ import { handler as webhookHandler } from '../../../functions/webhook.ts';
 import { ConfigError } from '../../../lib/config/env-parsers.ts';
 import { setIntakeRuntimeFactory } from '../../../lib/intake/intake-wiring.ts';
 import { parseTopicTrust, requireTopicTrust } from '../../../lib/intake/smn/topic-trust.ts';
-import { checkCertUrl, checkUrl } from '../../../lib/intake/smn/url-allowlist.ts';
+import { checkCertUrl, checkUrl, parseHostPattern } from '../../../lib/intake/smn/url-allowlist.ts';
 import { handleWebhookRequest } from '../../../lib/intake/webhook-http.ts';
 import { parseIntakeConfig } from '../../../lib/intake/intake-config.ts';
 import {
@@ -235,5 +235,11 @@ describe('live-shaped SMN messages against the default host allow-lists', () => 
     'https://smn.eu-west-101.myhuaweicloud.eu/smn/SMN_eu-west-101_94f60ccdfbee4588aa4d555935a56ba3.pem',
   ])('accepts the signing certificate URL %s', (url) => {
     expect(checkCertUrl(url, config.certHostAllowlist, 'signing_cert_url').href).toBe(url);
+  });
+
+  it('a region-prefixed wildcard label needs two fixed labels after it, like any wildcard', () => {
+    expect(parseHostPattern('*-console.huaweicloud.com').labels).toEqual(['*-console', 'huaweicloud', 'com']);
+    expect(() => parseHostPattern('*-console.com')).toThrow(/too broad/);
+    expect(() => parseHostPattern('a*-console.huaweicloud.com')).toThrow(/invalid host label/);
   });
 });
