@@ -8,7 +8,7 @@
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createProgress, formatTable } from './output.ts';
+import { createProgress, formatTable, terminalSafe } from './output.ts';
 import type { RunningEmulator } from '../emulator/index.ts';
 import { staticCredentialProvider } from '../lib/huawei/credentials.ts';
 import { ENV_BMS_ENDPOINT, ENV_IAM_ENDPOINT, ENV_REGION } from '../lib/huawei/endpoints.ts';
@@ -122,7 +122,8 @@ async function createDemoFleet(emulator: RunningEmulator, windows: number, linux
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const started = Date.now();
   const out = options.json ? options.stderr : options.stdout;
-  const say = (line: string): void => void out.write(`${line}\n`);
+  // Server names and failure reasons come from the (emulated) cloud.
+  const say = (line: string): void => void out.write(`${terminalSafe(line)}\n`);
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'bms-password-escrow-demo-')));
   const logFile = join(stateDir, 'service.log');
   const { createWriteStream } = await import('node:fs');
