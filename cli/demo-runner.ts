@@ -122,8 +122,7 @@ async function createDemoFleet(emulator: RunningEmulator, windows: number, linux
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const started = Date.now();
   const out = options.json ? options.stderr : options.stdout;
-  // Server names and failure reasons come from the (emulated) cloud.
-  const say = (line: string): void => void out.write(`${terminalSafe(line)}\n`);
+  const say = (line: string): void => void out.write(`${line}\n`);
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'bms-password-escrow-demo-')));
   const logFile = join(stateDir, 'service.log');
   const { createWriteStream } = await import('node:fs');
@@ -162,7 +161,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const minutes = (): string => ((emulator.clock.now() - t0) / 60_000).toFixed(1).padStart(5);
     const labelOf = (id: string): string => {
       const truth = emulator.admin.server(id);
-      return truth ? `${truth.name} (${truth.osType})` : id;
+      // Names come from the (emulated) cloud; our own colour codes are added after.
+      return terminalSafe(truth ? `${truth.name} (${truth.osType})` : id);
     };
     const total = options.windows + options.linux;
     const progress = createProgress(out);
@@ -176,7 +176,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     stack.board.onChange((status: ServerStatus, previous) => {
       if (previous && previous.state === status.state && previous.reason === status.reason) return;
       const state = color(out, STATE_COLOR[status.state], status.state.padEnd(8));
-      const reason = status.reason ? `  ${status.reason}` : '';
+      const reason = status.reason ? `  ${terminalSafe(status.reason)}` : '';
       const note = status.state === 'cleared' ? exposureNote(status.serverId) : '';
       progress.done();
       say(`[${minutes()} min] ${labelOf(status.serverId).padEnd(28)} ${state}${reason}${note}`);
