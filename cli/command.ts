@@ -90,35 +90,32 @@ export function requireOption(
 }
 
 /**
- * A numeric flag: undefined when absent; a usage error when empty, not a number, below `min`
- * or above `max`, or (with `integer`) not a whole number, so "2.5" or "1e9" servers never
- * reach the API.
+ * A numeric flag: undefined when absent; a usage error when empty, not a number, out of range,
+ * or (with `integer`) not a whole number.
  */
 export function numberOption(
   values: Record<string, string | boolean | undefined>,
   name: string,
   min: number,
-  limits: { max?: number; integer?: boolean } = {},
+  options: { max?: number; integer?: boolean } = {},
 ): number | undefined {
   const value = values[name];
   if (value === undefined) return undefined;
   const n = Number(value);
-  const bounds = [
-    limits.integer ? 'a whole number' : undefined,
-    limits.max === undefined ? undefined : `at most ${limits.max}`,
-  ].filter((b) => b !== undefined);
+  const { max = Number.POSITIVE_INFINITY, integer = false } = options;
   if (
     typeof value !== 'string' ||
+    value.trim() === '' ||
     value.trim() !== value ||
-    value === '' ||
     !Number.isFinite(n) ||
     n < min ||
-    (limits.max !== undefined && n > limits.max) ||
-    (limits.integer === true && !/^\d+$/.test(value))
-  )
-    throw new UsageError(
-      `--${name} expects a number of at least ${min}${bounds.length > 0 ? ` (${bounds.join(', ')})` : ''}, got "${terminalSafe(String(value))}"`,
-    );
+    n > max ||
+    (integer && !/^\d+$/.test(value))
+  ) {
+    const kind = integer ? 'an integer' : 'a number';
+    const range = max === Number.POSITIVE_INFINITY ? `of at least ${min}` : `from ${min} to ${max}`;
+    throw new UsageError(`--${name} expects ${kind} ${range}, got "${terminalSafe(String(value))}"`);
+  }
   return n;
 }
 

@@ -18,7 +18,7 @@ import type { EmulatorKeyPair, EmulatorOptions, RunningEmulator } from './types.
 
 export { API_LIMITS_PER_MINUTE, type ApiName } from '../lib/huawei/api-names.ts';
 export { DEFAULT_SWITCHES } from './emulator-core.ts';
-export { EMULATOR_TOPIC_NAME, SMN_CERT_PATH } from './smn-publisher.ts';
+export { SMN_CERT_PATH } from './smn-publisher.ts';
 export type * from './types.ts';
 
 export function generateEmulatorKeyPair(name = 'KeyPair-emulator'): EmulatorKeyPair {
@@ -111,22 +111,5 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       })();
       return closing;
     },
-  };
-}
-
-/**
- * The official environment a client needs to talk to this emulator: its throwaway AK/SK,
- * region, project and both endpoints. Child processes (serve, the fleet worker) take it as is.
- */
-export function clientEnv(
-  emulator: Pick<RunningEmulator, 'accessKey' | 'secretKey' | 'region' | 'projectId' | 'url'>,
-): Record<string, string> {
-  return {
-    HUAWEICLOUD_SDK_AK: emulator.accessKey,
-    HUAWEICLOUD_SDK_SK: emulator.secretKey,
-    HUAWEICLOUD_SDK_REGION: emulator.region,
-    HUAWEICLOUD_SDK_PROJECT_ID: emulator.projectId,
-    HUAWEICLOUD_BMS_ENDPOINT: emulator.url,
-    HUAWEICLOUD_IAM_ENDPOINT: emulator.url,
   };
 }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { sign } from 'node:crypto';
 import type { Clock } from '../lib/clock.ts';
 import { smnStringToSign } from '../lib/intake/smn/smn-string-to-sign.ts';
+import { emulatorTopicUrn } from '../lib/local/emulator-env.ts';
 import type { Logger } from '../lib/observability/logger.ts';
 import type { CallLog } from './call-log.ts';
 import type { CtsTrace } from './cts-trace.ts';
@@ -14,8 +15,7 @@ import type { Random } from './seeded-random.ts';
 import type { SmnDeliveryRecord, SubscriptionInfo } from './types.ts';
 
 export const SMN_CERT_PATH = '/__emulator/smn/SMN_emulator.pem';
-/** The one topic CTS key events are published to: urn:smn:{region}:{project}:{this}. */
-export const EMULATOR_TOPIC_NAME = 'bms-password-escrow-events';
+
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 
 export function loadSmnSigningMaterial(): { keyPem: string; certPem: string } {
@@ -54,7 +54,7 @@ export class SmnPublisher {
 
   constructor(deps: SmnPublisherDeps) {
     this.#deps = deps;
-    this.topicUrn = `urn:smn:${deps.region}:${deps.projectId}:${EMULATOR_TOPIC_NAME}`;
+    this.topicUrn = emulatorTopicUrn(deps.region, deps.projectId);
   }
 
   reset(): void {

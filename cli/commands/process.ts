@@ -10,7 +10,7 @@ import {
   TARGET_OPTIONS,
   target,
   writeJson,
-} from '../cli-context.ts';
+} from '../cli-runtime.ts';
 import { terminalSafe } from '../output.ts';
 
 /** How long `process` keeps confirming a clear that a 202 left pending before handing back 75. */

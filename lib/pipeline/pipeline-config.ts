@@ -11,7 +11,6 @@ import {
   readList,
   readNumber,
   readString,
-  readUrl,
 } from '../config/env-parsers.ts';
 
 export type SchedulerKind = 'model' | 'fixed' | 'exponential';
@@ -65,8 +64,6 @@ export interface PipelineConfig {
   /** Empty = every project. */
   allowedProjectIds: string[];
   scheduler: SchedulerConfig;
-  workQueueUrl: string | undefined;
-  dlqUrl: string | undefined;
   /** Servers processed in parallel within one batch. */
   concurrency: number;
 }
@@ -114,8 +111,6 @@ export function parsePipelineConfig(env: Env): PipelineConfig {
     optTagKey,
     allowedProjectIds: readList(env, 'ESCROW_ALLOWED_PROJECT_IDS'),
     scheduler: parseSchedulerConfig(env),
-    workQueueUrl: readUrl(env, 'WORK_QUEUE_URL')?.toString(),
-    dlqUrl: readUrl(env, 'WORK_DLQ_URL')?.toString(),
     concurrency: readInteger(env, 'ESCROW_CONCURRENCY', 4, { min: 1, max: 64 }),
   };
 }

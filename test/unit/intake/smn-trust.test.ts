@@ -4,11 +4,8 @@
  * allow-lists end to end. The live Huawei hosts are not reachable from a test, so the fetch
  * is a recording stand-in that serves the fixture certificate and answers confirmations.
  */
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { afterEach, describe, expect, it } from 'vitest';
-import { handler as webhookHandler } from '../../../functions/webhook.ts';
+import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../lib/config/env-parsers.ts';
-import { setIntakeRuntimeFactory } from '../../../lib/intake/intake-wiring.ts';
 import { parseTopicTrust, requireTopicTrust } from '../../../lib/intake/smn/topic-trust.ts';
 import { checkCertUrl, checkUrl, parseHostPattern } from '../../../lib/intake/smn/url-allowlist.ts';
 import { handleWebhookRequest } from '../../../lib/intake/webhook-http.ts';
@@ -90,8 +87,6 @@ const post = (runtime: Parameters<typeof handleWebhookRequest>[0], body: unknown
   handleWebhookRequest(runtime, { method: 'POST', headers: {}, body: JSON.stringify(body) });
 
 describe('topic allow-list: fail closed', () => {
-  afterEach(() => setIntakeRuntimeFactory(undefined));
-
   it('parses unset, * and URN lists, and refuses * mixed with URNs or a malformed URN', () => {
     expect(parseTopicTrust({})).toEqual({ mode: 'unset' });
     expect(parseTopicTrust({ SMN_TOPIC_URN_ALLOWLIST: ' * ' })).toEqual({ mode: 'any' });
@@ -118,19 +113,17 @@ describe('topic allow-list: fail closed', () => {
     expect(warnings).toEqual([expect.stringMatching(/ANY tenant/)]);
   });
 
-  it('the webhook Lambda does not serve without an allow-list; nothing is fetched or queued', async () => {
-    const { fetch, urls } = recordingFetch();
-    const runtime = testRuntime({ config: parseIntakeConfig({}), fetch });
-    setIntakeRuntimeFactory(async () => runtime);
-    const event = {
-      headers: {},
-      body: JSON.stringify(liveNotification(createTrace([SERVER_ID]))),
-      isBase64Encoded: false,
-      requestContext: { http: { method: 'POST' } },
-    } as unknown as APIGatewayProxyEventV2;
-    await expect(webhookHandler(event, {} as Context)).rejects.toThrow(/SMN_TOPIC_URN_ALLOWLIST/);
-    expect(urls).toEqual([]);
-    expect(runtime.queue.items).toEqual([]);
+  it('the webhook Lambda fails at init without an allow-list, naming the variable and the fix', async () => {
+    // Everything else the handler checks at load is in order.
+    process.env['WORK_QUEUE_URL'] = 'http://127.0.0.1:9/000000000000/q';
+    process.env['HUAWEICLOUD_SDK_REGION'] = 'cn-north-4';
+    process.env['HUAWEICLOUD_SDK_AK'] = 'trust-test-access-key';
+    process.env['HUAWEICLOUD_SDK_SK'] = 'trust-test-secret-key';
+    process.env['ESCROW_STORE'] = 'file';
+    delete process.env['SMN_TOPIC_URN_ALLOWLIST'];
+    await expect(import('../../../functions/webhook.ts')).rejects.toThrow(
+      /SMN_TOPIC_URN_ALLOWLIST must list the SMN topic URNs this webhook accepts/,
+    );
   });
 
   it('even past start-up, an unset allow-list trusts no topic', async () => {
