@@ -45,7 +45,6 @@ export async function startFunctionWires(
     AWS_ENDPOINT_URL_SQS: fauxqs.address,
     SMN_CERT_HOST_ALLOWLIST: emulator.url,
     SMN_SUBSCRIBE_HOST_ALLOWLIST: emulator.url,
-    SMN_TOPIC_URN_ALLOWLIST: emulator.smnTopicUrn,
     SWEEP_TARGETS: `${emulator.region}:${emulator.projectId}`,
     LOG_LEVEL: 'info',
   };
