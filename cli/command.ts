@@ -41,7 +41,7 @@ function usageFromParseError(command: Command, cause: unknown): UsageError {
   const names = [...Object.keys(command.options), 'help'];
   if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag !== undefined) {
     const typed = flag.replace(/^-+/, '').split('=')[0] ?? '';
-    return new UsageError(`unknown option ${flag}.${didYouMean(typed, names, '--')}\n${more}`);
+    return new UsageError(`Unknown option ${flag}.${didYouMean(typed, names, '--')}\n${more}`);
   }
   if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag !== undefined) {
     const name = flag.replace(/^-+/, '');
@@ -74,7 +74,7 @@ export function parseCommandArgs(
   const [stray] = parsed.positionals;
   if (stray !== undefined && help !== true)
     throw new UsageError(
-      `unexpected argument "${terminalSafe(stray)}"; ${command.name} takes only --options.\nRun "bms-password-escrow ${command.name} --help" for usage.`,
+      `unexpected argument "${terminalSafe(stray)}": ${command.name} takes no arguments, only --options.\nRun "bms-password-escrow ${command.name} --help" for usage.`,
     );
   return { values: rest, positionals: parsed.positionals, help: help === true };
 }

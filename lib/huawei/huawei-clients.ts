@@ -1,17 +1,20 @@
 /**
  * Composition root for the Huawei side: one transport, one rate limiter and one signed caller
- * shared by the BMS and IAM clients, built from the parsed config.
+ * shared by the BMS, IAM, SMN and CTS clients, built from the parsed config.
  */
 import type { Clock } from '../clock.ts';
+import { type AuthGuard, processAuthGuard } from './auth-guard.ts';
 import type { Logger } from '../observability/logger.ts';
 import { BmsClient } from './bms-client.ts';
 import type { CredentialProvider } from './credentials.ts';
+import { CtsClient } from './cts-client.ts';
 import type { HuaweiConfig } from './huawei-config.ts';
 import { type HttpTransport, UndiciTransport } from './http-transport.ts';
 import { IamClient } from './iam-client.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { DEFAULT_RETRY_POLICY } from './retry-policy.ts';
 import { SignedCaller } from './signed-call.ts';
+import { SmnClient } from './smn-client.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
 export interface HuaweiClientsDeps {
@@ -22,11 +25,15 @@ export interface HuaweiClientsDeps {
   /** Defaults to an UndiciTransport with the config's timeouts. */
   transport?: HttpTransport | undefined;
   random?: (() => number) | undefined;
+  /** Defaults to the process-wide guard: one auth failure stops every client in the process. */
+  authGuard?: AuthGuard | undefined;
 }
 
 export interface HuaweiClients {
   bms: BmsClient;
   iam: IamClient;
+  smn: SmnClient;
+  cts: CtsClient;
   rateLimiter: RateLimiter;
   transport: HttpTransport;
   /** The configured project id, or the one IAM resolves for the region (cached). */
@@ -48,12 +55,15 @@ export function createHuaweiClients(config: HuaweiConfig, deps: HuaweiClientsDep
     random: deps.random,
     logger: deps.logger,
     metrics: deps.metrics,
+    authGuard: deps.authGuard ?? processAuthGuard,
   });
   const bms = new BmsClient({ caller, endpoint: config.endpoints.bms });
   const iam = new IamClient({ caller, endpoint: config.endpoints.iam });
   return {
     bms,
     iam,
+    smn: new SmnClient({ caller, endpoint: config.endpoints.smn }),
+    cts: new CtsClient({ caller, endpoint: config.endpoints.cts }),
     rateLimiter,
     transport,
     projectId: (signal) =>

@@ -7,7 +7,13 @@
 import { type Clock, scaledClock, systemClock } from '../clock.ts';
 import { ConfigError, type Env } from '../config/env-parsers.ts';
 import { ENV_ACCESS_KEY, ENV_SECRET_KEY } from '../huawei/credentials.ts';
-import { ENV_BMS_ENDPOINT, ENV_IAM_ENDPOINT, ENV_REGION } from '../huawei/endpoints.ts';
+import {
+  ENV_BMS_ENDPOINT,
+  ENV_CTS_ENDPOINT,
+  ENV_IAM_ENDPOINT,
+  ENV_REGION,
+  ENV_SMN_ENDPOINT,
+} from '../huawei/endpoints.ts';
 import { ENV_PROJECT_ID } from '../huawei/huawei-config.ts';
 import { ENV_TOPIC_ALLOWLIST } from '../intake/smn/topic-trust.ts';
 import {
@@ -35,7 +41,7 @@ export interface EmulatorEndpoint {
 
 /**
  * The environment a client needs to talk to this emulator: its throwaway AK/SK, region,
- * project, both endpoints, the emulator's SMN topic as the webhook's topic allow-list, and
+ * project, every endpoint, the emulator's SMN topic as the webhook's topic allow-list, and
  * (when its clock is compressed) the clock's scale and epoch.
  */
 export function clientEnv(emulator: EmulatorEndpoint): Record<string, string> {
@@ -46,6 +52,8 @@ export function clientEnv(emulator: EmulatorEndpoint): Record<string, string> {
     [ENV_PROJECT_ID]: emulator.projectId,
     [ENV_BMS_ENDPOINT]: emulator.url,
     [ENV_IAM_ENDPOINT]: emulator.url,
+    [ENV_SMN_ENDPOINT]: emulator.url,
+    [ENV_CTS_ENDPOINT]: emulator.url,
     [ENV_TOPIC_ALLOWLIST]: emulatorTopicUrn(emulator.region, emulator.projectId),
   };
   const clock = emulator.clock;

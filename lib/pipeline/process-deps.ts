@@ -1,4 +1,5 @@
 /** The state machine's dependencies: the effects a runtime provides plus policy and schedule from config. */
+import { cloudClock } from '../huawei/auth-guard.ts';
 import type { PipelineConfig } from './pipeline-config.ts';
 import { createPollScheduler } from './poll-schedule.ts';
 import type { ProcessDeps } from './process-server.ts';
@@ -9,6 +10,8 @@ export function processDepsFrom(
 ): ProcessDeps {
   return {
     ...effects,
+    // Every comparison with cloud times (launched_at) and every escrow time is on cloud time.
+    clock: cloudClock(effects.clock),
     policy: {
       optMode: config.optMode,
       optTagKey: config.optTagKey,

@@ -91,11 +91,13 @@ describe('emulator command', () => {
     }
     expect(Object.keys(env).sort()).toEqual([
       'HUAWEICLOUD_BMS_ENDPOINT',
+      'HUAWEICLOUD_CTS_ENDPOINT',
       'HUAWEICLOUD_IAM_ENDPOINT',
       'HUAWEICLOUD_SDK_AK',
       'HUAWEICLOUD_SDK_PROJECT_ID',
       'HUAWEICLOUD_SDK_REGION',
       'HUAWEICLOUD_SDK_SK',
+      'HUAWEICLOUD_SMN_ENDPOINT',
       'LOCAL_TIME_EPOCH_MS',
       'LOCAL_TIME_SCALE',
       'SMN_TOPIC_URN_ALLOWLIST',
