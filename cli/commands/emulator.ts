@@ -31,8 +31,9 @@ export const emulatorCommand: Command = {
   --seed N                 seed for ids, boot/post delays and faults
   --demo-fleet             create 8 Windows and 4 Linux servers at start
   --json                   print one JSON line: endpoint, projectId, region, accessKey, secretKey
-  --env                    print "export NAME=value" lines for a client: eval "$(… emulator --env)" in
-                           another shell, or source them (includes LOCAL_TIME_SCALE/EPOCH with --time-scale)
+  --env                    print "export NAME=value" lines for a client (with --time-scale also
+                           LOCAL_TIME_SCALE and LOCAL_TIME_EPOCH_MS): emulator --env > emulator.env,
+                           then ". ./emulator.env" in the client's shell
 Admin surface (JSON, loopback only): <endpoint>/__emulator/...`,
   options: {
     port: { type: 'string' },

@@ -62,9 +62,14 @@ export function runtimeMiddleware<R extends HandlerRuntime>(runtime: LazyRuntime
   return {
     name: 'runtime',
     before: async (request) => {
-      setInvocationFields({ awsRequestId: request.context.awsRequestId, coldStart });
+      const cold = coldStart;
       coldStart = false;
-      (request.context as RuntimeContext<R>).runtime = await runtime.get();
+      setInvocationFields({ awsRequestId: request.context.awsRequestId, coldStart: cold });
+      const rt = await runtime.get();
+      (request.context as RuntimeContext<R>).runtime = rt;
+      // As Powertools' captureColdStartMetric: one count per instance, by function.
+      if (cold)
+        rt.metrics.add('ColdStart', 'Count', 1, { function: request.context.functionName ?? 'unknown' });
     },
     after: finish,
     onError: finish,
