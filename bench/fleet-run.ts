@@ -17,7 +17,7 @@ import { composeIntakeRuntime } from '../lib/intake/intake-runtime.ts';
 import { silentLogger } from '../lib/observability/logger.ts';
 import { nullMetrics } from '../lib/observability/metrics.ts';
 import type { SchedulerKind } from '../lib/pipeline/pipeline-config.ts';
-import { FileQueue } from '../lib/queue/file-queue.ts';
+import { SqliteQueue } from '../lib/queue/sqlite-queue.ts';
 import { clockEpoch } from '../harness/chaos/clock-alignment.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -98,7 +98,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
   );
   let child: ChildProcess | undefined;
   try {
-    const queue = new FileQueue({ dir: join(dir, 'queue'), clock: emulator.clock });
+    const queue = new SqliteQueue({ database: join(dir, 'queue.db'), clock: emulator.clock });
     const created = emulator.admin.createServers({
       windows: options.servers,
       linux: 0,
@@ -131,7 +131,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
         ...clientEnv(emulator),
         ESCROW_SCHEDULER: options.scheduler,
         ESCROW_DEADLINE_SECONDS: String(options.deadlineSeconds),
-        FLEET_QUEUE_DIR: join(dir, 'queue'),
+        FLEET_QUEUE_FILE: join(dir, 'queue.db'),
         FLEET_ESCROW_DIR: join(dir, 'escrow'),
         FLEET_CLOCK_SCALE: String(emulator.clock.scale),
         FLEET_CLOCK_EPOCH: String(clockEpoch(emulator.clock)),

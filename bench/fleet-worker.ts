@@ -1,6 +1,6 @@
 /**
  * The worker process of the fleet benchmark: the local service's worker loop (QueueWorker over
- * the durable FileQueue, the shared batch logic, the signed client with its token buckets, the
+ * the durable SQLite queue, the shared batch logic, the signed client with its token buckets, the
  * file store) on a clock that agrees with the emulator's. It runs until SIGTERM, sampling its
  * own memory, then prints one JSON line: the peak RSS and heap it reached.
  *
@@ -17,7 +17,7 @@ import { createMetrics } from '../lib/observability/metrics.ts';
 import { parseSchedulerConfig } from '../lib/pipeline/pipeline-config.ts';
 import { createPollScheduler } from '../lib/pipeline/poll-schedule.ts';
 import { createWorkerRuntime } from '../lib/worker/worker-runtime.ts';
-import { FileQueue } from '../lib/queue/file-queue.ts';
+import { SqliteQueue } from '../lib/queue/sqlite-queue.ts';
 
 const env = process.env;
 const clock = scaledClock(
@@ -26,12 +26,12 @@ const clock = scaledClock(
 );
 const logger = createLogger({ level: 'warn', sink: process.stderr, now: () => clock.now() });
 // FLEET_QUEUE_PRIORITY=1 lets the queue hand out due messages in the scheduler's priority order
-// (FileQueue's `priority` option) instead of longest-due first; by default the batch worker only
+// (SqliteQueue's `priority` option) instead of longest-due first; by default the batch worker only
 // orders within a leased batch, as it does on SQS.
 const globalPriority = env['FLEET_QUEUE_PRIORITY'] === '1';
 const scheduler = createPollScheduler(parseSchedulerConfig(env));
-const queue = new FileQueue({
-  dir: requireString(env, 'FLEET_QUEUE_DIR', 'the queue directory'),
+const queue = new SqliteQueue({
+  database: requireString(env, 'FLEET_QUEUE_FILE', 'the queue database file'),
   clock,
   priority: globalPriority ? (item, nowMs) => (item ? scheduler.priority(item, nowMs) : 0) : undefined,
 });

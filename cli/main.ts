@@ -107,8 +107,22 @@ function processSignal(): AbortSignal {
   return controller.signal;
 }
 
+/**
+ * node:sqlite (the local stack's state) announces itself as experimental on stderr on some
+ * Node 24 releases; the CLI's output is its own, so that one warning is dropped, no other.
+ */
+function dropSqliteExperimentalWarning(): void {
+  const printers = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    if (warning.name === 'ExperimentalWarning' && /SQLite/i.test(warning.message)) return;
+    for (const print of printers) print(warning);
+  });
+}
+
 /** Runs the CLI in this process with its real streams, environment and signals. */
 export async function runCli(argv: string[] = process.argv.slice(2)): Promise<void> {
+  dropSqliteExperimentalWarning();
   // `bms-password-escrow status | head` closes the pipe early; that is not an error.
   for (const stream of [process.stdout, process.stderr])
     stream.on('error', (error: NodeJS.ErrnoException) => {

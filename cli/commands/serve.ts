@@ -30,7 +30,11 @@ export const serveCommand: Command = {
         throw new UsageError('--port expects a port number from 0 to 65535');
       config.port = port;
     }
-    if (typeof values['state-dir'] === 'string') config.stateDir = values['state-dir'];
+    if (typeof values['state-dir'] === 'string') {
+      // An empty value would silently mean the current directory.
+      if (values['state-dir'].trim() === '') throw new UsageError('--state-dir expects a directory, got ""');
+      config.stateDir = values['state-dir'];
+    }
     config.sweepIntervalSeconds = numberOption(values, 'sweep-interval', 0) ?? config.sweepIntervalSeconds;
     const timeScale = numberOption(values, 'time-scale', 1);
     if (timeScale !== undefined) config.timeScale = timeScale;
@@ -43,6 +47,7 @@ export const serveCommand: Command = {
       startEmulator,
       dryRun: values['dry-run'] === true ? true : undefined,
       logger,
+      signal: io.signal,
     });
     if (timeScale !== undefined && stack.mode === 'real cloud')
       io.stderr.write('note: --time-scale applies to the bundled emulator only; ignored on the real cloud\n');

@@ -51,6 +51,11 @@ export interface SchedulerConfig {
    * server that may have been reinstalled) is followed by a watch until then.
    */
   postClearWatchSeconds: number;
+  /**
+   * How long after every clear the record is watched for a repost in the same launch: a guest
+   * whose POST answer was lost checks, finds the record empty (we cleared it) and posts again.
+   */
+  repostWatchSeconds: number;
   /** Baseline: fixed interval. */
   fixedIntervalSeconds: number;
   /** Baseline: exponential backoff from `initial`, times `factor`, capped at `max`. */
@@ -86,6 +91,13 @@ export interface PipelineConfig {
  */
 export const DEFAULT_DELETE_GRACE_SECONDS = 60;
 
+/**
+ * Cloudbase-Init retries a metadata POST whose answer it lost (it checks first, and posts
+ * again if the record is empty), and reruns a failed plugin when its service restarts: both
+ * within minutes. Ten minutes covers them with margin for two or three extra GETs per server.
+ */
+export const DEFAULT_REPOST_WATCH_SECONDS = 600;
+
 export const DEFAULT_POST_DELAY_MODEL: PostDelayModel = { medianSeconds: 540, sigma: 0.8 };
 
 export function parseSchedulerConfig(env: Env): SchedulerConfig {
@@ -114,6 +126,10 @@ export function parseSchedulerConfig(env: Env): SchedulerConfig {
       max: 3600,
     }),
     postClearWatchSeconds: readInteger(env, 'ESCROW_POST_CLEAR_WATCH_SECONDS', 3600, { min: 0, max: 86_400 }),
+    repostWatchSeconds: readInteger(env, 'ESCROW_REPOST_WATCH_SECONDS', DEFAULT_REPOST_WATCH_SECONDS, {
+      min: 0,
+      max: 86_400,
+    }),
     fixedIntervalSeconds: readInteger(env, 'ESCROW_FIXED_INTERVAL_SECONDS', 5, { min: 1, max: 900 }),
     exponentialInitialSeconds: readInteger(env, 'ESCROW_EXP_INITIAL_SECONDS', 5, { min: 1, max: 900 }),
     exponentialFactor: readNumber(env, 'ESCROW_EXP_FACTOR', 2, { min: 1, max: 10 }),

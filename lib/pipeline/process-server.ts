@@ -41,7 +41,7 @@ import {
   watchOver,
 } from './decide.ts';
 import type { BookkeepingFailure, FailReason, Outcome } from './outcome.ts';
-import { DEFAULT_DELETE_GRACE_SECONDS } from './pipeline-config.ts';
+import { DEFAULT_DELETE_GRACE_SECONDS, DEFAULT_REPOST_WATCH_SECONDS } from './pipeline-config.ts';
 import { budgetPressure, type PollScheduler, planFindCheck } from './poll-schedule.ts';
 
 /** The part of the rate limiter the scheduler reads. */
@@ -196,6 +196,7 @@ class ServerRun {
       nowMs: this.now(),
       deleteGraceSeconds: config.deleteGraceSeconds ?? DEFAULT_DELETE_GRACE_SECONDS,
       postClearWatchSeconds: config.postClearWatchSeconds ?? 0,
+      repostWatchSeconds: config.repostWatchSeconds ?? DEFAULT_REPOST_WATCH_SECONDS,
     };
   }
 
@@ -451,7 +452,9 @@ class ServerRun {
         detail: 'verify phase without version',
       };
     const bookkeeping = await this.markCleared(item.versionId);
-    if (item.postedInLaunch === true || watchOver(item, this.timing())) return this.cleared(bookkeeping);
+    // A clear whose answer was lost is dated by the GET that saw it done.
+    item.clearedAt ??= new Date(this.now()).toISOString();
+    if (watchOver(item, this.timing())) return this.cleared(bookkeeping);
     item.phase = 'watch';
     return this.watch(activeSinceMs);
   }

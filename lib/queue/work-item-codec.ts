@@ -10,6 +10,7 @@ const SOURCES: readonly WorkSource[] = ['smn', 'cts', 'eventgrid', 'direct', 'sw
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const REGION = /^[a-z0-9-]{2,64}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
+const CHAIN = /^[A-Za-z0-9-]{1,64}$/;
 
 export class InvalidWorkItemError extends Error {
   override name = 'InvalidWorkItemError';
@@ -65,6 +66,7 @@ export function validateWorkItem(value: unknown): WorkItem {
     freshLaunch: o['freshLaunch'] === 'first-build' ? 'first-build' : isoTime(o, 'freshLaunch'),
     postedInLaunch: flag(o, 'postedInLaunch'),
     launchMoved: flag(o, 'launchMoved'),
+    chain: o['chain'] === undefined ? undefined : matching(o, 'chain', CHAIN),
   };
   for (const [key, v] of Object.entries(optional))
     if (v !== undefined) (item as unknown as Record<string, unknown>)[key] = v;

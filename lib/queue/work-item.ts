@@ -53,6 +53,8 @@ export interface WorkItem {
   launchMoved?: boolean | undefined;
   /** ISO time before which the item must not be processed (delays longer than the queue allows are chained). */
   notBefore?: string | undefined;
+  /** Id of the polling chain this item belongs to, where the queue cannot keep one chain per server (SQS). */
+  chain?: string | undefined;
 }
 
 export interface EnqueueOptions {

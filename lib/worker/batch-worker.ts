@@ -15,9 +15,11 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { Outcome } from '../pipeline/outcome.ts';
 import { reportOutcome } from '../pipeline/outcome-report.ts';
 import { type ProcessDeps, processServer } from '../pipeline/process-server.ts';
+import type { WatchStore } from '../escrow/watch-lease.ts';
 import type { DeadLetterQueue } from '../queue/dead-letter.ts';
 import type { WorkItem, WorkQueue } from '../queue/work-item.ts';
 import { InvalidWorkItemError, parseWorkItem } from '../queue/work-item-codec.ts';
+import { claimChain, settleChain } from './chain-lease.ts';
 
 export interface BatchMessage {
   messageId: string;
@@ -34,6 +36,11 @@ export interface BatchWorkerDeps {
   logger: Logger;
   metrics: Metrics;
   concurrency: number;
+  /**
+   * One polling chain per server where the queue cannot keep one (SQS): leases in the escrow
+   * store (chain-lease.ts). Absent locally, where the SQLite queue merges chains itself.
+   */
+  watches?: WatchStore | undefined;
   /** Observer called once per processed item (the local status page); must not throw. */
   onOutcome?: ((item: WorkItem, outcome: Outcome, updated: WorkItem) => void) | undefined;
 }
@@ -78,6 +85,14 @@ export async function runBatch(
       const waitSeconds = Math.ceil((notBefore - clock.now()) / 1000);
       if (waitSeconds > 1) {
         // A wait longer than the queue's maximum delay, chained: put it back, spend no call.
+        if (deps.watches && item.chain !== undefined)
+          await settleChain(
+            deps.watches,
+            item,
+            { kind: 'waiting', retryAfterSeconds: waitSeconds },
+            clock.now(),
+            signal,
+          );
         settle(message.messageId, await requeue(deps, item, waitSeconds, signal));
         continue;
       }
@@ -112,10 +127,21 @@ export async function runBatch(
 }
 
 async function handleOne(
-  item: WorkItem,
+  received: WorkItem,
   deps: BatchWorkerDeps,
   signal: AbortSignal | undefined,
 ): Promise<Disposition> {
+  let item = received;
+  if (deps.watches) {
+    const claim = await claimChain(deps.watches, item, deps.process.clock.now(), signal);
+    if (claim.duplicate) {
+      // Another chain holds a live lease on this server and will look again: end this one.
+      deps.logger.info('duplicate polling chain ended', { serverId: item.serverId, attempt: item.attempt });
+      deps.metrics.add('DuplicateChainEnded', 'Count', 1);
+      return 'ack';
+    }
+    item = claim.item;
+  }
   let outcome: Outcome;
   let updated: WorkItem = item;
   try {
@@ -133,6 +159,7 @@ async function handleOne(
   }
   reportOutcome(deps.logger, deps.metrics, item, outcome);
   deps.onOutcome?.(item, outcome, updated);
+  if (deps.watches) await settleChain(deps.watches, updated, outcome, deps.process.clock.now(), signal);
 
   switch (outcome.kind) {
     case 'cleared':

@@ -1,5 +1,5 @@
 /**
- * The local counterpart of the SQS event source mapping: lease due messages from the file
+ * The local counterpart of the SQS event source mapping: lease due messages from the SQLite
  * queue, run them through the batch logic the Lambda SQS handler uses, and apply each
  * disposition (ack, or retry later; the queue moves a message that keeps failing to its DLQ,
  * like a redrive policy). One batch at a time, so a message is never processed twice at once
@@ -7,11 +7,11 @@
  */
 import type { Logger } from '../observability/logger.ts';
 import { type BatchWorkerDeps, runBatch } from './batch-worker.ts';
-import type { FileQueue, ReceivedMessage } from '../queue/file-queue.ts';
+import type { ReceivedMessage, SqliteQueue } from '../queue/sqlite-queue.ts';
 import type { WorkItem } from '../queue/work-item.ts';
 
 export interface QueueWorkerOptions {
-  queue: FileQueue;
+  queue: SqliteQueue;
   batch: BatchWorkerDeps;
   logger: Logger;
   batchSize: number;
@@ -27,6 +27,8 @@ export interface QueueWorkerOptions {
    * leaves a message to redeliver rather than an outcome nobody saved.
    */
   beforeSettle?: (() => Promise<void>) | undefined;
+  /** Called after every round of the loop, with its error if it failed (health reporting). */
+  onRound?: ((error: unknown) => void) | undefined;
 }
 
 function parseItem(body: string): WorkItem | undefined {
@@ -98,7 +100,9 @@ export class QueueWorker {
       let handled = 0;
       try {
         handled = await this.runOnce();
+        this.#options.onRound?.(undefined);
       } catch (error) {
+        this.#options.onRound?.(error);
         logger.error('local worker round failed; trying again', { error });
       }
       if (handled === 0 && !this.#stop.signal.aborted) await idle(idlePollMs, this.#stop.signal);
