@@ -103,6 +103,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     close() {
       closing ??= (async () => {
         await core.smn.idle();
+        core.posted.reset();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

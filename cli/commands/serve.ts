@@ -6,7 +6,7 @@ import { type Command, EXIT, numberOption, UsageError } from '../command.ts';
 export const serveCommand: Command = {
   name: 'serve',
   summary:
-    'Run the hook as one local service: the SMN webhook (POST /smn), a durable queue and worker under the state dir, ' +
+    'Run the hook as one local service: the SMN webhook (POST /smn), guests\' "posted" notifications (POST /posted, when enabled), a durable queue and worker under the state dir, ' +
     'the periodic sweep, file escrow and a read-only status page (GET /). With HUAWEICLOUD_SDK_AK/SK set it works on the ' +
     'real cloud; without, it starts the bundled emulator and subscribes to it.',
   usage: 'serve [--port N] [--state-dir D] [--sweep-interval S] [--time-scale X] [--dry-run]',

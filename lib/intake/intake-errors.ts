@@ -11,7 +11,6 @@ export type IntakeErrorCode =
   | 'invalid_id'
   | 'untrusted_url'
   | 'topic_not_allowed'
-  | 'project_not_allowed'
   | 'message_expired'
   | 'signature_invalid'
   | 'certificate_invalid'
@@ -23,7 +22,12 @@ export type IntakeErrorCode =
   | 'certificate_unavailable'
   | 'subscription_confirm_failed'
   | 'upstream_unavailable'
-  | 'enqueue_failed';
+  | 'enqueue_failed'
+  | 'unsupported_media_type'
+  | 'posted_disabled'
+  | 'project_not_allowed'
+  | 'server_not_eligible'
+  | 'rate_limited';
 
 export interface IntakeErrorOptions {
   /** Whether redelivering the same input later may succeed (answered with a 5xx). */
@@ -39,7 +43,6 @@ const STATUS: Record<IntakeErrorCode, number> = {
   invalid_id: 400,
   untrusted_url: 403,
   topic_not_allowed: 403,
-  project_not_allowed: 403,
   message_expired: 403,
   signature_invalid: 403,
   certificate_invalid: 403,
@@ -53,6 +56,11 @@ const STATUS: Record<IntakeErrorCode, number> = {
   subscription_confirm_failed: 502,
   upstream_unavailable: 503,
   enqueue_failed: 503,
+  unsupported_media_type: 415,
+  posted_disabled: 404,
+  project_not_allowed: 403,
+  server_not_eligible: 422,
+  rate_limited: 429,
 };
 
 export class IntakeError extends Error {

@@ -24,6 +24,8 @@ import { type IntakeConfig, parseIntakeConfig, type SweepTarget } from '../intak
 import { composeIntakeRuntime, type IntakeRuntime } from '../intake/intake-runtime.ts';
 import { ENV_TOPIC_ALLOWLIST, parseTopicTrust, requireTopicTrust } from '../intake/smn/topic-trust.ts';
 import { runSweep, type SweepReport } from '../intake/sweep.ts';
+import { parsePostedConfig } from '../intake/posted/posted-config.ts';
+import { handlePostedRequest, type PostedServerDirectory } from '../intake/posted/posted-intake.ts';
 import { handleWebhookRequest } from '../intake/webhook-http.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
@@ -44,6 +46,7 @@ import {
 } from './health.ts';
 import { isLoopbackEndpoint, type LocalConfig, resolveLocalMode, STATE_DB_FILE } from './local-config.ts';
 import { type LocalHttpServer, startLocalHttpServer } from './local-http-server.ts';
+import { isPostedHint } from '../worker/batch-worker.ts';
 import { QueueWorker } from '../worker/file-queue-worker.ts';
 import { ServeLock } from './serve-lock.ts';
 import { StatusBoard, sqliteBoardStore } from './status-board.ts';
@@ -130,6 +133,30 @@ function observedQueue(inner: SqliteQueue, board: StatusBoard): WorkQueue {
       const failed = new Set(result.failed.map((f) => f.serverId));
       for (const item of items) if (!failed.has(item.serverId)) board.noteQueued(item);
       return result;
+    },
+  };
+}
+
+/** The configured sweep targets, or else the project this stack runs for. */
+function sweepTargetsOf(config: IntakeConfig, where: SweepTarget): SweepTarget[] {
+  return config.sweepTargets.length > 0 ? config.sweepTargets : [where];
+}
+
+/**
+ * The status board as the /posted route's directory: a server the worker has looked at is
+ * known, so a notification for it costs no show-server call.
+ */
+function boardDirectory(board: StatusBoard): PostedServerDirectory {
+  return {
+    lookup(projectId, serverId) {
+      const status = board.get(serverId);
+      if (!status || status.projectId !== projectId) return undefined;
+      if (status.state === 'cleared' || status.state === 'escrowed') return 'done';
+      if (status.state === 'skipped') return 'refused';
+      // Waiting on a password GET means it was shown Windows and ACTIVE; queued or BUILD does not.
+      return status.state === 'waiting' && (status.reason === 'not-posted' || status.reason === 'deferred')
+        ? 'eligible'
+        : undefined;
     },
   };
 }
@@ -263,6 +290,7 @@ async function buildWorkPlane(
   options: LocalStackOptions,
   state: LocalState,
   target: Target,
+  where: { region: string; projectId: string },
   logger: Logger,
   cleanups: Cleanup[],
 ): Promise<WorkPlane> {
@@ -276,6 +304,8 @@ async function buildWorkPlane(
     database: state.db,
     clock,
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+    // A guest's "posted" hint is leased before everything else that is due.
+    priority: (item) => (isPostedHint(item) ? 1 : 0),
   });
   const observed = observedQueue(queue, board);
 
@@ -303,6 +333,8 @@ async function buildWorkPlane(
     clock,
     logger: logger.child({ component: 'intake' }),
     metrics,
+    posted: parsePostedConfig(env, sweepTargetsOf(intakeConfig, where)),
+    postedDirectory: boardDirectory(board),
   });
 
   const workerHealth = new HealthProbe('worker');
@@ -424,6 +456,8 @@ async function startHttp(
     routes: {
       smn: (body, headers, signal) =>
         handleWebhookRequest(plane.intake, { method: 'POST', headers, body }, signal),
+      posted: (body, headers, signal) =>
+        handlePostedRequest(plane.intake.posted, { method: 'POST', headers, body }, signal),
       health: () => ({ ...health(), mode: target.mode, batches: plane.worker.batches }),
       statusPage: async () => renderStatusPage(plane.board.list(), await pageInfo()),
       statusJson: async () => ({ ...(await pageInfo()), servers: plane.board.list() }),
@@ -494,7 +528,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       env[ENV_TOPIC_ALLOWLIST] ??= emulatorTopicUrn(where.region, where.projectId);
     // Against the real cloud, no topic allow-list means no start (see topic-trust.ts).
     requireTopicTrust(parseTopicTrust(env), logger);
-    const plane = await buildWorkPlane(options, state, target, logger, cleanups);
+    const plane = await buildWorkPlane(options, state, target, where, logger, cleanups);
 
     const monitor = startHealthMonitor(state, logger);
     cleanups.push(() => monitor.stop());
@@ -520,8 +554,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     plane.worker.start();
-    const sweepTargets: SweepTarget[] =
-      plane.intakeConfig.sweepTargets.length > 0 ? plane.intakeConfig.sweepTargets : [where];
+    const sweepTargets = sweepTargetsOf(plane.intakeConfig, where);
     const sweep = (): Promise<SweepReport> =>
       // The SQLite queue keeps one chain per server: no watch leases to read here.
       runSweep(

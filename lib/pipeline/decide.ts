@@ -118,8 +118,10 @@ export function planPasswordCheck(args: {
       return { kind: 'wait', reason: 'deferred', delaySeconds: deferDelaySeconds(rateWaitMs) };
     return { kind: 'get' };
   }
-  // An operator who runs `process` asks for a look now; only later looks follow the model.
-  if (item.source === 'cli' && (item.passwordChecks ?? 0) === 0) return { kind: 'get' };
+  // An operator who runs `process` asks for a look now, and a guest's "posted" hint is the
+  // reason to look now: both take the next token, whatever the model says.
+  if ((item.source === 'cli' || item.source === 'posted') && (item.passwordChecks ?? 0) === 0)
+    return { kind: 'get' };
   const lastCheckMs =
     item.lastPasswordCheckAt === undefined ? undefined : Date.parse(item.lastPasswordCheckAt);
   const plan: CheckPlan = planFindCheck(

@@ -12,6 +12,7 @@ import {
   readNumber,
   readString,
 } from '../config/env-parsers.ts';
+import { readPostedMode } from '../config/posted-mode.ts';
 
 export type SchedulerKind = 'model' | 'fixed' | 'exponential';
 export type OptMode = 'opt-out' | 'opt-in';
@@ -83,6 +84,11 @@ export interface PipelineConfig {
   scheduler: SchedulerConfig;
   /** Servers processed in parallel within one batch. */
   concurrency: number;
+  /**
+   * Consult the escrow ledger before a finding GET, as the sweep does: on when guests may send
+   * "posted" notifications, whose hints can clear a server ahead of its own chain of checks.
+   */
+  ledgerBeforeFind: boolean;
 }
 
 /**
@@ -151,5 +157,6 @@ export function parsePipelineConfig(env: Env): PipelineConfig {
     allowedProjectIds: readList(env, 'ESCROW_ALLOWED_PROJECT_IDS'),
     scheduler: parseSchedulerConfig(env),
     concurrency: readInteger(env, 'ESCROW_CONCURRENCY', 4, { min: 1, max: 64 }),
+    ledgerBeforeFind: readPostedMode(env) !== 'off',
   };
 }

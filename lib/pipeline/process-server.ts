@@ -61,6 +61,8 @@ export interface ProcessDeps {
   deadlineSeconds: number;
   dryRun: boolean;
   logger: Logger;
+  /** See PipelineConfig.ledgerBeforeFind. */
+  ledgerBeforeFind?: boolean | undefined;
   rateBudgetFor?: ((region: string) => RateBudget | undefined) | undefined;
 }
 
@@ -160,6 +162,20 @@ class ServerRun {
     const plan = this.planCheck(activeSinceMs);
     if (plan.kind === 'wait')
       return { kind: 'not-ready', reason: plan.reason, retryAfterSeconds: plan.delaySeconds };
+    if (deps.ledgerBeforeFind && item.phase !== 'verify' && item.sha256 === undefined) {
+      // A "posted" hint may have escrowed and cleared this launch's record ahead of this chain.
+      // The escrow proves it without a password GET: the same decision an empty GET would take,
+      // and only when every version of this launch is marked cleared.
+      let history: EscrowHistory | undefined;
+      try {
+        history = await this.escrowHistory();
+      } catch (error) {
+        return { kind: 'failed', reason: 'escrow-read-failed', permanent: false, detail: errorDetail(error) };
+      }
+      const before = assessPassword({ item: this.item, sha256: undefined, activeSinceMs, history });
+      if (before.kind === 'already-cleared' && before.uncleared.length === 0)
+        return { kind: 'skipped', reason: 'already-cleared' };
+    }
     return this.checkPassword(server, activeSinceMs);
   }
 

@@ -72,8 +72,14 @@ CREATE TABLE IF NOT EXISTS queue_dead_letters (
 /** Waiting = not leased right now (never received, retried, or its lease ran out). */
 const WAITING = '(lease_until IS NULL OR lease_until <= ?)';
 
+/**
+ * A guest's "posted" hint (source 'posted') is a one-shot look, not a chain: it has a key of its
+ * own, so a waiting chain message does not swallow it and the chain's re-queue does not delete
+ * it, while a second hint for the same server merges into the first.
+ */
 function chainKey(item: WorkItem): string {
-  return `${item.projectId}/${item.region}/${item.serverId}`;
+  const server = `${item.projectId}/${item.region}/${item.serverId}`;
+  return item.source === 'posted' ? `posted:${server}` : server;
 }
 
 /** Rows written by hand or by an older version may hold anything; the worker validates bodies. */

@@ -5,7 +5,16 @@
  */
 import type { WorkItem, WorkSource } from './work-item.ts';
 
-const SOURCES: readonly WorkSource[] = ['smn', 'cts', 'eventgrid', 'direct', 'sweep', 'cli', 'requeue'];
+const SOURCES: readonly WorkSource[] = [
+  'smn',
+  'cts',
+  'eventgrid',
+  'direct',
+  'sweep',
+  'cli',
+  'requeue',
+  'posted',
+];
 /** Huawei project ids are 32 hex characters; server ids are UUIDs. Be a little lenient. */
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const REGION = /^[a-z0-9-]{2,64}$/;

@@ -2,7 +2,8 @@
  * The queue message: which server to look at and how far along its wait is. It carries
  * no secret, only ids and timestamps, so a queue or a DLQ can be inspected freely.
  */
-export type WorkSource = 'smn' | 'cts' | 'eventgrid' | 'direct' | 'sweep' | 'cli' | 'requeue';
+/** 'posted': a hint from the guest's "posted" notification (one GET now; never starts a chain). */
+export type WorkSource = 'smn' | 'cts' | 'eventgrid' | 'direct' | 'sweep' | 'cli' | 'requeue' | 'posted';
 
 export interface WorkItem {
   v: 1;

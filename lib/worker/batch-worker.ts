@@ -9,6 +9,10 @@
  *   transient failure            → retry (SQS redelivers; maxReceiveCount → DLQ)
  *   deadline / permanent failure → DLQ with the reason, then ack
  *   malformed body               → DLQ with the raw body, then ack
+ *
+ * A "posted" hint (source 'posted') goes first in its batch and is best effort: unless it found
+ * the record (then it carries on to the clear and its verify like any item), a not-ready or a
+ * transient failure is acked and dropped, so a hint never starts a second chain of checks.
  */
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -20,6 +24,11 @@ import type { DeadLetterQueue } from '../queue/dead-letter.ts';
 import type { WorkItem, WorkQueue } from '../queue/work-item.ts';
 import { InvalidWorkItemError, parseWorkItem } from '../queue/work-item-codec.ts';
 import { claimChain, settleChain } from './chain-lease.ts';
+
+/** A guest's "posted" hint that has not yet been requeued as an ordinary item. */
+export function isPostedHint(item: WorkItem | undefined): boolean {
+  return item?.source === 'posted';
+}
 
 export interface BatchMessage {
   messageId: string;
@@ -102,7 +111,11 @@ export async function runBatch(
     const now = clock.now();
     const scheduler = deps.process.scheduler;
     const ordered = work
-      .map((w, index) => ({ ...w, index, priority: scheduler.priority(w.item, now) }))
+      .map((w, index) => ({
+        ...w,
+        index,
+        priority: isPostedHint(w.item) ? Number.POSITIVE_INFINITY : scheduler.priority(w.item, now),
+      }))
       .sort((a, b) => b.priority - a.priority || a.index - b.index);
 
     let next = 0;
@@ -158,6 +171,10 @@ async function handleOne(
     };
   }
   reportOutcome(deps.logger, deps.metrics, item, outcome);
+  // A dropped hint leaves the server's own chain as it was; only what it changed is reported.
+  const droppedHint = isPostedHint(item) && updated.sha256 === undefined;
+  if (droppedHint && (outcome.kind === 'not-ready' || (outcome.kind === 'failed' && !outcome.permanent)))
+    return 'ack';
   deps.onOutcome?.(item, outcome, updated);
   if (deps.watches) await settleChain(deps.watches, updated, outcome, deps.process.clock.now(), signal);
 

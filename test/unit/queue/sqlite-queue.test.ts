@@ -132,6 +132,19 @@ describe('SqliteQueue', () => {
       await q.ack(leased!.messageId); // cleared: no successor
       expect(ids(await q.receive(10))).toEqual(['a']);
     });
+    it("keeps a guest's posted hint beside the waiting chain, and merges repeated hints", async () => {
+      const q = queue();
+      await q.enqueue([item('a', 3, 'requeue')], { delaySeconds: 600 });
+      // Two notifications for 'a': one hint waits, due now, and the delayed chain is untouched.
+      await q.enqueue([item('a', 0, 'posted')]);
+      await q.enqueue([item('a', 0, 'posted')]);
+      expect(await q.depth()).toMatchObject({ visible: 1, invisible: 1 });
+      // The chain's own continuation does not delete the waiting hint either.
+      await q.enqueue([item('a', 4, 'requeue')], { delaySeconds: 600 });
+      const got = await q.receive(10);
+      expect(got.map((m) => parseWorkItem(m.body).source)).toEqual(['posted']);
+      expect(await q.depth()).toMatchObject({ visible: 0, invisible: 2 });
+    });
   });
 
   describe('corrupt rows', () => {
