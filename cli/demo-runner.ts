@@ -8,7 +8,7 @@
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createProgress, formatTable } from './output.ts';
+import { createProgress, formatTable, terminalSafe } from './output.ts';
 import type { RunningEmulator } from '../emulator/index.ts';
 import { staticCredentialProvider } from '../lib/huawei/credentials.ts';
 import { ENV_BMS_ENDPOINT, ENV_IAM_ENDPOINT, ENV_REGION } from '../lib/huawei/endpoints.ts';
@@ -169,7 +169,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const minutes = (): string => ((emulator.clock.now() - t0) / 60_000).toFixed(1).padStart(5);
     const labelOf = (id: string): string => {
       const truth = emulator.admin.server(id);
-      return truth ? `${truth.name} (${truth.osType})` : id;
+      // Names come from the (emulated) cloud; our own colour codes are added after.
+      return terminalSafe(truth ? `${truth.name} (${truth.osType})` : id);
     };
     const total = options.windows + options.linux;
     const progress = createProgress(out);
@@ -183,7 +184,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     stack.board.onChange((status: ServerStatus, previous) => {
       if (previous && previous.state === status.state && previous.reason === status.reason) return;
       const state = color(out, STATE_COLOR[status.state], status.state.padEnd(8));
-      const reason = status.reason ? `  ${status.reason}` : '';
+      const reason = status.reason ? `  ${terminalSafe(status.reason)}` : '';
       const note = status.state === 'cleared' ? exposureNote(status.serverId) : '';
       progress.done();
       say(`[${minutes()} min] ${labelOf(status.serverId).padEnd(28)} ${state}${reason}${note}`);

@@ -7,6 +7,8 @@ import { ConfigError } from '../lib/config/env-parsers.ts';
 import { redactText } from '../lib/observability/redact.ts';
 import { type Command, type CommandIo, formatHelp, parseCommandArgs, UsageError } from './command.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
+import { terminalSafe } from './output.ts';
+import { didYouMean } from './suggest.ts';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   process: {
@@ -70,7 +72,10 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   }
   const entry = COMMANDS[name];
   if (!entry) {
-    io.stderr.write(`Unknown command "${name}". Run "bms-password-escrow --help" for the list.\n`);
+    const shown = terminalSafe(name);
+    io.stderr.write(
+      `Unknown command "${shown}".${didYouMean(name, Object.keys(COMMANDS))} Run "bms-password-escrow --help" for the list.\n`,
+    );
     return EXIT.usage;
   }
   const command = await entry.load();
@@ -85,11 +90,11 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     return await command.run(values, io, positionals);
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError) {
-      io.stderr.write(`error: ${redactText(error.message)}\n`);
+      io.stderr.write(`error: ${terminalSafe(redactText(error.message))}\n`);
       return EXIT.usage;
     }
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    io.stderr.write(`error: ${redactText(message)}\n`);
+    io.stderr.write(`error: ${terminalSafe(redactText(message))}\n`);
     return EXIT.error;
   }
 }

@@ -95,6 +95,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     url,
     region,
     projectId,
+    smnTopicUrn: core.smn.topicUrn,
     accessKey,
     secretKey,
     clock,

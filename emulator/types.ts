@@ -186,7 +186,7 @@ export interface PasswordCallEvent {
 export interface SmnDeliveryRecord {
   time: number;
   endpoint: string;
-  type: 'Notification' | 'SubscriptionConfirmation';
+  type: 'Notification' | 'SubscriptionConfirmation' | 'UnsubscribeConfirmation';
   messageId: string;
   outcome: 'delivered' | 'failed' | 'dropped';
   status?: number;
@@ -240,6 +240,8 @@ export interface RunningEmulator {
   url: string;
   region: string;
   projectId: string;
+  /** The SMN topic the emulator publishes CTS key events to (what SMN_TOPIC_URN_ALLOWLIST must name). */
+  smnTopicUrn: string;
   accessKey: string;
   secretKey: string;
   clock: Clock;

@@ -218,7 +218,11 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
     const origin = new URL(emulator.url).origin;
     const relay = new EventRelay(
       {
-        config: parseIntakeConfig({ SMN_CERT_HOST_ALLOWLIST: origin, SMN_SUBSCRIBE_HOST_ALLOWLIST: origin }),
+        config: parseIntakeConfig({
+          SMN_CERT_HOST_ALLOWLIST: origin,
+          SMN_SUBSCRIBE_HOST_ALLOWLIST: origin,
+          SMN_TOPIC_URN_ALLOWLIST: emulator.smnTopicUrn,
+        }),
         queue: lifeQueue(queue, undefined, capture),
         bmsFor: () => intakeClients.bms,
         clock,

@@ -47,7 +47,10 @@ export interface SignedCallerOptions {
   retryPolicy?: RetryPolicy | undefined;
   random?: (() => number) | undefined;
   logger?: Logger | undefined;
-  /** Counts every attempt as HuaweiApiCall{api, result}: 2xx, 4xx, 429, 5xx, network, timeout… */
+  /**
+   * Counts every attempt as HuaweiApiCall{api, result}: 2xx, 401, 403, 429, 4xx (the rest),
+   * 5xx, network, timeout…; also rolled up by result alone, which the stack's alarms watch.
+   */
   metrics?: Metrics | undefined;
   /**
    * The time written into X-Sdk-Date. The gateway rejects dates more than 15 minutes off its own
@@ -100,8 +103,8 @@ export class SignedCaller {
     } catch (error) {
       const result =
         error instanceof HuaweiApiError
-          ? error.status === 429
-            ? '429'
+          ? error.status === 429 || error.status === 401 || error.status === 403
+            ? String(error.status)
             : error.status !== undefined
               ? `${Math.floor(error.status / 100)}xx`
               : error.kind
@@ -114,7 +117,7 @@ export class SignedCaller {
   }
 
   #count(api: ApiName, result: string): void {
-    (this.#options.metrics ?? nullMetrics).add('HuaweiApiCall', 'Count', 1, { api, result });
+    (this.#options.metrics ?? nullMetrics).add('HuaweiApiCall', 'Count', 1, { api, result }, ['result']);
   }
 
   #localNow(): Date {

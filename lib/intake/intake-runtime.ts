@@ -101,7 +101,7 @@ export function composeIntakeRuntime(parts: IntakeParts): IntakeRuntime {
       fetchCertificate,
       clock,
       maxMessageAgeSeconds: config.maxMessageAgeSeconds,
-      topicUrnAllowlist: config.topicUrnAllowlist,
+      topicTrust: config.topicTrust,
     }),
     confirmSubscription: createSubscriptionConfirmer({
       allowlist: config.subscribeHostAllowlist,

@@ -22,6 +22,7 @@ import { createHuaweiClients } from '../huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../huawei/huawei-config.ts';
 import { type IntakeConfig, parseIntakeConfig, type SweepTarget } from '../intake/intake-config.ts';
 import { composeIntakeRuntime, type IntakeRuntime } from '../intake/intake-runtime.ts';
+import { ENV_TOPIC_ALLOWLIST, parseTopicTrust, requireTopicTrust } from '../intake/smn/topic-trust.ts';
 import { runSweep, type SweepReport } from '../intake/sweep.ts';
 import { parsePostedConfig } from '../intake/posted/posted-config.ts';
 import { handlePostedRequest, type PostedServerDirectory } from '../intake/posted/posted-intake.ts';
@@ -34,7 +35,7 @@ import { createWorkerRuntime, type WorkerRuntime } from '../worker/worker-runtim
 import { SqliteDatabase } from '../queue/sqlite-database.ts';
 import { SqliteQueue } from '../queue/sqlite-queue.ts';
 import type { EnqueueOptions, EnqueueResult, WorkItem, WorkQueue } from '../queue/work-item.ts';
-import { checkEmulatorClock, clientClock, clientEnv } from './emulator-env.ts';
+import { checkEmulatorClock, clientClock, clientEnv, emulatorTopicUrn } from './emulator-env.ts';
 import {
   errorCode,
   type HealthCheck,
@@ -166,7 +167,7 @@ function loopbackOrigin(url: string): string {
 }
 
 interface Target {
-  env: Env;
+  env: Record<string, string | undefined>;
   clock: Clock;
   mode: LocalModeLabel;
   emulator: LocalEmulator | undefined;
@@ -215,6 +216,7 @@ async function resolveTarget(options: LocalStackOptions, escrowDir: string): Pro
   }
   Object.assign(base, clientEnv(emulator));
   delete base[ENV_SECURITY_TOKEN];
+  // clientEnv names the emulator's topic in SMN_TOPIC_URN_ALLOWLIST: trusted explicitly.
   allowEmulatorHost(loopbackOrigin(emulator.url));
   return { env: base, clock: emulator.clock, mode: 'emulator', emulator, ownsEmulator };
 }
@@ -522,6 +524,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     options.signal?.throwIfAborted();
     const { env, clock } = target;
     const where = await resolveProjectId(env, clock, options.signal);
+    // An external emulator on loopback publishes to its one topic in this project.
+    if (target.mode === 'emulator' && !target.emulator)
+      env[ENV_TOPIC_ALLOWLIST] ??= emulatorTopicUrn(where.region, where.projectId);
+    // Against the real cloud, no topic allow-list means no start (see topic-trust.ts).
+    requireTopicTrust(parseTopicTrust(env), logger);
     const plane = await buildWorkPlane(options, state, target, where, logger, cleanups);
 
     const monitor = startHealthMonitor(state, logger);
