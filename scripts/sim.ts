@@ -4,10 +4,12 @@
  *   npm run test:sim                                  10,000 scenarios from seed 1
  *   npm run test:sim -- --scenarios N [--seed S]      N scenarios, seeds S..S+N-1
  *   npm run test:sim -- --seed S                      replay seed S step by step (full trace)
+ *   --jobs J                                          worker threads (default: 2, or 1 on one core)
  *
  * The last line is `sim: N scenarios, M steps, lost L, premature P, leaked K, unfinished U`.
  * Exits 1 on any violation, after printing the first failing seed and its trace.
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { finalLine, formatFailure, formatFaults, runCampaign } from '../harness/sim/campaign.ts';
 import { runSimScenario } from '../harness/sim/run-scenario.ts';
@@ -17,6 +19,7 @@ const { values } = parseArgs({
   options: {
     scenarios: { type: 'string' },
     seed: { type: 'string' },
+    jobs: { type: 'string' },
   },
 });
 
@@ -51,13 +54,18 @@ if (values.seed !== undefined && values.scenarios === undefined) {
   const start = integer('seed', values.seed, 1);
   out(`sim: seeds ${start}..${start + count - 1}`);
   const started = performance.now();
-  const summary = await runCampaign(start, count, (done, s) =>
-    out(
-      `  ${done} scenarios, ${s.steps} steps, ${((performance.now() - started) / 1000).toFixed(1)} s, ${s.failingSeeds.length} failing`,
-    ),
-  );
+  const jobs = integer('jobs', values.jobs, Math.min(2, availableParallelism()));
+  const summary = await runCampaign(start, count, {
+    jobs,
+    onProgress: (done, s) =>
+      out(
+        `  ${done} scenarios, ${s.steps} steps, ${((performance.now() - started) / 1000).toFixed(1)} s, ${s.failingSeeds.length} failing`,
+      ),
+  });
   const seconds = (performance.now() - started) / 1000;
-  out(`time: ${seconds.toFixed(1)} s (${(summary.scenarios / seconds).toFixed(0)} scenarios/s)`);
+  out(
+    `time: ${seconds.toFixed(1)} s on ${jobs} thread(s) (${(summary.scenarios / seconds).toFixed(0)} scenarios/s)`,
+  );
   out(`ends: ${formatFaults(summary.ends)}`);
   out(`faults: ${formatFaults(summary.faults)}`);
   for (const [tag, c] of summary.classes)

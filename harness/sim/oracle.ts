@@ -92,7 +92,7 @@ export class Oracle implements CloudObserver, StoreObserver {
         ? 'failure 1 (late 202 cleared a newer post)'
         : afterAmbiguous
           ? 'failure 1 (ambiguous DELETE retried blindly)'
-          : 'clear before escrow';
+          : "failure 1 (an unconditional DELETE, e.g. a concurrent worker's, cleared a newer post)";
     this.violations.push({
       kind: 'premature',
       at: this.#now(),
