@@ -67,8 +67,21 @@ export async function handleApiRequest(core: EmulatorCore, request: GatewayReque
     );
     return;
   }
-  const outcome = await runPipeline(core, route, request);
+  let outcome = await runPipeline(core, route, request);
   const serverId = passwordServerId(request.rawPath);
+  // An ambiguous DELETE: the record is already cleared, and then the answer is lost.
+  if (
+    route.api === 'password.delete' &&
+    outcome !== 'reset' &&
+    outcome.status < 300 &&
+    core.switches.lostDeleteResponses > 0
+  ) {
+    core.switches = { ...core.switches, lostDeleteResponses: core.switches.lostDeleteResponses - 1 };
+    outcome =
+      core.switches.lostDeleteResponseKind === 'reset'
+        ? 'reset'
+        : serviceError(500, 'BMS.9999', 'Internal server error.');
+  }
   if (outcome === 'reset') {
     core.callLog.recordApi(route.api, undefined);
     if (serverId) recordPasswordCall(core, route.api, serverId, 0);
@@ -91,6 +104,9 @@ export async function handleApiRequest(core: EmulatorCore, request: GatewayReque
     status: outcome.status,
     requestId: request.requestId,
   });
+  const offsetMs = core.switches.gatewayClockOffsetSeconds * 1000;
+  if (offsetMs !== 0)
+    outcome.headers = { ...outcome.headers, Date: new Date(Date.now() + offsetMs).toUTCString() };
   send(request.res, outcome);
 }
 

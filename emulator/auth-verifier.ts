@@ -30,6 +30,7 @@ export type AuthResult = { ok: true; credential: EmulatorCredential } | { ok: fa
 
 export interface AuthPolicy {
   clockSkewSeconds: number;
+  gatewayClockOffsetSeconds: number;
   lockoutThreshold: number;
   lockoutSeconds: number;
 }
@@ -96,7 +97,8 @@ export class AuthVerifier {
     const signedAt = parseSdkDate(sdkDate);
     if (!signedAt) return 'Incorrect IAM authentication information: x-sdk-date invalid';
     // The gateway compares against its own (real) clock, whatever the emulated time is.
-    if (Math.abs(Date.now() - signedAt.getTime()) > policy.clockSkewSeconds * 1000) {
+    const gatewayNow = Date.now() + policy.gatewayClockOffsetSeconds * 1000;
+    if (Math.abs(gatewayNow - signedAt.getTime()) > policy.clockSkewSeconds * 1000) {
       return 'Incorrect IAM authentication information: verify aksk signature fail, signature expired';
     }
     if (credential.securityToken !== undefined) {

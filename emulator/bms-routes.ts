@@ -178,7 +178,9 @@ function getPassword({ core }: HandlerContext, serverId: string): RouteResponse 
 
 function deletePassword({ core }: HandlerContext, serverId: string): RouteResponse {
   try {
-    core.fleet.clearPassword(serverId);
+    const delaySeconds = core.switches.deleteApplyDelaySeconds;
+    if (delaySeconds > 0) core.fleet.scheduleClear(serverId, core.clock.now() + delaySeconds * 1000);
+    else core.fleet.clearPassword(serverId);
   } catch (error) {
     if (error instanceof FleetError && error.reason === 'not-found') return serverNotFound(core);
     throw error;

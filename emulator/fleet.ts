@@ -23,7 +23,8 @@ export interface ServerSpec {
 
 interface PendingPost {
   at: number;
-  source: PostSource;
+  /** 'late-clear' is an accepted DELETE that applies at `at` (202 = processed later). */
+  source: PostSource | 'late-clear';
 }
 
 export interface ServerRecord {
@@ -171,13 +172,22 @@ export class Fleet {
   /** DELETE os-server-password: empties the record; clearing an empty record is a no-op. */
   clearPassword(id: string): ServerRecord {
     const record = this.#live(id);
-    if (record.ciphertext !== null) {
-      const now = this.#deps.clock.now();
-      record.ciphertext = null;
-      record.clearedAt = now;
-      record.history.push({ at: now, event: 'cleared', source: 'delete-api' });
-    }
+    this.#clear(record, this.#deps.clock.now());
     return record;
+  }
+
+  /** An accepted DELETE that empties whatever record is there at `at`, not before. */
+  scheduleClear(id: string, at: number): void {
+    const record = this.#live(id);
+    record.pending.push({ at, source: 'late-clear' });
+    record.pending.sort((a, b) => a.at - b.at);
+  }
+
+  #clear(record: ServerRecord, at: number): void {
+    if (record.ciphertext === null) return;
+    record.ciphertext = null;
+    record.clearedAt = at;
+    record.history.push({ at, event: 'cleared', source: 'delete-api' });
   }
 
   /** A post by the guest right now (test hook). */
@@ -240,7 +250,7 @@ export class Fleet {
       ciphertext: record.ciphertext,
       postedAt: record.postedAt,
       clearedAt: record.clearedAt,
-      nextPostAt: record.pending[0]?.at ?? null,
+      nextPostAt: record.pending.find((p) => p.source !== 'late-clear')?.at ?? null,
       postHistory: record.history.map((h) => ({ ...h })),
       refusedPosts: record.history.filter((h) => h.event === 'refused').map((h) => ({ ...h })),
     };
@@ -255,7 +265,8 @@ export class Fleet {
   #materialize(record: ServerRecord, now: number): void {
     while (record.pending.length > 0 && record.pending[0]!.at <= now) {
       const due = record.pending.shift()!;
-      this.#post(record, due.at, due.source);
+      if (due.source === 'late-clear') this.#clear(record, due.at);
+      else this.#post(record, due.at, due.source);
     }
   }
 

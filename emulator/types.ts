@@ -36,8 +36,21 @@ export interface EmulatorSwitches {
   rateLimitsEnabled: boolean;
   /** Per-API overrides of API_LIMITS_PER_MINUTE. */
   rateLimits: Partial<Record<ApiName, number>>;
-  /** Allowed |X-Sdk-Date - real wall time|. */
+  /** Allowed |X-Sdk-Date - the gateway's time|. */
   clockSkewSeconds: number;
+  /**
+   * The gateway's clock minus real wall time, in seconds: its `Date` header and its X-Sdk-Date
+   * check use wall time plus this, as when the hook's machine clock is off by minus this much.
+   */
+  gatewayClockOffsetSeconds: number;
+  /**
+   * The next N DELETE os-server-password calls clear the record and then lose their answer
+   * (an ambiguous DELETE): the socket is reset, or a 500 comes back. Counts down to 0.
+   */
+  lostDeleteResponses: number;
+  lostDeleteResponseKind: 'reset' | 'server-error';
+  /** A DELETE answered 2xx empties the record this many emulated seconds later (202 = processed later). */
+  deleteApplyDelaySeconds: number;
   lockoutThreshold: number;
   lockoutSeconds: number;
   ctsCreateTraceName: string;

@@ -18,6 +18,8 @@ const VERIFY_PATIENCE_MS = 60_000;
 export function exitCodeFor(outcome: Outcome): number {
   switch (outcome.kind) {
     case 'cleared':
+      // The record is safe either way; the code says whether the escrow's "cleared" mark is missing.
+      return outcome.bookkeeping ? EXIT.clearedBookkeepingFailed : EXIT.ok;
     case 'escrowed':
     case 'skipped':
       return EXIT.ok;
@@ -30,13 +32,19 @@ export function exitCodeFor(outcome: Outcome): number {
 
 export function describeOutcome(serverId: string, outcome: Outcome): string {
   switch (outcome.kind) {
-    case 'cleared':
-      return `${serverId}: escrowed and cleared (version ${outcome.versionId.slice(0, 12)}, found ${outcome.exposure.foundAt}, cleared ${outcome.exposure.clearedAt}, ${outcome.exposure.passwordChecks} password checks)`;
+    case 'cleared': {
+      const line = `${serverId}: escrowed and cleared (version ${outcome.versionId.slice(0, 12)}, found ${outcome.exposure.foundAt}, cleared ${outcome.exposure.clearedAt}, ${outcome.exposure.passwordChecks} password checks)`;
+      return outcome.bookkeeping
+        ? `${line}; but marking the escrow cleared failed (${outcome.bookkeeping.detail}): a rerun or the sweep repeats only that`
+        : line;
+    }
     case 'escrowed':
       return `${serverId}: escrowed and read back (version ${outcome.versionId.slice(0, 12)}); dry run, record NOT cleared`;
     case 'skipped':
       return `${serverId}: skipped (${outcome.reason}${outcome.detail ? `: ${outcome.detail}` : ''})`;
     case 'not-ready':
+      if (outcome.reason === 'watching')
+        return `${serverId}: escrowed and cleared, but the server was reinstalled recently and its new OS may still post a password; run again in about ${outcome.retryAfterSeconds}s (or use --wait)`;
       return `${serverId}: not ready (${outcome.reason}); try again in about ${outcome.retryAfterSeconds}s`;
     case 'failed':
       return `${serverId}: failed (${outcome.reason}${outcome.detail ? `: ${outcome.detail}` : ''})`;

@@ -1,5 +1,6 @@
 import type { EscrowLedger } from '../../lib/escrow/escrow-store.ts';
 import { osType } from '../../lib/huawei/bms-server.ts';
+import { launchMovedOn } from '../../lib/intake/sweep.ts';
 import type { Command } from '../command.ts';
 import { EXIT } from '../command.ts';
 import {
@@ -17,7 +18,7 @@ export interface ServerStatusRow {
   name: string;
   os: string;
   status: string;
-  /** present | cleared | unchecked | n/a (not Windows) | error */
+  /** present | cleared | pending (reinstalled since the last clear) | unchecked | n/a (not Windows) | error */
   record: string;
   escrowVersions: number;
   clearedVersions: number;
@@ -54,7 +55,11 @@ export const statusCommand: Command = {
         if (windows && flags['no-record-check'] !== true) {
           try {
             const found = await bms.getPassword(projectId, server.id, { signal: io.signal });
-            record = found ? 'present' : 'cleared';
+            record = found
+              ? 'present'
+              : launchMovedOn(server, ledger)
+                ? 'pending (reinstalled since the last clear)'
+                : 'cleared';
           } catch (error) {
             record = `error (${(error as { code?: string }).code ?? (error as Error).name})`;
           }

@@ -62,6 +62,8 @@ export interface EscrowRecordInput {
   serverName?: string | undefined;
   keyName?: string | undefined;
   plaintext?: string | undefined;
+  launchedAt?: string | undefined;
+  postedInLaunch?: boolean | undefined;
 }
 
 /** Builds and validates a record; computes the sha256 that keys the version. */
@@ -78,6 +80,8 @@ export function buildEscrowRecord(input: EscrowRecordInput): EscrowRecord {
     sha256: sha256Hex(input.ciphertext),
     retrievedAt,
     plaintext: input.plaintext,
+    launchedAt: input.launchedAt,
+    postedInLaunch: input.postedInLaunch,
   });
 }
 
@@ -95,6 +99,8 @@ export function serializeEscrowRecord(record: EscrowRecord): string {
     sha256: r.sha256,
     retrievedAt: r.retrievedAt,
     plaintext: r.plaintext,
+    launchedAt: r.launchedAt,
+    postedInLaunch: r.postedInLaunch,
   });
 }
 
@@ -138,6 +144,10 @@ function validate(r: EscrowRecord): EscrowRecord {
     throw new EscrowRecordError('sha-mismatch', 'escrow record ciphertext does not match its sha256');
   if (typeof r.retrievedAt !== 'string' || Number.isNaN(Date.parse(r.retrievedAt)))
     throw fieldError('retrievedAt', 'must be an ISO date-time');
+  if (r.launchedAt !== undefined && r.launchedAt !== null && Number.isNaN(Date.parse(String(r.launchedAt))))
+    throw fieldError('launchedAt', 'must be an ISO date-time when present');
+  if (r.postedInLaunch !== undefined && r.postedInLaunch !== null && typeof r.postedInLaunch !== 'boolean')
+    throw fieldError('postedInLaunch', 'must be true or false when present');
   if (
     r.plaintext !== undefined &&
     r.plaintext !== null &&
@@ -157,6 +167,8 @@ function validate(r: EscrowRecord): EscrowRecord {
     sha256: r.sha256,
     retrievedAt: r.retrievedAt,
     plaintext: r.plaintext ?? undefined,
+    launchedAt: r.launchedAt ?? undefined,
+    postedInLaunch: r.postedInLaunch ?? undefined,
   };
 }
 

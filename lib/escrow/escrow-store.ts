@@ -23,8 +23,19 @@ export interface EscrowRecord {
   ciphertext: string;
   /** Lower-case hex SHA-256 of `ciphertext`; also the idempotency key of the version. */
   sha256: string;
-  /** ISO time the record was read from the BMS API. */
+  /** ISO time the record was read from the BMS API (cloud time: skew-corrected). */
   retrievedAt: string;
+  /**
+   * The server's launch when the record was read: ISO of `OS-SRV-USG:launched_at`, which a
+   * reinstall moves. Absent in records written before launches were tracked.
+   */
+  launchedAt?: string | undefined;
+  /**
+   * True when the hook takes the ciphertext as this launch's own post (it saw the record empty
+   * first, or saw no sign of a reinstall): clearing it finishes the launch. False: the launch's
+   * own post may still come after the clear, and is watched for.
+   */
+  postedInLaunch?: boolean | undefined;
   /** Only in decrypt mode. */
   plaintext?: string | undefined;
 }
@@ -36,6 +47,9 @@ export interface EscrowVersionInfo {
   createdAt?: string | undefined;
   /** True once the matching cloud record was cleared after this version was verified. */
   cleared: boolean;
+  /** The record's launchedAt / postedInLaunch, where the store can tell without reading the secret. */
+  launchedAt?: string | undefined;
+  postedInLaunch?: boolean | undefined;
 }
 
 /** Non-secret view of everything escrowed for one server: the sweep's ledger. */

@@ -116,6 +116,19 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** The launch fields of a version file, for the ledger; nothing else of it leaves here. */
+async function launchFields(file: string): Promise<Pick<EscrowVersionInfo, 'launchedAt' | 'postedInLaunch'>> {
+  try {
+    const value = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    const launchedAt = typeof value['launchedAt'] === 'string' ? value['launchedAt'] : undefined;
+    const postedInLaunch = typeof value['postedInLaunch'] === 'boolean' ? value['postedInLaunch'] : undefined;
+    return launchedAt === undefined ? {} : { launchedAt, postedInLaunch };
+  } catch {
+    // A corrupt version is reported by read(); the ledger just knows no launch for it.
+    return {};
+  }
+}
+
 export function createFileEscrowStore(options: FileEscrowStoreOptions): EscrowStore {
   const root = resolve(options.root);
 
@@ -145,12 +158,14 @@ export function createFileEscrowStore(options: FileEscrowStoreOptions): EscrowSt
   };
 
   const info = async (dir: string, sha256: string): Promise<EscrowVersionInfo> => {
-    const s = await stat(join(dir, `${sha256}.json`));
+    const file = join(dir, `${sha256}.json`);
+    const s = await stat(file);
     return {
       versionId: sha256,
       sha256,
       createdAt: s.mtime.toISOString(),
       cleared: await exists(join(dir, `${sha256}.cleared`)),
+      ...(await launchFields(file)),
     };
   };
 

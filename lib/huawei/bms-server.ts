@@ -30,3 +30,12 @@ export function parseHuaweiTime(value: unknown): number {
   const hasZone = /(?:Z|[+-]\d\d:?\d\d)$/.test(value);
   return Date.parse(hasZone ? value : `${value}Z`);
 }
+
+/**
+ * The server's launch identity: launched_at as an ISO time. A reinstall moves it, so a clear
+ * is done only for the launch it happened in. Undefined before the first launch (BUILD).
+ */
+export function launchOf(server: BmsServer): string | undefined {
+  const ms = parseHuaweiTime(server['OS-SRV-USG:launched_at']);
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+}

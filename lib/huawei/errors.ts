@@ -65,6 +65,51 @@ export class HuaweiApiError extends Error {
   }
 }
 
+/** Failures that prove the request never reached a backend, so repeating it cannot apply twice. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * A call that changes something (DELETE, POST) failed in a way that may have applied it: a
+ * reset or timeout after the request went out, or a 5xx. It is never retried blindly; the
+ * caller looks first (e.g. GETs the record again) and decides.
+ */
+export class OutcomeUnknownError extends HuaweiApiError {
+  override name = 'OutcomeUnknownError';
+  constructor(error: HuaweiApiError) {
+    super({
+      kind: error.kind,
+      api: error.api,
+      status: error.status,
+      code: error.code,
+      requestId: error.requestId,
+      huaweiMessage: 'outcome unknown: the call may have applied',
+      cause: error,
+    });
+  }
+
+  override get retryable(): boolean {
+    return false;
+  }
+}
+
+/** Whether a failed call that changes something may nevertheless have applied. */
+export function outcomeMayHaveApplied(error: unknown): error is HuaweiApiError {
+  if (!isHuaweiApiError(error)) return false;
+  if (error instanceof OutcomeUnknownError) return true;
+  if (error.kind === 'server' || error.kind === 'timeout') return !notSent(error);
+  if (error.kind === 'network') return !notSent(error);
+  return false;
+}
+
+function notSent(error: HuaweiApiError): boolean {
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && NOT_SENT_CODES.has(code);
+}
+
+export function isOutcomeUnknown(error: unknown): error is OutcomeUnknownError {
+  return error instanceof OutcomeUnknownError;
+}
+
 export function isHuaweiApiError(error: unknown, kind?: HuaweiErrorKind): error is HuaweiApiError {
   return error instanceof HuaweiApiError && (kind === undefined || error.kind === kind);
 }

@@ -3,6 +3,7 @@
  * shared by the BMS and IAM clients, built from the parsed config.
  */
 import type { Clock } from '../clock.ts';
+import { type AuthGuard, processAuthGuard } from './auth-guard.ts';
 import type { Logger } from '../observability/logger.ts';
 import { BmsClient } from './bms-client.ts';
 import type { CredentialProvider } from './credentials.ts';
@@ -22,6 +23,8 @@ export interface HuaweiClientsDeps {
   /** Defaults to an UndiciTransport with the config's timeouts. */
   transport?: HttpTransport | undefined;
   random?: (() => number) | undefined;
+  /** Defaults to the process-wide guard: one auth failure stops every client in the process. */
+  authGuard?: AuthGuard | undefined;
 }
 
 export interface HuaweiClients {
@@ -48,6 +51,7 @@ export function createHuaweiClients(config: HuaweiConfig, deps: HuaweiClientsDep
     random: deps.random,
     logger: deps.logger,
     metrics: deps.metrics,
+    authGuard: deps.authGuard ?? processAuthGuard,
   });
   const bms = new BmsClient({ caller, endpoint: config.endpoints.bms });
   const iam = new IamClient({ caller, endpoint: config.endpoints.iam });

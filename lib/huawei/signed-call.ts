@@ -8,9 +8,15 @@ import type { Clock } from '../clock.ts';
 import { type Logger, silentLogger } from '../observability/logger.ts';
 import { type Metrics, nullMetrics } from '../observability/metrics.ts';
 import type { ApiName } from './api-names.ts';
+import { AuthGuard } from './auth-guard.ts';
 import { formatQuery, type QueryPairs } from './canonical-request.ts';
 import type { CredentialProvider } from './credentials.ts';
-import { HuaweiApiError, type HuaweiErrorKind } from './errors.ts';
+import {
+  HuaweiApiError,
+  type HuaweiErrorKind,
+  OutcomeUnknownError,
+  outcomeMayHaveApplied,
+} from './errors.ts';
 import type { HttpResponse, HttpTransport } from './http-transport.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from './retry-policy.ts';
@@ -48,15 +54,22 @@ export interface SignedCallerOptions {
    * clock, so this is wall time by default even when `clock` is compressed.
    */
   signingTime?: (() => Date) | undefined;
+  /**
+   * Skew correction and the auth circuit breaker. Composition roots pass the process-wide one
+   * (processAuthGuard); a caller built without one gets its own.
+   */
+  authGuard?: AuthGuard | undefined;
 }
 
 export class SignedCaller {
   readonly #options: SignedCallerOptions;
   readonly #policy: RetryPolicy;
   readonly #logger: Logger;
+  readonly #guard: AuthGuard;
 
   constructor(options: SignedCallerOptions) {
     this.#options = options;
+    this.#guard = options.authGuard ?? new AuthGuard();
     this.#policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
     this.#logger = options.logger ?? silentLogger;
   }
@@ -93,6 +106,8 @@ export class SignedCaller {
               : error.kind
           : 'error';
       this.#count(call.api, result);
+      // A DELETE or POST that may have applied is not repeated here: the caller looks first.
+      if (call.method !== 'GET' && outcomeMayHaveApplied(error)) throw new OutcomeUnknownError(error);
       throw error;
     }
   }
@@ -101,13 +116,20 @@ export class SignedCaller {
     (this.#options.metrics ?? nullMetrics).add('HuaweiApiCall', 'Count', 1, { api, result });
   }
 
+  #localNow(): Date {
+    return this.#options.signingTime?.() ?? new Date();
+  }
+
   async #send(call: SignedCall): Promise<HttpResponse> {
     const { transport, credentials, rateLimiter } = this.#options;
     await rateLimiter?.acquire(call.api, call.signal);
+    // After the token wait, so a breaker that opened meanwhile stops this call too.
+    this.#guard.check(call.api);
     const creds = await credentials.getCredentials(call.signal);
     const url = new URL(call.path, call.endpoint);
     if (call.query && call.query.length > 0) url.search = formatQuery(call.query);
     const body = call.body === undefined ? undefined : JSON.stringify(call.body);
+    const signedWithSkewMs = this.#guard.skewMs;
     const signed = signRequest(
       {
         method: call.method,
@@ -115,10 +137,11 @@ export class SignedCaller {
         headers: { 'content-type': 'application/json' },
         body,
         projectId: call.projectId,
-        date: this.#options.signingTime?.() ?? new Date(),
+        date: this.#guard.signingTime(this.#localNow()),
       },
       creds,
     );
+    const sentAt = this.#localNow().getTime();
     const response = await transport.send({
       api: call.api,
       method: call.method,
@@ -127,8 +150,15 @@ export class SignedCaller {
       body,
       signal: call.signal,
     });
+    this.#guard.observe(
+      { status: response.status, date: response.headers['date'] },
+      sentAt,
+      this.#localNow().getTime(),
+    );
     if (response.status >= 200 && response.status < 300) return response;
-    throw errorFromResponse(call.api, response, call.sensitive ?? false);
+    const error = errorFromResponse(call.api, response, call.sensitive ?? false);
+    if (error.kind === 'auth') this.#guard.onAuthFailure(error, signedWithSkewMs);
+    throw error;
   }
 }
 

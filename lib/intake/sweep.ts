@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BmsServer } from '../huawei/bms-types.ts';
-import { osType } from '../huawei/bms-server.ts';
+import { launchOf, osType } from '../huawei/bms-server.ts';
 import type { EscrowLedger } from '../escrow/escrow-store.ts';
 import { enqueueServers } from './enqueue-servers.ts';
 import type { SweepTarget } from './intake-config.ts';
@@ -70,11 +70,26 @@ export function clearedSinceLastLaunch(server: BmsServer, ledger: EscrowLedger |
     (parseUtc(b.createdAt) || 0) >= (parseUtc(a.createdAt) || 0) ? b : a,
   );
   if (!latest.cleared) return false;
+  // A version that names its launch is done for that launch only, and only once that launch
+  // is known to have posted it (otherwise the worker watches for the launch's own post). No
+  // clock is compared, so a skewed local clock cannot make a reinstalled server look done.
+  if (latest.launchedAt !== undefined) {
+    const launch = launchOf(server);
+    return launch !== undefined && latest.launchedAt === launch && latest.postedInLaunch === true;
+  }
   const escrowedAt = parseUtc(latest.createdAt);
   if (!Number.isFinite(escrowedAt)) return false;
   const launched = parseUtc(server['OS-SRV-USG:launched_at']);
   const changed = Number.isFinite(launched) ? launched : parseUtc(server.updated);
   return Number.isFinite(changed) && changed <= escrowedAt;
+}
+
+/** The newest escrowed version names a launch the server has since moved on from (a reinstall). */
+export function launchMovedOn(server: BmsServer, ledger: EscrowLedger | undefined): boolean {
+  const named = (ledger?.versions ?? []).filter((v) => v.launchedAt !== undefined);
+  if (named.length === 0) return false;
+  const latest = named.reduce((a, b) => ((b.launchedAt ?? '') >= (a.launchedAt ?? '') ? b : a));
+  return latest.launchedAt !== launchOf(server);
 }
 
 function emptyReport(target: SweepTarget): SweepTargetReport {

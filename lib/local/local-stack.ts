@@ -11,6 +11,7 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { huaweiHealth } from '../huawei/auth-guard.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import type { Env } from '../config/env-parsers.ts';
 import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
@@ -297,7 +298,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       routes: {
         smn: (body, headers, signal) =>
           handleWebhookRequest(intake, { method: 'POST', headers, body }, signal),
-        health: () => ({ ok: !closing, mode: target.mode, batches: worker.batches }),
+        health: () => {
+          // Degraded whenever signed calls cannot make progress (auth failing, clock skew).
+          const huawei = huaweiHealth();
+          return { ok: !closing && !huawei.degraded, mode: target.mode, batches: worker.batches, huawei };
+        },
         statusPage: async () => renderStatusPage(board.list(), await pageInfo()),
         statusJson: async () => ({ ...(await pageInfo()), servers: board.list() }),
       },

@@ -29,6 +29,8 @@ export interface ServerStatus {
   versionId?: string | undefined;
   foundAt?: string | undefined;
   clearedAt?: string | undefined;
+  /** The server launch (launched_at) the state is about; a reinstall starts the server over. */
+  launchedAt?: string | undefined;
 }
 
 export type StatusListener = (status: ServerStatus, previous: ServerStatus | undefined) => void;
@@ -108,8 +110,17 @@ export class StatusBoard {
    * the escrowed version while the clear is being verified). A permanent failure goes to the DLQ.
    */
   noteOutcome(item: WorkItem, outcome: Outcome, updated: WorkItem = item): void {
-    const previous = this.#servers.get(item.serverId);
-    const base = this.#base(item, previous, updated.passwordChecks);
+    const known = this.#servers.get(item.serverId);
+    // A launch that moved on since the state shown (a reinstall) makes the server pending again.
+    const relaunched =
+      known?.launchedAt !== undefined &&
+      updated.launchedAt !== undefined &&
+      known.launchedAt !== updated.launchedAt;
+    const previous = relaunched ? undefined : known;
+    const base = {
+      ...this.#base(item, known, updated.passwordChecks),
+      launchedAt: updated.launchedAt ?? known?.launchedAt,
+    };
     let next: ServerStatus;
     switch (outcome.kind) {
       case 'cleared':
@@ -156,7 +167,10 @@ export class StatusBoard {
             ? {
                 ...base,
                 state: 'escrowed',
-                reason: 'clear pending',
+                reason:
+                  outcome.reason === 'watching'
+                    ? 'cleared; watching for the reinstalled OS to post'
+                    : 'clear pending',
                 versionId: updated.versionId,
                 foundAt: updated.foundAt,
               }

@@ -6,6 +6,7 @@
  */
 import { osType, parseHuaweiTime, tagValue } from '../huawei/bms-server.ts';
 import type { BmsServer } from '../huawei/bms-types.ts';
+import { AUTH_CIRCUIT_OPEN } from '../huawei/auth-guard.ts';
 import { isHuaweiApiError } from '../huawei/errors.ts';
 import type { WorkItem } from '../queue/work-item.ts';
 import type { FailReason, Outcome, SkipReason } from './outcome.ts';
@@ -23,9 +24,6 @@ export interface ServerPolicy {
   optTagKey: string;
   allowedProjectIds: readonly string[];
 }
-
-/** How many verify GETs may see the old ciphertext before the DELETE is sent again. */
-export const MAX_VERIFY_ATTEMPTS = 2;
 
 export type SkipDecision = { kind: 'skipped'; reason: SkipReason; detail?: string | undefined };
 
@@ -148,46 +146,84 @@ export type PasswordAssessment =
   | { kind: 'not-posted' }
   /** The verify GET saw the record gone: done. */
   | { kind: 'verified' }
-  /** The verify GET still sees the same ciphertext: a 202 is processed later, look again soon. */
-  | { kind: 'clear-pending' }
-  /** Empty, and this boot's password is already escrowed: a duplicate or a rerun after a crash. */
-  | { kind: 'already-cleared'; uncleared: string[] };
+  /** Our DELETE of this very ciphertext may still apply (202 = processed later): look again, send nothing. */
+  | { kind: 'clear-pending'; retryAfterSeconds: number }
+  /** Empty, and this launch's password is already escrowed: a duplicate or a rerun after a crash. */
+  | { kind: 'already-cleared'; uncleared: string[] }
+  /** Empty after a clear of a ciphertext this launch may not have posted: its own post may still come. */
+  | { kind: 'watch' };
 
 /** What the escrow ledger says about a server, reduced to what the decision needs. */
 export interface EscrowHistory {
-  /** ISO retrievedAt of the newest escrowed version (our clock), if any. */
+  /** ISO retrievedAt of the newest escrowed version (cloud time), if any. */
   latestRetrievedAt?: string | undefined;
+  /** The newest version's launch and whether that launch is known to have posted it (records since issue 9). */
+  latestLaunchedAt?: string | undefined;
+  latestPostedInLaunch?: boolean | undefined;
   /** Versions not yet marked cleared. */
   uncleared: string[];
 }
 
+export interface LaunchTiming {
+  /** Cloud time now. */
+  nowMs: number;
+  /** See SchedulerConfig.deleteGraceSeconds / postClearWatchSeconds. */
+  deleteGraceSeconds: number;
+  postClearWatchSeconds: number;
+}
+
+/** Whether a post from the item's launch can no longer come (or the launch is unknown). */
+export function watchOver(item: WorkItem, timing: LaunchTiming): boolean {
+  const launched = item.launchedAt === undefined ? Number.NaN : Date.parse(item.launchedAt);
+  return !Number.isFinite(launched) || timing.nowMs >= launched + timing.postClearWatchSeconds * 1000;
+}
+
 /**
  * What the password GET means. `sha256` is the hash of the returned ciphertext (undefined when
- * empty). `history` is looked up only for an empty GET outside the verify phase.
+ * empty). `history` is looked up only for an empty GET in the find phase.
  */
 export function assessPassword(args: {
   item: WorkItem;
   sha256: string | undefined;
   activeSinceMs: number;
   history?: EscrowHistory | undefined;
+  timing?: LaunchTiming | undefined;
 }): PasswordAssessment {
   const { item, sha256, history } = args;
+  const timing = args.timing ?? {
+    nowMs: Number.POSITIVE_INFINITY,
+    deleteGraceSeconds: 0,
+    postClearWatchSeconds: 0,
+  };
   if (sha256 === undefined) {
     if (item.phase === 'verify') return { kind: 'verified' };
-    // A version escrowed after this boot began (launched_at, which a rebuild moves, as in Nova)
-    // means we, or a concurrent worker, already cleared this install's record: a redelivery, a
-    // duplicate, a late event or a rerun after a crash. One escrowed before it belongs to an
-    // earlier install, so a reinstalled server is waited for. The event's own time is not used:
-    // a late or duplicated event would otherwise poll until its deadline.
+    if (item.phase === 'watch') return { kind: 'watch' };
+    // The ledger names the launch it escrowed in: done only for that launch, and only once that
+    // launch's own post can no longer come (we know it posted what we cleared, or it is too late).
+    if (history?.latestLaunchedAt !== undefined && item.launchedAt !== undefined) {
+      if (history.latestLaunchedAt !== item.launchedAt) return { kind: 'not-posted' };
+      if (history.latestPostedInLaunch === true || watchOver(item, timing))
+        return { kind: 'already-cleared', uncleared: history.uncleared };
+      return { kind: 'watch' };
+    }
+    // Older records: a version escrowed after this boot began (launched_at, which a rebuild
+    // moves, as in Nova) means we, or a concurrent worker, already cleared this install's record.
+    // The event's own time is not used: a late or duplicated event would otherwise poll until
+    // its deadline.
     const latest =
       history?.latestRetrievedAt === undefined ? Number.NaN : Date.parse(history.latestRetrievedAt);
     const since = args.activeSinceMs;
     if (!Number.isFinite(latest) || latest < since) return { kind: 'not-posted' };
     return { kind: 'already-cleared', uncleared: history?.uncleared ?? [] };
   }
-  if (item.phase === 'verify' && sha256 === item.sha256) {
-    if ((item.verifyAttempts ?? 0) < MAX_VERIFY_ATTEMPTS) return { kind: 'clear-pending' };
-    // Still there after several looks: go round again (the put is a no-op, DELETE is idempotent).
+  // The ciphertext our last DELETE was for: while that DELETE may still apply, sending another
+  // could empty the record early and let the late one wipe a post that follows. After the grace
+  // period it was lost (or is very late): send it again.
+  if (sha256 === item.sha256 && item.deleteSentAt !== undefined) {
+    const sent = Date.parse(item.deleteSentAt);
+    const remainingMs = sent + timing.deleteGraceSeconds * 1000 - timing.nowMs;
+    if (Number.isFinite(sent) && remainingMs > 0)
+      return { kind: 'clear-pending', retryAfterSeconds: Math.max(1, Math.ceil(remainingMs / 1000)) };
     return { kind: 'escrow', newVersion: false };
   }
   return { kind: 'escrow', newVersion: item.sha256 !== undefined && item.sha256 !== sha256 };
@@ -215,6 +251,8 @@ export function deadlineMs(item: WorkItem, deadlineSeconds: number): number {
   return Date.parse(item.firstSeenAt) + deadlineSeconds * 1000;
 }
 
+const AUTH_BLOCKED_RETRY_SECONDS = 300;
+
 /** Maps a failed Huawei call to an outcome. Auth failures are permanent: never loop on them. */
 export function outcomeForHuaweiError(
   error: unknown,
@@ -224,6 +262,10 @@ export function outcomeForHuaweiError(
     const detail = error.message;
     switch (error.kind) {
       case 'auth':
+        // The breaker held this call back (another call's auth failure, or the clock): nothing
+        // is wrong with this server, so it waits (until its deadline) instead of dead-lettering.
+        if (error.code === AUTH_CIRCUIT_OPEN)
+          return { kind: 'not-ready', reason: 'auth-blocked', retryAfterSeconds: AUTH_BLOCKED_RETRY_SECONDS };
         return { kind: 'failed', reason: 'auth-failed', permanent: true, detail };
       case 'not-found':
         return { kind: 'not-found' };

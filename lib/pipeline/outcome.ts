@@ -30,13 +30,34 @@ export interface ExposureReport {
   passwordChecks: number;
 }
 
+/** The record was escrowed and cleared, but writing that down in the escrow store failed. */
+export interface BookkeepingFailure {
+  reason: 'escrow-write-failed';
+  detail: string;
+}
+
 export type Outcome =
-  | { kind: 'cleared'; versionId: string; sha256: string; exposure: ExposureReport; newVersion: boolean }
+  | {
+      kind: 'cleared';
+      versionId: string;
+      sha256: string;
+      exposure: ExposureReport;
+      newVersion: boolean;
+      /** Present when only the markCleared bookkeeping failed; a later run or sweep repeats it. */
+      bookkeeping?: BookkeepingFailure | undefined;
+    }
   | { kind: 'escrowed'; versionId: string; sha256: string; exposure: ExposureReport; dryRun: true }
   | { kind: 'skipped'; reason: SkipReason; detail?: string | undefined }
   | {
       kind: 'not-ready';
       retryAfterSeconds: number;
-      reason: 'building' | 'not-posted' | 'clear-pending' | 'throttled' | 'deferred';
+      reason:
+        | 'building'
+        | 'not-posted'
+        | 'clear-pending'
+        | 'watching'
+        | 'throttled'
+        | 'deferred'
+        | 'auth-blocked';
     }
   | { kind: 'failed'; reason: FailReason; permanent: boolean; detail?: string | undefined };

@@ -40,6 +40,18 @@ export interface SchedulerConfig {
   buildPollSeconds: number;
   /** Wait before re-checking that a DELETE took effect (202 = processed later). */
   verifyDelaySeconds: number;
+  /**
+   * After a DELETE that was accepted (or whose answer was lost), how long it may still apply
+   * late. No second DELETE is sent for that server before a GET shows the record empty, or,
+   * for the same ciphertext, before this much time has passed.
+   */
+  deleteGraceSeconds: number;
+  /**
+   * How long after a launch (launched_at) a post from that launch may still come. A record we
+   * cleared without knowing that this launch posted it (the first look already found it, on a
+   * server that may have been reinstalled) is followed by a watch until then.
+   */
+  postClearWatchSeconds: number;
   /** Baseline: fixed interval. */
   fixedIntervalSeconds: number;
   /** Baseline: exponential backoff from `initial`, times `factor`, capped at `max`. */
@@ -71,6 +83,12 @@ export interface PipelineConfig {
   concurrency: number;
 }
 
+/**
+ * A 202 is a queued metadata write that BMS applies in seconds; a minute is an order of
+ * magnitude above that, and is what a lost DELETE adds to one server's exposure (rare).
+ */
+export const DEFAULT_DELETE_GRACE_SECONDS = 60;
+
 export const DEFAULT_POST_DELAY_MODEL: PostDelayModel = { medianSeconds: 540, sigma: 0.8 };
 
 export function parseSchedulerConfig(env: Env): SchedulerConfig {
@@ -94,6 +112,11 @@ export function parseSchedulerConfig(env: Env): SchedulerConfig {
     maxGapSeconds,
     buildPollSeconds: readInteger(env, 'ESCROW_BUILD_POLL_SECONDS', 30, { min: 1, max: 900 }),
     verifyDelaySeconds: readInteger(env, 'ESCROW_VERIFY_DELAY_SECONDS', 5, { min: 0, max: 900 }),
+    deleteGraceSeconds: readInteger(env, 'ESCROW_DELETE_GRACE_SECONDS', DEFAULT_DELETE_GRACE_SECONDS, {
+      min: 1,
+      max: 3600,
+    }),
+    postClearWatchSeconds: readInteger(env, 'ESCROW_POST_CLEAR_WATCH_SECONDS', 3600, { min: 0, max: 86_400 }),
     fixedIntervalSeconds: readInteger(env, 'ESCROW_FIXED_INTERVAL_SECONDS', 5, { min: 1, max: 900 }),
     exponentialInitialSeconds: readInteger(env, 'ESCROW_EXP_INITIAL_SECONDS', 5, { min: 1, max: 900 }),
     exponentialFactor: readNumber(env, 'ESCROW_EXP_FACTOR', 2, { min: 1, max: 10 }),

@@ -4,7 +4,13 @@
  *
  * Order of effects, and why it is crash-safe:
  *   show → GET → escrow put (idempotent by sha256) → read back by version id and compare in
- *   constant time → DELETE (idempotent; never after the signal fired) → markCleared → verify GET.
+ *   constant time → DELETE (never after the signal fired) → markCleared → verify GET.
+ * A DELETE is never repeated blindly (issue 9): after one whose answer was lost, or one that
+ * was accepted (202 may apply late), the next step is a GET. Empty: done. The same ciphertext:
+ * DELETE again only after the grace period. A different one: escrow it first.
+ * A clear is done for the launch (launched_at) that posted the cleared ciphertext: when the
+ * hook cannot tell that this launch posted it (a reinstall may have left an old record), it
+ * watches for the launch's own post until that can no longer come.
  * Decrypt mode is a store decorator (lib/escrow/decrypt.ts withDecryption): the pipeline only
  * ever handles the ciphertext.
  * A rerun after a crash at any boundary repeats only idempotent steps: the put of the same
@@ -15,7 +21,9 @@ import type { Clock } from '../clock.ts';
 import { buildEscrowRecord, sameCiphertext, sha256Hex } from '../escrow/escrow-record.ts';
 import type { EscrowRecord, EscrowStore, ServerRef } from '../escrow/escrow-store.ts';
 import type { ApiName } from '../huawei/api-names.ts';
+import { launchOf } from '../huawei/bms-server.ts';
 import type { BmsApi, BmsServer } from '../huawei/bms-types.ts';
+import { isHuaweiApiError, isOutcomeUnknown } from '../huawei/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { registerSecret } from '../observability/redact.ts';
 import type { WorkItem } from '../queue/work-item.ts';
@@ -26,11 +34,14 @@ import {
   checkProject,
   deadlineMs,
   type EscrowHistory,
+  type LaunchTiming,
   outcomeForHuaweiError,
   planPasswordCheck,
   type ServerPolicy,
+  watchOver,
 } from './decide.ts';
-import type { Outcome } from './outcome.ts';
+import type { BookkeepingFailure, FailReason, Outcome } from './outcome.ts';
+import { DEFAULT_DELETE_GRACE_SECONDS } from './pipeline-config.ts';
 import { budgetPressure, type PollScheduler, planFindCheck } from './poll-schedule.ts';
 
 /** The part of the rate limiter the scheduler reads. */
@@ -129,14 +140,20 @@ class ServerRun {
     }
     const assessment = assessServer(server, item, deps.policy, this.now());
     if (assessment.kind === 'skipped') return assessment;
+    const launch = launchOf(server);
     if (assessment.kind === 'building') {
       this.item.activeSince = undefined;
+      // The first BUILD (no launch yet): whatever this server posts next is its first launch's.
+      // A rebuild still shows the old launch, so the new one will be seen to move on.
+      if (launch === undefined && this.item.launchedAt === undefined) this.item.freshLaunch = FIRST_BUILD;
+      else this.enterLaunch(launch);
       return {
         kind: 'not-ready',
         reason: 'building',
         retryAfterSeconds: deps.scheduler.config.buildPollSeconds,
       };
     }
+    this.enterLaunch(launch);
     const activeSinceMs = assessment.activeSinceMs;
     this.item.activeSince = new Date(activeSinceMs).toISOString();
 
@@ -158,6 +175,30 @@ class ServerRun {
     });
   }
 
+  /** Notes the server's launch; a launch that moved on (a reinstall) starts a new watch. */
+  private enterLaunch(launch: string | undefined): void {
+    const { item } = this;
+    if (launch === undefined || item.launchedAt === launch) return;
+    if (item.launchedAt === undefined) {
+      if (item.freshLaunch === FIRST_BUILD) item.freshLaunch = launch;
+    } else {
+      // Reinstalled since this item last looked: a record present now may be the old OS's.
+      item.launchMoved = true;
+      // The launch being watched is gone; the new one is found afresh.
+      if (item.phase === 'watch') item.phase = 'find';
+    }
+    item.launchedAt = launch;
+  }
+
+  private timing(): LaunchTiming {
+    const { config } = this.deps.scheduler;
+    return {
+      nowMs: this.now(),
+      deleteGraceSeconds: config.deleteGraceSeconds ?? DEFAULT_DELETE_GRACE_SECONDS,
+      postClearWatchSeconds: config.postClearWatchSeconds ?? 0,
+    };
+  }
+
   private async getPassword(): Promise<{ ciphertext: string | undefined; sha256: string | undefined }> {
     const record = await this.bms.getPassword(this.item.projectId, this.item.serverId, {
       signal: this.signal,
@@ -165,89 +206,100 @@ class ServerRun {
     this.item.passwordChecks = (this.item.passwordChecks ?? 0) + 1;
     this.item.lastPasswordCheckAt = new Date(this.now()).toISOString();
     const ciphertext = record?.ciphertext ? record.ciphertext : undefined;
-    if (ciphertext === undefined) return { ciphertext, sha256: undefined };
+    if (ciphertext === undefined) {
+      // Whatever DELETE we sent has applied (or the record was emptied otherwise), and a
+      // ciphertext found from now on in this launch was posted by it.
+      this.item.deleteSentAt = undefined;
+      if (this.item.launchedAt !== undefined) this.item.freshLaunch = this.item.launchedAt;
+      return { ciphertext, sha256: undefined };
+    }
     registerSecret(ciphertext);
     return { ciphertext, sha256: sha256Hex(ciphertext) };
   }
 
   private async checkPassword(server: BmsServer, activeSinceMs: number): Promise<Outcome> {
-    const { deps } = this;
-    let found: { ciphertext: string | undefined; sha256: string | undefined };
-    try {
-      found = await this.getPassword();
-    } catch (error) {
-      return this.huaweiFailure(error);
-    }
+    const found = await this.step('huawei-error', () => this.getPassword());
+    if (!found.ok) return found.outcome;
+    const { sha256, ciphertext } = found.value;
 
     let history: EscrowHistory | undefined;
-    if (found.sha256 === undefined && this.item.phase !== 'verify') {
-      try {
-        history = await this.escrowHistory();
-      } catch (error) {
-        return { kind: 'failed', reason: 'escrow-read-failed', permanent: false, detail: errorDetail(error) };
-      }
+    if (sha256 === undefined && (this.item.phase ?? 'find') === 'find') {
+      const read = await this.step('escrow-read-failed', () => this.escrowHistory());
+      if (!read.ok) return read.outcome;
+      history = read.value;
     }
 
-    const assessment = assessPassword({ item: this.item, sha256: found.sha256, activeSinceMs, history });
+    const assessment = assessPassword({
+      item: this.item,
+      sha256,
+      activeSinceMs,
+      history,
+      timing: this.timing(),
+    });
     switch (assessment.kind) {
-      case 'not-posted': {
-        const next = planFindCheck(
-          deps.scheduler,
-          {
-            activeSinceMs,
-            lastCheckMs: this.now(),
-            checks: this.item.passwordChecks ?? 0,
-            deadlineMs: this.deadline,
-          },
-          this.now(),
-          this.budgetPressure(),
-        );
-        return {
-          kind: 'not-ready',
-          reason: 'not-posted',
-          retryAfterSeconds: next.due ? 1 : next.delaySeconds,
-        };
-      }
-      case 'already-cleared':
+      case 'not-posted':
+        return this.notPosted(activeSinceMs);
+      case 'already-cleared': {
         for (const versionId of assessment.uncleared) {
-          try {
-            await deps.store.markCleared(this.ref, versionId, { signal: this.signal });
-          } catch (error) {
-            return {
-              kind: 'failed',
-              reason: 'escrow-write-failed',
-              permanent: false,
-              detail: errorDetail(error),
-            };
-          }
+          const marked = await this.step('escrow-write-failed', () =>
+            this.deps.store.markCleared(this.ref, versionId, { signal: this.signal }),
+          );
+          if (!marked.ok) return marked.outcome;
         }
         return { kind: 'skipped', reason: 'already-cleared' };
+      }
       case 'verified':
-        return this.verified();
+        return this.verified(activeSinceMs);
+      case 'watch':
+        return this.watch(activeSinceMs);
       case 'clear-pending':
-        this.item.verifyAttempts = (this.item.verifyAttempts ?? 0) + 1;
         return {
           kind: 'not-ready',
           reason: 'clear-pending',
-          retryAfterSeconds: deps.scheduler.config.verifyDelaySeconds,
+          retryAfterSeconds: Math.min(
+            assessment.retryAfterSeconds,
+            Math.max(1, this.deps.scheduler.config.verifyDelaySeconds),
+          ),
         };
       case 'escrow':
-        return this.escrowAndClear(server, found.ciphertext!, found.sha256!);
+        return this.escrowAndClear(server, ciphertext!, sha256!);
     }
   }
 
-  /** The newest escrowed version's retrieval time, and which versions still await markCleared. */
+  private notPosted(activeSinceMs: number, reason: 'not-posted' | 'watching' = 'not-posted'): Outcome {
+    const next = planFindCheck(
+      this.deps.scheduler,
+      {
+        activeSinceMs,
+        lastCheckMs: this.now(),
+        checks: this.item.passwordChecks ?? 0,
+        deadlineMs: this.deadline,
+      },
+      this.now(),
+      this.budgetPressure(),
+    );
+    return { kind: 'not-ready', reason, retryAfterSeconds: next.due ? 1 : next.delaySeconds };
+  }
+
+  /** The newest escrowed version: when and in which launch it was read, and what awaits markCleared. */
   private async escrowHistory(): Promise<EscrowHistory | undefined> {
     const ledger = await this.deps.store.ledger(this.ref, { signal: this.signal });
     if (!ledger || ledger.versions.length === 0) return undefined;
     const newest = [...ledger.versions].sort(
       (a, b) => (Date.parse(b.createdAt ?? '') || 0) - (Date.parse(a.createdAt ?? '') || 0),
     )[0]!;
-    // retrievedAt is on our clock (the ledger's createdAt is the store's), so it compares
-    // with launched_at even when the emulator compresses time.
+    // retrievedAt and launchedAt are on the cloud's clock (the ledger's createdAt is the store's).
     const record = await this.deps.store.read(this.ref, newest.versionId, { signal: this.signal });
+    if (record?.launchedAt !== undefined && record.launchedAt === this.item.launchedAt) {
+      // A duplicate that finds this launch's clear and watches with it reports the same version.
+      this.item.versionId ??= newest.versionId;
+      this.item.sha256 ??= record.sha256;
+      this.item.foundAt ??= record.retrievedAt;
+    }
     return {
       latestRetrievedAt: record?.retrievedAt ?? newest.createdAt,
+      latestLaunchedAt: record?.launchedAt,
+      latestPostedInLaunch: record?.postedInLaunch,
       uncleared: ledger.versions.filter((v) => !v.cleared).map((v) => v.versionId),
     };
   }
@@ -258,33 +310,36 @@ class ServerRun {
     if (item.sha256 !== sha256) {
       this.item.foundAt = nowIso;
       this.item.clearedAt = undefined;
-      this.item.verifyAttempts = undefined;
+      this.item.deleteSentAt = undefined;
+      this.item.postedInLaunch = await this.postedInThisLaunch(sha256);
     }
     this.item.foundAt ??= nowIso;
     this.item.sha256 = sha256;
     this.item.phase = 'find';
 
-    let versionId: string;
-    try {
-      const record = buildEscrowRecord({
-        ref: this.ref,
-        ciphertext,
-        retrievedAt: nowIso,
-        serverName: server.name,
-        keyName: server.key_name,
-      });
-      versionId = (await deps.store.put(record, { signal: this.signal })).versionId;
-    } catch (error) {
-      return { kind: 'failed', reason: 'escrow-write-failed', permanent: false, detail: errorDetail(error) };
-    }
+    const put = await this.step('escrow-write-failed', () =>
+      deps.store.put(
+        buildEscrowRecord({
+          ref: this.ref,
+          ciphertext,
+          retrievedAt: nowIso,
+          serverName: server.name,
+          keyName: server.key_name,
+          launchedAt: item.launchedAt,
+          postedInLaunch: item.postedInLaunch,
+        }),
+        { signal: this.signal },
+      ),
+    );
+    if (!put.ok) return put.outcome;
+    const versionId = put.value.versionId;
     this.item.versionId = versionId;
 
-    let readBack: EscrowRecord | undefined;
-    try {
-      readBack = await deps.store.read(this.ref, versionId, { signal: this.signal });
-    } catch (error) {
-      return { kind: 'failed', reason: 'escrow-read-failed', permanent: false, detail: errorDetail(error) };
-    }
+    const read = await this.step('escrow-read-failed', () =>
+      deps.store.read(this.ref, versionId, { signal: this.signal }),
+    );
+    if (!read.ok) return read.outcome;
+    const readBack: EscrowRecord | undefined = read.value;
     if (!readBack || readBack.sha256 !== sha256 || !sameCiphertext(readBack.ciphertext, ciphertext))
       return {
         kind: 'failed',
@@ -295,58 +350,99 @@ class ServerRun {
 
     const exposure = { foundAt: this.item.foundAt, passwordChecks: this.item.passwordChecks ?? 0 };
     if (deps.dryRun) return { kind: 'escrowed', versionId, sha256, exposure, dryRun: true };
+    // Another worker (or an earlier run) had this very ciphertext's DELETE accepted: it may still
+    // apply, so wait for a GET to show the record empty rather than send a second one now.
+    if (put.value.cleared && item.deleteSentAt === undefined) {
+      this.item.deleteSentAt = nowIso;
+      this.item.phase = 'verify';
+      return this.clearPending();
+    }
     // Invariant: no DELETE starts once the invocation is being cut short; the retry resumes here.
     if (this.signal?.aborted)
       return { kind: 'failed', reason: 'aborted', permanent: false, detail: 'before DELETE' };
 
+    // From here the DELETE may apply, whatever its answer: the item remembers it went out.
+    this.item.deleteSentAt = nowIso;
+    this.item.phase = 'verify';
     try {
       await this.bms.deletePassword(item.projectId, item.serverId, { signal: this.signal });
     } catch (error) {
+      // Lost answer (reset, timeout, 5xx) or cut short mid-call: it may have applied. Look
+      // before doing anything else; never send it again blindly.
+      if (isOutcomeUnknown(error) || isHuaweiApiError(error, 'aborted') || this.signal?.aborted) {
+        deps.logger.warn('DELETE outcome unknown; checking the record before anything else', {
+          serverId: item.serverId,
+          error,
+        });
+        return this.verifyInline();
+      }
+      // A definite refusal (4xx, 429): nothing was cleared.
+      this.item.deleteSentAt = undefined;
+      this.item.phase = 'find';
       return this.huaweiFailure(error);
     }
     this.item.clearedAt = new Date(this.now()).toISOString();
-    this.item.phase = 'verify';
-    this.item.verifyAttempts = 0;
 
-    try {
-      await deps.store.markCleared(this.ref, versionId, { signal: this.signal });
-    } catch (error) {
-      // The record is gone; the bookkeeping is retried by the verify pass.
-      deps.logger.warn('markCleared failed; will retry on verify', { serverId: item.serverId, error });
-      return {
-        kind: 'not-ready',
-        reason: 'clear-pending',
-        retryAfterSeconds: deps.scheduler.config.verifyDelaySeconds,
-      };
-    }
+    const marked = await this.step('escrow-write-failed', () =>
+      deps.store.markCleared(this.ref, versionId, { signal: this.signal }),
+    );
+    // The record is gone; the bookkeeping is repeated when the clear is verified.
+    if (!marked.ok) deps.logger.warn('markCleared failed; will retry on verify', { serverId: item.serverId });
     return this.verifyInline();
   }
 
-  /** Verifies right away when a token is free; otherwise leaves it to a later, low-priority pass. */
-  private async verifyInline(): Promise<Outcome> {
-    const pending: Outcome = {
+  /**
+   * Whether a newly found ciphertext is taken as this launch's own post, so that clearing it
+   * finishes the launch. Known when this item saw the record empty in this launch (or saw its
+   * first BUILD). Otherwise assumed unless there is a sign of a reinstall (the launch moved
+   * while we watched, or an earlier version is escrowed): then the record may be the old OS's,
+   * and the new one may still post after we clear it.
+   */
+  private async postedInThisLaunch(sha256: string): Promise<boolean> {
+    const { item } = this;
+    if (item.launchedAt === undefined) return false;
+    if (item.freshLaunch === item.launchedAt) return true;
+    if (item.launchMoved) return false;
+    try {
+      const ledger = await this.deps.store.ledger(this.ref, { signal: this.signal });
+      return !ledger?.versions.some((v) => v.sha256 !== sha256);
+    } catch {
+      return false;
+    }
+  }
+
+  private clearPending(): Outcome {
+    return {
       kind: 'not-ready',
       reason: 'clear-pending',
       retryAfterSeconds: this.deps.scheduler.config.verifyDelaySeconds,
     };
+  }
+
+  /** Verifies right away when a token is free; otherwise leaves it to a later, low-priority pass. */
+  private async verifyInline(): Promise<Outcome> {
     // Inline only if a token is free now: waiting here would hold the invocation for a call
     // that does not shorten the exposure. The re-queued pass yields only under real load.
-    if (this.signal?.aborted || this.rateWaitMs() > 0) return pending;
+    if (this.signal?.aborted || this.rateWaitMs() > 0) return this.clearPending();
     let found: { sha256: string | undefined };
     try {
       found = await this.getPassword();
     } catch {
-      return pending;
+      return this.clearPending();
     }
-    if (found.sha256 === undefined) return this.verified();
-    // The same ciphertext: the 202 is still being processed. A different one: a new version
-    // (an OS reinstall) that the next pass escrows. Either way, look again shortly.
-    if (found.sha256 === this.item.sha256) this.item.verifyAttempts = 1;
-    return pending;
+    if (found.sha256 === undefined)
+      return this.verified(Date.parse(this.item.activeSince ?? '') || this.now());
+    // The same ciphertext: the DELETE is still being processed (or was lost). A different one:
+    // a new post that the next pass escrows before anything else. Either way, look again.
+    return this.clearPending();
   }
 
-  private async verified(): Promise<Outcome> {
-    const { deps, item } = this;
+  /**
+   * The record is empty after our DELETE. Done, unless this launch may still post its own
+   * password (we could not tell it posted the one we cleared): then watch for it.
+   */
+  private async verified(activeSinceMs: number): Promise<Outcome> {
+    const { item } = this;
     if (item.versionId === undefined || item.sha256 === undefined || item.foundAt === undefined)
       return {
         kind: 'failed',
@@ -354,11 +450,42 @@ class ServerRun {
         permanent: true,
         detail: 'verify phase without version',
       };
-    try {
-      await deps.store.markCleared(this.ref, item.versionId, { signal: this.signal });
-    } catch (error) {
-      return { kind: 'failed', reason: 'escrow-write-failed', permanent: false, detail: errorDetail(error) };
-    }
+    const bookkeeping = await this.markCleared(item.versionId);
+    if (item.postedInLaunch === true || watchOver(item, this.timing())) return this.cleared(bookkeeping);
+    item.phase = 'watch';
+    return this.watch(activeSinceMs);
+  }
+
+  /** Empty while watching: done once this launch's post can no longer come (or at the deadline). */
+  private async watch(activeSinceMs: number): Promise<Outcome> {
+    const { item } = this;
+    if (!watchOver(item, this.timing()) && this.now() < this.deadline)
+      return this.notPosted(activeSinceMs, 'watching');
+    if (
+      item.phase !== 'watch' ||
+      item.versionId === undefined ||
+      item.sha256 === undefined ||
+      item.foundAt === undefined
+    )
+      return { kind: 'skipped', reason: 'already-cleared' };
+    return this.cleared(await this.markCleared(item.versionId));
+  }
+
+  private async markCleared(versionId: string): Promise<BookkeepingFailure | undefined> {
+    const marked = await this.step('escrow-write-failed', () =>
+      this.deps.store.markCleared(this.ref, versionId, { signal: this.signal }),
+    );
+    if (marked.ok) return undefined;
+    const detail = marked.outcome.kind === 'failed' ? (marked.outcome.detail ?? '') : '';
+    this.deps.logger.warn('record escrowed and cleared, but markCleared failed', {
+      serverId: this.item.serverId,
+      detail,
+    });
+    return { reason: 'escrow-write-failed', detail };
+  }
+
+  private async cleared(bookkeeping: BookkeepingFailure | undefined): Promise<Outcome> {
+    const { deps, item } = this;
     let newVersion = false;
     try {
       newVersion = ((await deps.store.ledger(this.ref, { signal: this.signal }))?.versions.length ?? 0) > 1;
@@ -367,15 +494,26 @@ class ServerRun {
     }
     return {
       kind: 'cleared',
-      versionId: item.versionId,
-      sha256: item.sha256,
+      versionId: item.versionId!,
+      sha256: item.sha256!,
       newVersion,
       exposure: {
-        foundAt: item.foundAt,
+        foundAt: item.foundAt!,
         clearedAt: item.clearedAt,
         passwordChecks: item.passwordChecks ?? 0,
       },
+      ...(bookkeeping ? { bookkeeping } : {}),
     };
+  }
+
+  /** One effect, its failure turned into the outcome that names it (issue 12: one helper). */
+  private async step<T>(reason: FailReason, effect: () => Promise<T>): Promise<Step<T>> {
+    try {
+      return { ok: true, value: await effect() };
+    } catch (error) {
+      if (reason === 'huawei-error') return { ok: false, outcome: this.huaweiFailure(error) };
+      return { ok: false, outcome: { kind: 'failed', reason, permanent: false, detail: errorDetail(error) } };
+    }
   }
 
   private huaweiFailure(error: unknown): Outcome {
@@ -384,6 +522,11 @@ class ServerRun {
     return mapped;
   }
 }
+
+type Step<T> = { ok: true; value: T } | { ok: false; outcome: Outcome };
+
+/** Marks an item that saw the server's first BUILD: its next launch is the server's first. */
+const FIRST_BUILD = 'first-build';
 
 function errorDetail(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';

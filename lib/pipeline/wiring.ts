@@ -10,6 +10,7 @@ import { ConfigError, type Env, readEnum } from '../config/env-parsers.ts';
 import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
 import type { EscrowStore } from '../escrow/escrow-store.ts';
 import type { BmsApi } from '../huawei/bms-types.ts';
+import { cloudClock } from '../huawei/auth-guard.ts';
 import { createRegionalClients } from '../huawei/regional-clients.ts';
 import { credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
 import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
@@ -55,6 +56,8 @@ export function processDepsFrom(
 ): ProcessDeps {
   return {
     ...effects,
+    // Every comparison with cloud times (launched_at) and every escrow time is on cloud time.
+    clock: cloudClock(effects.clock),
     policy: {
       optMode: config.optMode,
       optTagKey: config.optTagKey,

@@ -53,13 +53,18 @@ export function validateWorkItem(value: unknown): WorkItem {
     passwordChecks: count(o, 'passwordChecks'),
     origin: text(o, 'origin', 256),
     lastPasswordCheckAt: isoTime(o, 'lastPasswordCheckAt'),
-    phase: o['phase'] === undefined ? undefined : oneOf(o, 'phase', ['find', 'verify'] as const),
+    phase: o['phase'] === undefined ? undefined : oneOf(o, 'phase', ['find', 'verify', 'watch'] as const),
     foundAt: isoTime(o, 'foundAt'),
     clearedAt: isoTime(o, 'clearedAt'),
     sha256: o['sha256'] === undefined ? undefined : matching(o, 'sha256', SHA256),
     versionId: text(o, 'versionId', 256),
     verifyAttempts: count(o, 'verifyAttempts'),
     notBefore: isoTime(o, 'notBefore'),
+    deleteSentAt: isoTime(o, 'deleteSentAt'),
+    launchedAt: isoTime(o, 'launchedAt'),
+    freshLaunch: o['freshLaunch'] === 'first-build' ? 'first-build' : isoTime(o, 'freshLaunch'),
+    postedInLaunch: flag(o, 'postedInLaunch'),
+    launchMoved: flag(o, 'launchMoved'),
   };
   for (const [key, v] of Object.entries(optional))
     if (v !== undefined) (item as unknown as Record<string, unknown>)[key] = v;
@@ -93,6 +98,13 @@ function count(o: Record<string, unknown>, field: string, required = false): num
   if (v === undefined && !required) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 1_000_000)
     throw new InvalidWorkItemError(field, 'must be a whole number >= 0');
+  return v;
+}
+
+function flag(o: Record<string, unknown>, field: string): boolean | undefined {
+  const v = o[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw new InvalidWorkItemError(field, 'must be true or false');
   return v;
 }
 

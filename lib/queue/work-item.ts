@@ -22,8 +22,12 @@ export interface WorkItem {
   origin?: string | undefined;
   /** ISO time of the last password GET; the scheduler's hazard counts from here. */
   lastPasswordCheckAt?: string | undefined;
-  /** 'verify' once a DELETE was accepted and only the follow-up GET is left. Absent = 'find'. */
-  phase?: 'find' | 'verify' | undefined;
+  /**
+   * 'verify' once a DELETE was sent and only the follow-up GET is left; 'watch' after a clear
+   * whose ciphertext may predate this launch, while the launch's own post may still come.
+   * Absent = 'find'.
+   */
+  phase?: 'find' | 'verify' | 'watch' | undefined;
   /** ISO time the GET that found the record ran (exposure report). */
   foundAt?: string | undefined;
   /** ISO time our DELETE was accepted (exposure report). */
@@ -34,6 +38,19 @@ export interface WorkItem {
   versionId?: string | undefined;
   /** Verify GETs that still saw the same ciphertext. */
   verifyAttempts?: number | undefined;
+  /** ISO time our last DELETE went out; while it may still apply, no other DELETE is sent. */
+  deleteSentAt?: string | undefined;
+  /** The launch (ISO of the server's launched_at) the fields above belong to. */
+  launchedAt?: string | undefined;
+  /**
+   * The launch in which this item saw the record empty (or 'first-build': it saw the server's
+   * first BUILD), so a ciphertext found later in that launch was posted by it.
+   */
+  freshLaunch?: string | undefined;
+  /** Whether the ciphertext being cleared is taken as this launch's own post (no watch after it). */
+  postedInLaunch?: boolean | undefined;
+  /** This item saw the server's launch move on (a reinstall). */
+  launchMoved?: boolean | undefined;
   /** ISO time before which the item must not be processed (delays longer than the queue allows are chained). */
   notBefore?: string | undefined;
 }

@@ -8,6 +8,7 @@ import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
 import type { CredentialProvider } from '../../lib/huawei/credentials.ts';
 import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
 import { HuaweiApiError } from '../../lib/huawei/errors.ts';
+import { AuthGuard } from '../../lib/huawei/auth-guard.ts';
 import { createHuaweiClients, type HuaweiClients } from '../../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
 import {
@@ -48,7 +49,12 @@ const opened: HuaweiClients[] = [];
 const logLines: string[] = [];
 
 function clients(
-  options: { credentials?: CredentialProvider; env?: Record<string, string>; transport?: HttpTransport } = {},
+  options: {
+    credentials?: CredentialProvider;
+    env?: Record<string, string>;
+    transport?: HttpTransport;
+    authGuard?: AuthGuard;
+  } = {},
 ): HuaweiClients {
   const config = parseHuaweiConfig({
     HUAWEICLOUD_SDK_REGION: emu.region,
@@ -64,6 +70,8 @@ function clients(
       options.transport ??
       new UndiciTransport({ connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.timeoutMs }),
     logger: createLogger({ level: 'debug', sink: { write: (line: string) => logLines.push(line) } }),
+    // Each test's clients share a breaker of their own, so one test's 401 does not stop the next.
+    authGuard: options.authGuard ?? new AuthGuard(),
   });
   opened.push(c);
   return c;
@@ -282,13 +290,16 @@ describe('retries', () => {
     // Five emulated minutes (2.5 s real at 120x), like the real gateway: long enough that the
     // locked request lands inside it on a loaded machine.
     emu.admin.setSwitches({ lockoutSeconds: 300 });
+    // A breaker that never waits and never gives up: the emulator's lockout itself is under test.
+    const reckless = new AuthGuard({ cooldownMs: 0, maxProbes: 100 });
     const bad = clients({
       credentials: staticCredentialProvider({
         accessKey: emu.accessKey,
         secretKey: 'AnotherWrongSecretKey000000',
       }),
+      authGuard: reckless,
     });
-    const good = clients();
+    const good = clients({ authGuard: new AuthGuard({ cooldownMs: 0, maxProbes: 100 }) });
     const [id] = emu.admin.createServers({ windows: 1, linux: 0 }).serverIds;
     for (let i = 0; i < 5; i++) {
       await expect(bad.bms.showServer(emu.projectId, id!)).rejects.toMatchObject({

@@ -247,6 +247,27 @@ describe('sweep ledger', () => {
     ).toBe(false);
     expect(clearedSinceLastLaunch(server('2026-01-01T00:00:00.000000'), undefined)).toBe(false);
   });
+  it('a version that names its launch is done for that launch only, whatever the clocks say (issue 9)', () => {
+    const named = (launchedAt: string, postedInLaunch: boolean) => ({
+      ref: { projectId: PROJECT_ID, region: REGION, serverId: S1 },
+      versions: [
+        // Escrowed by a machine whose clock ran 10 minutes ahead: after the reinstall, by its clock.
+        {
+          versionId: 'v1',
+          sha256: 'a'.repeat(64),
+          createdAt: '2026-01-01T00:12:00Z',
+          cleared: true,
+          launchedAt,
+          postedInLaunch,
+        },
+      ],
+    });
+    const reinstalled = server('2026-01-01T00:05:00.000000');
+    expect(clearedSinceLastLaunch(reinstalled, named('2026-01-01T00:00:00.000Z', true))).toBe(false);
+    expect(clearedSinceLastLaunch(reinstalled, named('2026-01-01T00:05:00.000Z', true))).toBe(true);
+    // Cleared in this launch, but not known to be its own post: the worker still watches.
+    expect(clearedSinceLastLaunch(reinstalled, named('2026-01-01T00:05:00.000Z', false))).toBe(false);
+  });
   it('falls back to `updated` only when launched_at is absent', () => {
     expect(
       clearedSinceLastLaunch(server('', '2026-01-02T00:00:00Z'), ledger('2026-01-01T01:00:00Z', true)),

@@ -43,6 +43,18 @@ describe('StatusBoard', () => {
     expect(board.get(item.serverId)).toMatchObject({ state: 'cleared', versionId: 'v-1', passwordChecks: 3 });
   });
 
+  it('a reinstall (launched_at moved on) makes a cleared server pending again (issue 9)', () => {
+    const board = new StatusBoard();
+    const L1 = '2026-11-28T08:00:00.000Z';
+    const L2 = '2026-11-28T09:00:00.000Z';
+    board.noteOutcome(item, cleared, { ...item, launchedAt: L1 });
+    const waiting: Outcome = { kind: 'not-ready', reason: 'not-posted', retryAfterSeconds: 60 };
+    board.noteOutcome({ ...item, attempt: 1 }, waiting, { ...item, attempt: 1, launchedAt: L1 });
+    expect(board.get(item.serverId)).toMatchObject({ state: 'cleared' });
+    board.noteOutcome({ ...item, attempt: 2 }, waiting, { ...item, attempt: 2, launchedAt: L2 });
+    expect(board.get(item.serverId)).toMatchObject({ state: 'waiting', launchedAt: L2 });
+  });
+
   it('shows a server whose clear was never recorded (crash before the save) as cleared, not skipped', () => {
     const board = new StatusBoard();
     board.noteQueued(item);

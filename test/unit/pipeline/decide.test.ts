@@ -159,17 +159,81 @@ describe('assessPassword', () => {
     }
   });
 
-  it('in verify: empty is done, the same ciphertext is pending, a different one is a new version', () => {
-    const verify = item({ phase: 'verify', sha256: SHA_A, verifyAttempts: 0 });
-    expect(assessPassword({ item: verify, sha256: undefined, activeSinceMs: T0 }).kind).toBe('verified');
-    expect(assessPassword({ item: verify, sha256: SHA_A, activeSinceMs: T0 }).kind).toBe('clear-pending');
-    expect(assessPassword({ item: verify, sha256: SHA_B, activeSinceMs: T0 })).toEqual({
+  it('in verify: empty is done, the same ciphertext waits out the grace period, a different one is escrowed', () => {
+    const sent = new Date(T0).toISOString();
+    const verify = item({ phase: 'verify', sha256: SHA_A, deleteSentAt: sent });
+    const timing = (nowMs: number) => ({ nowMs, deleteGraceSeconds: 60, postClearWatchSeconds: 3600 });
+    expect(
+      assessPassword({ item: verify, sha256: undefined, activeSinceMs: T0, timing: timing(T0) }).kind,
+    ).toBe('verified');
+    expect(
+      assessPassword({ item: verify, sha256: SHA_A, activeSinceMs: T0, timing: timing(T0 + 5e3) }),
+    ).toEqual({
+      kind: 'clear-pending',
+      retryAfterSeconds: 55,
+    });
+    expect(
+      assessPassword({ item: verify, sha256: SHA_B, activeSinceMs: T0, timing: timing(T0 + 5e3) }),
+    ).toEqual({
       kind: 'escrow',
       newVersion: true,
     });
+    // Past the grace period the DELETE was lost (or is very late): the same ciphertext goes round again.
     expect(
-      assessPassword({ item: { ...verify, verifyAttempts: 5 }, sha256: SHA_A, activeSinceMs: T0 }).kind,
+      assessPassword({ item: verify, sha256: SHA_A, activeSinceMs: T0, timing: timing(T0 + 60e3) }).kind,
     ).toBe('escrow');
+  });
+
+  it('an empty record is done only for the launch the newest escrow names, once its own post cannot come', () => {
+    const L1 = new Date(T0).toISOString();
+    const L2 = new Date(T0 + 7200e3).toISOString();
+    const timing = (nowMs: number) => ({ nowMs, deleteGraceSeconds: 60, postClearWatchSeconds: 3600 });
+    const history = (launch: string, posted: boolean) => ({
+      latestRetrievedAt: new Date(T0 + 8000e3).toISOString(),
+      latestLaunchedAt: launch,
+      latestPostedInLaunch: posted,
+      uncleared: [],
+    });
+    const at = item({ launchedAt: L2 });
+    const now = T0 + 7300e3;
+    // Escrowed in an earlier launch, even if read after this one began (a skewed clock): pending.
+    expect(
+      assessPassword({
+        item: at,
+        sha256: undefined,
+        activeSinceMs: T0,
+        history: history(L1, true),
+        timing: timing(now),
+      }).kind,
+    ).toBe('not-posted');
+    expect(
+      assessPassword({
+        item: at,
+        sha256: undefined,
+        activeSinceMs: T0,
+        history: history(L2, true),
+        timing: timing(now),
+      }).kind,
+    ).toBe('already-cleared');
+    // This launch's clear of a record it may not have posted: watch until its post cannot come.
+    expect(
+      assessPassword({
+        item: at,
+        sha256: undefined,
+        activeSinceMs: T0,
+        history: history(L2, false),
+        timing: timing(now),
+      }).kind,
+    ).toBe('watch');
+    expect(
+      assessPassword({
+        item: at,
+        sha256: undefined,
+        activeSinceMs: T0,
+        history: history(L2, false),
+        timing: timing(T0 + 7200e3 + 3600e3),
+      }).kind,
+    ).toBe('already-cleared');
   });
 });
 

@@ -1,0 +1,189 @@
+/**
+ * The promise under the faults that broke it (issue 9): an ambiguous DELETE, a 202 that
+ * applies late, a reinstall while the old record is present, and bookkeeping that fails after
+ * a good clear. The emulator over HTTP (1000x) is the cloud; its post history is the truth
+ * every posted ciphertext is checked against.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHuaweiClients } from '../../lib/huawei/huawei-clients.ts';
+import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
+import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
+import { type HttpTransport, UndiciTransport } from '../../lib/huawei/http-transport.ts';
+import { clientEnv } from '../../emulator/index.ts';
+import { exitCodeFor } from '../../cli/commands/process.ts';
+import { EXIT } from '../../cli/exit-codes.ts';
+import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';
+
+let stack: PipelineStack;
+
+beforeAll(async () => {
+  stack = await startPipelineStack({ seed: 11 });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+/** A Windows server whose guest posts only when told to (admin.guestPost). */
+function quietWindows(bootDelaySeconds = 0): string {
+  return stack.emu.admin.createServers({
+    windows: 1,
+    linux: 0,
+    bootDelaySeconds,
+    postDelaySeconds: 10_000_000,
+  }).windowsIds[0]!;
+}
+
+function deletes(serverId: string) {
+  return stack.emu.admin
+    .calls()
+    .passwordEvents.filter((e) => e.serverId === serverId && e.method === 'DELETE');
+}
+
+/** Every ciphertext the guest ever posted is in the escrow, and nothing is on record now. */
+async function expectEveryPostEscrowed(serverId: string): Promise<void> {
+  const truth = stack.emu.admin.server(serverId)!;
+  const posted = truth.postHistory.filter((h) => h.event === 'posted').map((h) => h.sha256);
+  const ledger = await stack.store.ledger({
+    projectId: stack.emu.projectId,
+    region: stack.emu.region,
+    serverId,
+  });
+  const escrowed = new Set(ledger?.versions.map((v) => v.sha256));
+  for (const sha of posted) expect(escrowed.has(sha!), 'a posted ciphertext was never escrowed').toBe(true);
+  expect(truth.ciphertext, 'a ciphertext is still exposed').toBeNull();
+}
+
+describe('ambiguous DELETE (issue 9, failure 1)', () => {
+  it('never repeats a DELETE whose answer was lost; a post that lands meanwhile is escrowed first', async () => {
+    const id = quietWindows();
+    stack.emu.admin.guestPost(id);
+    // A transport that, when a DELETE's answer is lost, lets the guest post again before any
+    // retry could go out: a reinstall or a late 202 timed into the backoff.
+    const inner = new UndiciTransport();
+    const transport: HttpTransport = {
+      async send(request) {
+        try {
+          return await inner.send(request);
+        } catch (error) {
+          if (request.method === 'DELETE') stack.emu.admin.guestPost(id);
+          throw error;
+        }
+      },
+      close: () => inner.close(),
+    };
+    const huawei = createHuaweiClients(parseHuaweiConfig({ ...clientEnv(stack.emu) }), {
+      credentials: staticCredentialProvider({
+        accessKey: stack.emu.accessKey,
+        secretKey: stack.emu.secretKey,
+      }),
+      clock: stack.emu.clock,
+      transport,
+    });
+    try {
+      stack.emu.admin.setSwitches({ lostDeleteResponses: 1, lostDeleteResponseKind: 'reset' });
+      const settled = await stack.runUntilSettled(
+        stack.item(id, { source: 'cli' }),
+        stack.deps({ bmsFor: () => huawei.bms, rateBudgetFor: () => huawei.rateLimiter }),
+      );
+      expect(settled.final.kind).toBe('cleared');
+      await expectEveryPostEscrowed(id);
+      expect(stack.emu.admin.server(id)!.postHistory.filter((h) => h.event === 'posted')).toHaveLength(2);
+    } finally {
+      stack.emu.admin.setSwitches({ lostDeleteResponses: 0 });
+      await huawei.close();
+    }
+  });
+
+  it('a 500 after the clear: GET again finds it empty, done without a second DELETE', async () => {
+    const id = quietWindows();
+    stack.emu.admin.guestPost(id);
+    stack.emu.admin.setSwitches({ lostDeleteResponses: 1, lostDeleteResponseKind: 'server-error' });
+    try {
+      const settled = await stack.runUntilSettled(stack.item(id, { source: 'cli' }));
+      expect(settled.final.kind).toBe('cleared');
+      expect(deletes(id)).toHaveLength(1);
+      await expectEveryPostEscrowed(id);
+    } finally {
+      stack.emu.admin.setSwitches({ lostDeleteResponses: 0 });
+    }
+  });
+});
+
+describe('late 202 (issue 9, failure 1b)', () => {
+  it('sends no second DELETE while the accepted one may still apply', async () => {
+    const id = quietWindows();
+    stack.emu.admin.guestPost(id);
+    // Applies 20 emulated minutes after the 202 (1.2 s real), inside a grace period of an hour.
+    stack.emu.admin.setSwitches({ deleteApplyDelaySeconds: 1200 });
+    try {
+      const settled = await stack.runUntilSettled(
+        stack.item(id, { source: 'cli' }),
+        stack.deps({}, { ESCROW_DELETE_GRACE_SECONDS: '3600' }),
+        400,
+      );
+      expect(settled.final.kind).toBe('cleared');
+      expect(deletes(id)).toHaveLength(1);
+      await expectEveryPostEscrowed(id);
+    } finally {
+      stack.emu.admin.setSwitches({ deleteApplyDelaySeconds: 0 });
+    }
+  });
+});
+
+describe('reinstall while the old record is present (issue 9, failure 2)', () => {
+  it('the password the reinstalled OS posts after our clear is escrowed and cleared too', async () => {
+    const id = stack.emu.admin.createServers({
+      windows: 1,
+      linux: 0,
+      bootDelaySeconds: 0,
+      postDelaySeconds: 30,
+    }).windowsIds[0]!;
+    // Let the first install post, then reinstall before the hook has looked at it.
+    await stack.emu.clock.sleep(60_000);
+    expect(stack.emu.admin.server(id)!.ciphertext).not.toBeNull();
+    // 50 emulated minutes of rebuild (3 s real): the hook's first look sees it rebuilding.
+    const { postAt } = stack.emu.admin.reinstall(id, { bootDelaySeconds: 3000, postDelaySeconds: 900 });
+    // The reinstall's CTS event: the hook starts while the server rebuilds.
+    const settled = await stack.runUntilSettled(stack.item(id, { source: 'cts' }), undefined, 200);
+    expect(settled.final.kind).toBe('cleared');
+    // Whatever the hook reported, by the time the new OS has posted nothing may be exposed.
+    const wait = postAt! + 1000 - stack.emu.clock.now();
+    if (wait > 0) await stack.emu.clock.sleep(wait);
+    await expectEveryPostEscrowed(id);
+  });
+});
+
+describe('bookkeeping fails after a good clear (issue 9, nearly full disk)', () => {
+  it('says the record was escrowed and cleared, and process exits with its own code', async () => {
+    const id = quietWindows();
+    stack.emu.admin.guestPost(id);
+    // Every markCleared fails on the wire (the store's disk is full); put and read still work.
+    const { store } = stack;
+    const fullDisk = {
+      ...store,
+      kind: store.kind,
+      markCleared: (...args: Parameters<typeof store.markCleared>) => {
+        stack.sm.faults.failNext('UpdateSecretVersionStage', 1, {
+          status: 500,
+          type: 'InternalServiceError',
+          message: 'ENOSPC: no space left on device',
+        });
+        return store.markCleared(...args);
+      },
+    };
+    try {
+      const settled = await stack.runUntilSettled(
+        stack.item(id, { source: 'cli' }),
+        stack.deps({ store: fullDisk }),
+      );
+      expect(settled.final).toMatchObject({ kind: 'cleared' });
+      expect(settled.final.kind === 'cleared' && settled.final.bookkeeping).toMatchObject({
+        reason: 'escrow-write-failed',
+      });
+      expect(exitCodeFor(settled.final)).toBe(EXIT.clearedBookkeepingFailed);
+    } finally {
+      stack.sm.faults.reset();
+    }
+    await expectEveryPostEscrowed(id);
+  });
+});
