@@ -43,6 +43,7 @@ if (values.seed !== undefined && values.scenarios === undefined) {
   out(describeScenario(result.scenario));
   out(`end: ${result.end} after ${result.steps} steps, ${result.simSeconds.toFixed(0)} simulated seconds`);
   out(`faults: ${formatFaults(result.faults)}`);
+  out(`lockouts: ${result.lockouts}; exposures surfaced by degraded health: ${result.surfacedByHealth}`);
   for (const v of result.violations) out(`${v.kind}: ${v.detail} [${v.tag}]`);
   const count = (k: string): number => result.violations.filter((v) => v.kind === k).length;
   out(
@@ -68,6 +69,9 @@ if (values.seed !== undefined && values.scenarios === undefined) {
   );
   out(`ends: ${formatFaults(summary.ends)}`);
   out(`faults: ${formatFaults(summary.faults)}`);
+  out(
+    `lockouts: ${summary.lockouts}${summary.lockoutSeeds.length > 0 ? ` (seeds ${summary.lockoutSeeds.slice(0, 10).join(' ')})` : ''}; exposures surfaced by degraded health: ${summary.surfacedByHealth}`,
+  );
   for (const [tag, c] of summary.classes)
     out(`class: ${tag}: first at scenario ${c.first} (seed ${c.seed}), in ${c.scenarios} scenarios`);
   if (summary.firstFailure) {
@@ -75,5 +79,5 @@ if (values.seed !== undefined && values.scenarios === undefined) {
     out(`failing seeds (first 20): ${summary.failingSeeds.slice(0, 20).join(' ')}`);
   }
   out(finalLine(summary));
-  process.exitCode = summary.failingSeeds.length > 0 ? 1 : 0;
+  process.exitCode = summary.failingSeeds.length > 0 || summary.lockouts > 0 ? 1 : 0;
 }

@@ -16,6 +16,8 @@ export interface ScenarioDigest {
   end: string;
   faults: Array<[string, number]>;
   violations: Violation[];
+  lockouts: number;
+  surfacedByHealth: number;
 }
 
 export function digest(result: SimResult): ScenarioDigest {
@@ -25,6 +27,8 @@ export function digest(result: SimResult): ScenarioDigest {
     end: result.end,
     faults: [...result.faults],
     violations: result.violations,
+    lockouts: result.lockouts,
+    surfacedByHealth: result.surfacedByHealth,
   };
 }
 
@@ -39,6 +43,10 @@ export interface CampaignSummary {
   /** The first failing scenario, for its trace. */
   firstFailure: SimResult | undefined;
   ends: Map<string, number>;
+  /** AK/SK lockouts the hook walked into (invariant 5), and the scenarios where it happened. */
+  lockouts: number;
+  lockoutSeeds: number[];
+  surfacedByHealth: number;
 }
 
 export interface CampaignOptions {
@@ -61,12 +69,18 @@ export async function runCampaign(
     failingSeeds: [],
     firstFailure: undefined,
     ends: new Map(),
+    lockouts: 0,
+    lockoutSeeds: [],
+    surfacedByHealth: 0,
   };
   const add = (d: ScenarioDigest): void => {
     const position = d.seed - startSeed + 1;
     summary.scenarios++;
     summary.steps += d.steps;
     summary.ends.set(d.end, (summary.ends.get(d.end) ?? 0) + 1);
+    summary.lockouts += d.lockouts;
+    if (d.lockouts > 0) summary.lockoutSeeds.push(d.seed);
+    summary.surfacedByHealth += d.surfacedByHealth;
     for (const [kind, n] of d.faults) summary.faults.set(kind, (summary.faults.get(kind) ?? 0) + n);
     const seen = new Set<string>();
     for (const v of d.violations) {

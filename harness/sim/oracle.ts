@@ -137,34 +137,49 @@ export class Oracle implements CloudObserver, StoreObserver {
     return true;
   }
 
-  /** The checks that only make sense once nothing moves any more. */
-  atQuiescence(servers: Iterable<SimServer>, dlq: readonly DlqEntry[]): void {
+  /** Which failure a post the hook never escrowed looks like. */
+  #classify(p: Post | undefined): string {
+    const cleared = p === undefined ? undefined : this.#clearedLaunches.get(p.serverId);
+    if (p === undefined || cleared === undefined) return 'post never escrowed';
+    if (cleared.has(p.launch)) return 'a new ciphertext in the same launch after our clear (guest re-run)';
+    return p.launch > 1
+      ? 'failure 2 (reinstall: the new launch was never looked at again)'
+      : 'post never escrowed';
+  }
+
+  /**
+   * The checks that only make sense once nothing moves any more. `degraded` is the hook's own
+   * health, when it says it cannot make progress (e.g. the clock is beyond the gateway's window):
+   * a server the hook cannot reach is then surfaced by that, not silently reported done.
+   */
+  atQuiescence(servers: Iterable<SimServer>, dlq: readonly DlqEntry[], degraded?: string | undefined): void {
+    const problems: Violation[] = [];
     for (const p of this.posts) {
       if (p.wiped || this.#durable.has(`${p.serverId}|${p.sha}`)) continue;
-      const cleared = this.#clearedLaunches.get(p.serverId);
-      this.violations.push({
+      problems.push({
         kind: 'lost',
         at: this.#now(),
         detail: `${p.name} launch ${p.launch}: posted ${p.sha.slice(0, 8)} at ${p.at}, never escrowed`,
-        tag: cleared?.has(p.launch)
-          ? 'a second post in the same launch after our clear was never looked at (the watch after DELETE)'
-          : p.launch > 1 && cleared !== undefined
-            ? 'failure 2 (reinstall: the new launch was never looked at again)'
-            : 'post never escrowed',
+        tag: this.#classify(p),
       });
     }
     for (const server of servers) {
       if (!server.windows || server.record === undefined) continue;
       const h = sha(server.record);
-      const post = this.posts.find((p) => p.serverId === server.id && p.sha === h);
+      const post = this.posts.findLast((p) => p.serverId === server.id && p.sha === h);
       const postedAt = post?.at ?? 0;
       if (dlq.some((d) => d.serverId === server.id && d.at >= postedAt)) continue;
-      this.violations.push({
+      problems.push({
         kind: 'unfinished',
         at: this.#now(),
         detail: `${server.name} launch ${server.launch}: record ${h.slice(0, 8)} still exposed, nothing in the DLQ`,
-        tag: server.launch > 1 ? 'failure 2 (reinstalled server left exposed)' : 'server left exposed',
+        tag: this.#classify(post),
       });
     }
+    if (degraded === undefined) this.violations.push(...problems);
+    else this.surfacedByHealth += problems.length;
   }
+
+  /** Problems the hook itself reported through its health (degraded) instead of a DLQ letter. */
+  surfacedByHealth = 0;
 }

@@ -10,7 +10,7 @@ import { ConfigError, type Env, readEnum } from '../config/env-parsers.ts';
 import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
 import type { EscrowStore } from '../escrow/escrow-store.ts';
 import type { BmsApi } from '../huawei/bms-types.ts';
-import { cloudClock } from '../huawei/auth-guard.ts';
+import { type AuthGuard, cloudClock } from '../huawei/auth-guard.ts';
 import { createRegionalClients } from '../huawei/regional-clients.ts';
 import { credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
 import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
@@ -52,12 +52,16 @@ export interface PipelineRuntime {
 /** The state machine's dependencies: the given effects plus policy and schedule from `config`. */
 export function processDepsFrom(
   config: PipelineConfig,
-  effects: Pick<ProcessDeps, 'bmsFor' | 'rateBudgetFor' | 'store' | 'clock' | 'logger'>,
+  effects: Pick<ProcessDeps, 'bmsFor' | 'rateBudgetFor' | 'store' | 'clock' | 'logger'> & {
+    /** The guard whose skew corrects the clock; the process-wide one unless given (the simulator). */
+    authGuard?: AuthGuard | undefined;
+  },
 ): ProcessDeps {
+  const { authGuard, ...rest } = effects;
   return {
-    ...effects,
+    ...rest,
     // Every comparison with cloud times (launched_at) and every escrow time is on cloud time.
-    clock: cloudClock(effects.clock),
+    clock: cloudClock(effects.clock, authGuard),
     policy: {
       optMode: config.optMode,
       optTagKey: config.optTagKey,
