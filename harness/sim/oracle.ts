@@ -12,7 +12,7 @@
  *   queue/DLQ body.
  */
 import { createHash } from 'node:crypto';
-import type { ClearCause, CloudObserver, SimServer } from './fake-cloud.ts';
+import type { ClearCause, CloudObserver, PostKind, SimServer } from './fake-cloud.ts';
 import type { StoreObserver } from './fake-escrow-store.ts';
 import type { DlqEntry } from './fake-queue.ts';
 
@@ -34,6 +34,7 @@ interface Post {
   at: number;
   /** Wiped by a reinstall before anyone could escrow it: not the hook's to keep. */
   wiped: boolean;
+  kind: PostKind;
 }
 
 const sha = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -43,8 +44,6 @@ export class Oracle implements CloudObserver, StoreObserver {
   readonly posts: Post[] = [];
   readonly #durable = new Set<string>();
   readonly #readBack = new Set<string>();
-  /** Servers whose earlier-launch ciphertext we saw cleared: a lost post after that is failure 2's shape. */
-  readonly #clearedLaunches = new Map<string, Set<number>>();
   readonly #secrets: string[] = [];
   readonly #now: () => number;
 
@@ -53,7 +52,7 @@ export class Oracle implements CloudObserver, StoreObserver {
     for (const s of fixedSecrets) this.#secrets.push(s);
   }
 
-  onPost(server: SimServer, ciphertext: string): void {
+  onPost(server: SimServer, ciphertext: string, kind: PostKind = 'first'): void {
     this.#secrets.push(ciphertext.slice(0, 32));
     this.posts.push({
       serverId: server.id,
@@ -62,6 +61,7 @@ export class Oracle implements CloudObserver, StoreObserver {
       sha: sha(ciphertext),
       at: this.#now(),
       wiped: false,
+      kind,
     });
   }
 
@@ -79,12 +79,6 @@ export class Oracle implements CloudObserver, StoreObserver {
     if (ciphertext === undefined) return;
     const h = sha(ciphertext);
     const key = `${server.id}|${h}`;
-    const post = this.posts.find((p) => p.serverId === server.id && p.sha === h);
-    if (post) {
-      const set = this.#clearedLaunches.get(server.id) ?? new Set<number>();
-      set.add(post.launch);
-      this.#clearedLaunches.set(server.id, set);
-    }
     if (this.#durable.has(key) && this.#readBack.has(key)) return;
     const why = this.#durable.has(key) ? 'escrowed but never read back' : 'never escrowed';
     const tag =
@@ -139,12 +133,11 @@ export class Oracle implements CloudObserver, StoreObserver {
 
   /** Which failure a post the hook never escrowed looks like. */
   #classify(p: Post | undefined): string {
-    const cleared = p === undefined ? undefined : this.#clearedLaunches.get(p.serverId);
-    if (p === undefined || cleared === undefined) return 'post never escrowed';
-    if (cleared.has(p.launch)) return 'a new ciphertext in the same launch after our clear (guest re-run)';
-    return p.launch > 1
-      ? 'failure 2 (reinstall: the new launch was never looked at again)'
-      : 'post never escrowed';
+    if (p === undefined) return 'post never escrowed';
+    if (p.kind === 'rerun')
+      return 'a new ciphertext in the same launch after our clear (guest re-run after a reboot)';
+    if (p.launch > 1) return 'failure 2 (reinstall: the new launch was never looked at again)';
+    return 'post never escrowed';
   }
 
   /**

@@ -217,7 +217,8 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
     if (server.launch !== launch || server.status !== 'ACTIVE') return;
     const posted = ciphertext ?? freshCiphertext();
     // Cloudbase-Init checks is_password_set first; a set record (or a 409) ends its attempt.
-    if (!cloud.guestPost(server, posted)) {
+    const kind = ciphertext !== undefined ? 'retry' : retriesLeft < 2 ? 'rerun' : 'first';
+    if (!cloud.guestPost(server, posted, kind)) {
       addTrace(`guest ${server.name} finds a record set, does not post (launch ${launch})`);
       return;
     }

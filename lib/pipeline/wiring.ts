@@ -35,6 +35,8 @@ export interface PipelineParts {
   queue?: WorkQueue | undefined;
   dlq?: DeadLetterQueue | undefined;
   sqsClient?: SQSClient | undefined;
+  /** The auth guard (skew, breaker) the clock is corrected by; the process-wide one by default. */
+  authGuard?: AuthGuard | undefined;
 }
 
 export interface PipelineRuntime {
@@ -110,7 +112,14 @@ export async function createPipelineDeps(env: Env, parts: PipelineParts = {}): P
   if (!dlq)
     throw new ConfigError('WORK_DLQ_URL', 'is not set; set it to the URL of the SQS dead-letter queue');
 
-  const process = processDepsFrom(config, { bmsFor, rateBudgetFor, store, clock, logger });
+  const process = processDepsFrom(config, {
+    bmsFor,
+    rateBudgetFor,
+    store,
+    clock,
+    logger,
+    authGuard: parts.authGuard,
+  });
   return {
     config,
     process,

@@ -41,7 +41,7 @@ function quiet(s: SimScenario): void {
 
 describe('simulator', () => {
   it('finds no violation in 1,000 seeded scenarios (seeds 1..1000)', { timeout: 600_000 }, async () => {
-    const summary = await runCampaign(1, 1000);
+    const summary = await runCampaign(1, 1000, { jobs: 2 });
     const failing = summary.failingSeeds.slice(0, 10).join(' ');
     expect({ ...summary.violations, failing }).toEqual({
       lost: 0,
