@@ -10,7 +10,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { clientEnv, startEmulator } from '../emulator/index.ts';
+import { startEmulator } from '../emulator/index.ts';
+import { clientEnv } from '../lib/local/emulator-env.ts';
 import { staticCredentialProvider } from '../lib/huawei/credentials.ts';
 import { createHuaweiClients } from '../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../lib/huawei/huawei-config.ts';

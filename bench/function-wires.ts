@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import { startFauxqs } from 'fauxqs';
-import { clientEnv, startEmulator } from '../emulator/index.ts';
+import { startEmulator } from '../emulator/index.ts';
+import { clientEnv } from '../lib/local/emulator-env.ts';
 import type { EmulatorSwitches, RunningEmulator } from '../emulator/types.ts';
 import { type BuiltBundle, bundleSource, repoRoot } from './bundle.ts';
 

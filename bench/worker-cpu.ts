@@ -1,6 +1,6 @@
 /**
  * Worker CPU time per server, excluding the network wait: user + system CPU of a child
- * process running our SQS batch logic (runBatch over createPipelineDeps) on batches of ACTIVE
+ * process running our SQS batch logic (runBatch over createWorkerRuntime) on batches of ACTIVE
  * Windows servers whose passwords are posted, against the same number of GET→DELETE pairs
  * made through the official SDK. The emulator (high time scale) and fauxqs run in this
  * process, so neither side is charged for the far end's work.

@@ -61,17 +61,32 @@ export function requireOption(
   return value;
 }
 
-/** A numeric flag: undefined when absent; a usage error when empty, not a number, or below `min`. */
+/**
+ * A numeric flag: undefined when absent; a usage error when empty, not a number, out of range,
+ * or (with `integer`) not a whole number.
+ */
 export function numberOption(
   values: Record<string, string | boolean | undefined>,
   name: string,
   min: number,
+  options: { max?: number; integer?: boolean } = {},
 ): number | undefined {
   const value = values[name];
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < min)
-    throw new UsageError(`--${name} expects a number of at least ${min}, got "${String(value)}"`);
+  const { max = Number.POSITIVE_INFINITY, integer = false } = options;
+  if (
+    typeof value !== 'string' ||
+    value.trim() === '' ||
+    !Number.isFinite(n) ||
+    n < min ||
+    n > max ||
+    (integer && !/^\d+$/.test(value))
+  ) {
+    const kind = integer ? 'an integer' : 'a number';
+    const range = max === Number.POSITIVE_INFINITY ? `of at least ${min}` : `from ${min} to ${max}`;
+    throw new UsageError(`--${name} expects ${kind} ${range}, got "${String(value)}"`);
+  }
   return n;
 }
 

@@ -33,6 +33,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run the whole flow against the bundled emulator (what npm start does)',
     load: async () => (await import('./commands/demo.ts')).demoCommand,
   },
+  doctor: {
+    summary:
+      'check the Huawei and AWS setup (credentials, clock, IAM actions, SMN, CTS, queues); --fix creates what is missing',
+    load: async () => (await import('./commands/doctor.ts')).doctorCommand,
+  },
   emulator: {
     summary: 'start the bundled Huawei Cloud emulator (BMS, IAM, CTS to SMN push)',
     load: async () => (await import('./commands/emulator.ts')).emulatorCommand,

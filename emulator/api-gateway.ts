@@ -1,12 +1,15 @@
 /**
- * The emulated API gateway in front of the BMS and IAM handlers, in the order the real
- * one applies things: route lookup, (injected latency), AK/SK authentication, (injected
- * faults), per-API throttling, then the backend's own project check and handler.
+ * The emulated API gateway in front of the BMS, IAM, SMN and CTS handlers, in the order the
+ * real one applies things: route lookup, (injected latency), AK/SK authentication, the IAM
+ * policy (the `deniedActions` switch), (injected faults), per-API throttling, then the
+ * backend's own project check and handler.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { API_LIMITS_PER_MINUTE, type ApiName } from '../lib/huawei/api-names.ts';
 import { uriUnescape } from '../lib/huawei/canonical-request.ts';
+import { iamActionFor } from '../lib/huawei/iam-actions.ts';
 import { type ApiRoute, matchApiRoute } from './bms-routes.ts';
+import { MANAGEMENT_ROUTES } from './management-routes.ts';
 import type { EmulatorCore } from './emulator-core.ts';
 import { faultApplies, rollFault } from './faults.ts';
 import { gatewayError, type RouteResponse, send, serviceError } from './http-util.ts';
@@ -54,7 +57,9 @@ function injectedServerError(core: EmulatorCore, requestId: string): RouteRespon
 
 /** Handles one API request end to end; the caller has already set X-Request-Id. */
 export async function handleApiRequest(core: EmulatorCore, request: GatewayRequest): Promise<void> {
-  const route = matchApiRoute(request.method, request.rawPath);
+  const route =
+    matchApiRoute(request.method, request.rawPath) ??
+    matchApiRoute(request.method, request.rawPath, MANAGEMENT_ROUTES);
   if (!route) {
     send(
       request.res,
@@ -120,6 +125,17 @@ async function runPipeline(
 
   const auth = core.verifier.verify(request);
   if (!auth.ok) return gatewayError(401, 'APIGW.0301', auth.message, request.requestId);
+
+  const action = iamActionFor(route.api);
+  if (action !== undefined && core.switches.deniedActions.includes(action)) {
+    // The wording is Huawei's usual policy-deny text; the code is [U].
+    return gatewayError(
+      403,
+      'APIGW.0302',
+      `Policy doesn't allow ${action} to be performed.`,
+      request.requestId,
+    );
+  }
 
   const fault = rollFault(core.switches.faults, route.api, core.random.faults);
   if (fault === 'reset') return 'reset';

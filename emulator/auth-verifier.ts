@@ -30,6 +30,7 @@ export type AuthResult = { ok: true; credential: EmulatorCredential } | { ok: fa
 
 export interface AuthPolicy {
   clockSkewSeconds: number;
+  /** The gateway's own clock is real time plus this (the gatewayClockOffsetSeconds switch). */
   gatewayClockOffsetSeconds: number;
   lockoutThreshold: number;
   lockoutSeconds: number;

@@ -24,13 +24,13 @@ export interface HandlerContext {
 
 const SEGMENT = '([^/]+)';
 
-interface RouteDefinition {
+export interface RouteDefinition {
   method: string;
   pattern: RegExp;
   build(projectId: string, id: string): ApiRoute;
 }
 
-function path(template: string): RegExp {
+export function path(template: string): RegExp {
   return new RegExp(`^${template.replace(/\{[a-z_]+\}/g, SEGMENT)}$`);
 }
 
@@ -79,9 +79,13 @@ const ROUTES: RouteDefinition[] = [
 ];
 
 /** Maps a request to its API, or undefined for the gateway's "API does not exist". */
-export function matchApiRoute(method: string, rawPath: string): ApiRoute | undefined {
+export function matchApiRoute(
+  method: string,
+  rawPath: string,
+  routes: readonly RouteDefinition[] = ROUTES,
+): ApiRoute | undefined {
   const trimmed = rawPath.length > 1 ? rawPath.replace(/\/+$/, '') : rawPath;
-  for (const route of ROUTES) {
+  for (const route of routes) {
     if (route.method !== method) continue;
     const m = route.pattern.exec(trimmed);
     if (m) return route.build(uriUnescape(m[1] ?? ''), uriUnescape(m[2] ?? ''));

@@ -8,7 +8,8 @@ import type { Logger } from '../lib/observability/logger.ts';
 import { AuthVerifier } from './auth-verifier.ts';
 import { CallLog } from './call-log.ts';
 import type { CredentialStore } from './credentials.ts';
-import { createTraces, reinstallTrace } from './cts-trace.ts';
+import { CtsNotifications } from './cts-notifications.ts';
+import { type CtsTrace, createTraces, reinstallTrace } from './cts-trace.ts';
 import { validateFaults } from './faults.ts';
 import { Fleet, type ServerSpec } from './fleet.ts';
 import type { DelaySpec } from './post-delays.ts';
@@ -47,6 +48,7 @@ export const DEFAULT_SWITCHES: EmulatorSwitches = {
   bootDelaySeconds: 180,
   postDelaySeconds: 420,
   faults: { errorRate: 0, throttleRate: 0, resetRate: 0, latencyMs: 0 },
+  deniedActions: [],
 };
 
 export function mergeSwitches(base: EmulatorSwitches, patch: Partial<EmulatorSwitches>): EmulatorSwitches {
@@ -90,6 +92,7 @@ export class EmulatorCore {
   readonly verifier: AuthVerifier;
   readonly fleet: Fleet;
   readonly smn: SmnPublisher;
+  readonly cts = new CtsNotifications();
   random: RandomStreams;
   switches: EmulatorSwitches;
   readonly #seed: number;
@@ -146,6 +149,7 @@ export class EmulatorCore {
     this.limiter.reset();
     this.verifier.reset();
     this.smn.reset();
+    this.cts.reset();
   }
 
   setSwitches(patch: Partial<EmulatorSwitches>): EmulatorSwitches {
@@ -179,7 +183,7 @@ export class EmulatorCore {
       },
       this.#traceContext(),
     );
-    for (const trace of traces) this.smn.publish(trace);
+    for (const trace of traces) this.#publish(trace);
     return {
       serverIds: servers.map((s) => s.id),
       windowsIds: servers.filter((s) => s.spec.osType === 'Windows').map((s) => s.id),
@@ -192,7 +196,7 @@ export class EmulatorCore {
   reinstall(id: string, delays: DelaySpec, request: unknown): ReinstallResult {
     const { job, postAt } = this.fleet.reinstall(id, delays);
     const record = this.fleet.get(id)!;
-    this.smn.publish(
+    this.#publish(
       reinstallTrace(
         {
           traceName: this.switches.ctsReinstallTraceName,
@@ -205,6 +209,11 @@ export class EmulatorCore {
       ),
     );
     return { jobId: job.id, postAt };
+  }
+
+  /** CTS → SMN: the key-event notifications decide which topics a trace reaches. */
+  #publish(trace: CtsTrace): void {
+    this.smn.publish(trace, (topicUrn) => this.cts.routes(trace, topicUrn));
   }
 
   #traceContext() {

@@ -7,7 +7,7 @@ import {
   BodyTooLargeError,
   flatHeaders,
   isLoopback,
-  readBody,
+  readRequestBody,
   send,
   serviceError,
   splitUrl,
@@ -22,7 +22,7 @@ export function createEmulatorServer(core: EmulatorCore, admin: EmulatorAdmin, c
     const { rawPath, rawQuery } = splitUrl(req.url ?? '/');
     let body: Buffer;
     try {
-      body = await readBody(req);
+      body = await readRequestBody(req);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
         send(res, serviceError(413, 'APIGW.0201', 'Request entity too large'));

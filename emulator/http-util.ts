@@ -1,5 +1,6 @@
 /** Small HTTP helpers shared by the API and admin routes. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BodyTooLargeError, readBody } from '../lib/http-body.ts';
 
 export interface RouteResponse {
   status: number;
@@ -12,21 +13,12 @@ export interface RouteResponse {
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
-export class BodyTooLargeError extends Error {
-  override name = 'BodyTooLargeError';
+/** The emulator's cap on a request body. */
+export function readRequestBody(req: IncomingMessage): Promise<Buffer> {
+  return readBody(req, MAX_BODY_BYTES);
 }
 
-export async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLargeError('request body exceeds 1 MiB');
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
-}
+export { BodyTooLargeError };
 
 export function send(res: ServerResponse, response: RouteResponse): void {
   for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);

@@ -112,20 +112,3 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     },
   };
 }
-
-/**
- * The official environment a client needs to talk to this emulator: its throwaway AK/SK,
- * region, project and both endpoints. Child processes (serve, the fleet worker) take it as is.
- */
-export function clientEnv(
-  emulator: Pick<RunningEmulator, 'accessKey' | 'secretKey' | 'region' | 'projectId' | 'url'>,
-): Record<string, string> {
-  return {
-    HUAWEICLOUD_SDK_AK: emulator.accessKey,
-    HUAWEICLOUD_SDK_SK: emulator.secretKey,
-    HUAWEICLOUD_SDK_REGION: emulator.region,
-    HUAWEICLOUD_SDK_PROJECT_ID: emulator.projectId,
-    HUAWEICLOUD_BMS_ENDPOINT: emulator.url,
-    HUAWEICLOUD_IAM_ENDPOINT: emulator.url,
-  };
-}

@@ -1,7 +1,10 @@
 /**
- * The SMN side: HTTP(S) subscriptions with the confirmation handshake, and signed
- * Notification pushes of CTS traces to every confirmed subscriber. Deliveries are
- * fire-and-forget with a short timeout; each outcome lands in the call log.
+ * The SMN side: topics, HTTP(S) subscriptions with the confirmation handshake, and signed
+ * Notification pushes of CTS traces to confirmed subscribers. The built-in topic
+ * (`bms-password-escrow-events`, what `admin.subscribe` uses) receives every trace, as if a
+ * CTS notification were already wired to it; topics made through the SMN API receive a trace
+ * only when a CTS key-event notification routes it there (see cts-notifications.ts).
+ * Deliveries are fire-and-forget with a short timeout; each outcome lands in the call log.
  */
 import { readFileSync } from 'node:fs';
 import { sign } from 'node:crypto';
@@ -25,10 +28,21 @@ export function loadSmnSigningMaterial(): { keyPem: string; certPem: string } {
 
 interface Subscription {
   urn: string;
+  topicUrn: string;
   endpoint: string;
   token: string;
   confirmed: boolean;
 }
+
+export interface SmnTopicRecord {
+  urn: string;
+  name: string;
+  topicId: string;
+  /** The built-in topic: every trace reaches it without a CTS notification. */
+  builtIn: boolean;
+}
+
+export const BUILT_IN_TOPIC_NAME = 'bms-password-escrow-events';
 
 export interface SmnPublisherDeps {
   baseUrl: () => string;
@@ -45,42 +59,105 @@ export interface SmnPublisherDeps {
 export class SmnPublisher {
   readonly #deps: SmnPublisherDeps;
   readonly #subscriptions = new Map<string, Subscription>();
+  readonly #topics = new Map<string, SmnTopicRecord>();
   readonly #inFlight = new Set<Promise<void>>();
+  /** The built-in topic's URN. */
   readonly topicUrn: string;
 
   constructor(deps: SmnPublisherDeps) {
     this.#deps = deps;
-    this.topicUrn = `urn:smn:${deps.region}:${deps.projectId}:bms-password-escrow-events`;
+    this.topicUrn = this.#urnFor(BUILT_IN_TOPIC_NAME);
+    this.reset();
+  }
+
+  #urnFor(name: string): string {
+    return `urn:smn:${this.#deps.region}:${this.#deps.projectId}:${name}`;
   }
 
   reset(): void {
     this.#subscriptions.clear();
+    this.#topics.clear();
+    this.#topics.set(this.topicUrn, {
+      urn: this.topicUrn,
+      name: BUILT_IN_TOPIC_NAME,
+      topicId: 'built-in',
+      builtIn: true,
+    });
   }
 
   list(): SubscriptionInfo[] {
     return [...this.#subscriptions.values()].map(info);
   }
 
+  topics(): SmnTopicRecord[] {
+    return [...this.#topics.values()];
+  }
+
+  topic(urn: string): SmnTopicRecord | undefined {
+    return this.#topics.get(urn);
+  }
+
+  /** CreateTopic is idempotent by name: an existing topic comes back with `created: false`. */
+  createTopic(name: string): { topic: SmnTopicRecord; created: boolean } {
+    const urn = this.#urnFor(name);
+    const existing = this.#topics.get(urn);
+    if (existing) return { topic: existing, created: false };
+    const topic = { urn, name, topicId: this.#deps.random.hex(32), builtIn: false };
+    this.#topics.set(urn, topic);
+    return { topic, created: true };
+  }
+
+  subscriptionsOf(topicUrn: string): SubscriptionInfo[] {
+    return [...this.#subscriptions.values()].filter((s) => s.topicUrn === topicUrn).map(info);
+  }
+
   /** Registers the endpoint and POSTs it a signed SubscriptionConfirmation (awaited). */
-  async subscribe(endpoint: string): Promise<SubscriptionInfo> {
+  async subscribe(endpoint: string, topicUrn: string = this.topicUrn): Promise<SubscriptionInfo> {
+    const { subscription, confirmation } = this.addSubscription(endpoint, topicUrn);
+    await confirmation;
+    return info(subscription);
+  }
+
+  /**
+   * AddSubscription: idempotent per topic and endpoint (an existing one is returned, and an
+   * unconfirmed one is sent a fresh confirmation, as SMN does); the confirmation is not awaited.
+   */
+  addSubscription(
+    endpoint: string,
+    topicUrn: string,
+  ): { subscription: Subscription; created: boolean; confirmation: Promise<void> } {
     const url = new URL(endpoint);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new TypeError('SMN endpoint must be an http(s) URL');
     }
-    const subscription: Subscription = {
-      urn: `${this.topicUrn}:${this.#deps.random.hex(32)}`,
+    if (!this.#topics.has(topicUrn)) throw new RangeError(`no such topic: ${topicUrn}`);
+    const existing = [...this.#subscriptions.values()].find(
+      (s) => s.topicUrn === topicUrn && s.endpoint === url.toString(),
+    );
+    const subscription: Subscription = existing ?? {
+      urn: `${topicUrn}:${this.#deps.random.hex(32)}`,
+      topicUrn,
       endpoint: url.toString(),
       token: this.#deps.random.hex(64),
       confirmed: false,
     };
     this.#subscriptions.set(subscription.urn, subscription);
-    const subscribeUrl = `${this.#deps.baseUrl()}/__emulator/smn/confirm?token=${subscription.token}&topic_urn=${encodeURIComponent(this.topicUrn)}`;
-    await this.#deliver(subscription, {
-      type: 'SubscriptionConfirmation',
-      message: `You are invited to subscribe to topic: ${this.topicUrn}. To confirm this subscription, please visit the subscribe_url included in this message. The subscribe_url is valid only within 48 hours.`,
-      subscribe_url: subscribeUrl,
-    });
-    return info(subscription);
+    if (subscription.confirmed) return { subscription, created: false, confirmation: Promise.resolve() };
+    const subscribeUrl = `${this.#deps.baseUrl()}/__emulator/smn/confirm?token=${subscription.token}&topic_urn=${encodeURIComponent(topicUrn)}`;
+    const confirmation = this.#track(
+      this.#deliver(subscription, {
+        type: 'SubscriptionConfirmation',
+        message: `You are invited to subscribe to topic: ${topicUrn}. To confirm this subscription, please visit the subscribe_url included in this message. The subscribe_url is valid only within 48 hours.`,
+        subscribe_url: subscribeUrl,
+      }),
+    );
+    return { subscription, created: existing === undefined, confirmation };
+  }
+
+  #track(delivery: Promise<void>): Promise<void> {
+    this.#inFlight.add(delivery);
+    void delivery.finally(() => this.#inFlight.delete(delivery));
+    return delivery;
   }
 
   confirm(token: string): SubscriptionInfo | undefined {
@@ -97,18 +174,23 @@ export class SmnPublisher {
     return this.#subscriptions.delete(urn);
   }
 
-  /** Pushes one trace to every confirmed subscription without waiting for the outcome. */
-  publish(trace: CtsTrace): void {
+  /**
+   * Pushes one trace to every confirmed subscription of the topics `routes` accepts (the
+   * built-in topic always) without waiting for the outcome.
+   */
+  publish(trace: CtsTrace, routes: (topicUrn: string) => boolean = () => false): void {
     for (const subscription of this.#subscriptions.values()) {
       if (!subscription.confirmed) continue;
-      const delivery = this.#deliver(subscription, {
-        type: 'Notification',
-        subject: `CTS key event: ${trace.trace_name}`,
-        message: JSON.stringify(trace),
-        unsubscribe_url: `${this.#deps.baseUrl()}/__emulator/smn/unsubscribe?subscription_urn=${encodeURIComponent(subscription.urn)}`,
-      });
-      this.#inFlight.add(delivery);
-      void delivery.finally(() => this.#inFlight.delete(delivery));
+      const topic = this.#topics.get(subscription.topicUrn);
+      if (!topic || !(topic.builtIn || routes(topic.urn))) continue;
+      this.#track(
+        this.#deliver(subscription, {
+          type: 'Notification',
+          subject: `CTS key event: ${trace.trace_name}`,
+          message: JSON.stringify(trace),
+          unsubscribe_url: `${this.#deps.baseUrl()}/__emulator/smn/unsubscribe?subscription_urn=${encodeURIComponent(subscription.urn)}`,
+        }),
+      );
     }
   }
 
@@ -126,7 +208,7 @@ export class SmnPublisher {
     const body: Record<string, string> = {
       ...fields,
       message_id: messageId,
-      topic_urn: this.topicUrn,
+      topic_urn: subscription.topicUrn,
       timestamp: `${new Date(time).toISOString().slice(0, 19)}Z`,
       signature_version: 'v1',
       signing_cert_url: `${this.#deps.baseUrl()}${SMN_CERT_PATH}`,
@@ -149,7 +231,7 @@ export class SmnPublisher {
           'content-type': 'application/json; charset=UTF-8',
           'x-smn-message-type': fields.type,
           'x-smn-message-id': messageId,
-          'x-smn-topic-urn': this.topicUrn,
+          'x-smn-topic-urn': subscription.topicUrn,
           'x-smn-subscription-urn': subscription.urn,
         },
         body: JSON.stringify(body),
@@ -172,6 +254,7 @@ export class SmnPublisher {
 function info(subscription: Subscription): SubscriptionInfo {
   return {
     subscriptionUrn: subscription.urn,
+    topicUrn: subscription.topicUrn,
     endpoint: subscription.endpoint,
     confirmed: subscription.confirmed,
   };

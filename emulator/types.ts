@@ -65,6 +65,8 @@ export interface EmulatorSwitches {
   bootDelaySeconds: number;
   postDelaySeconds: number;
   faults: FaultSettings;
+  /** IAM actions (lib/huawei/iam-actions.ts) answered 403 as if the AK/SK's policy lacked them. */
+  deniedActions: string[];
 }
 
 export interface EmulatorOptions {
@@ -192,6 +194,7 @@ export interface TemporaryCredentials {
 
 export interface SubscriptionInfo {
   subscriptionUrn: string;
+  topicUrn: string;
   endpoint: string;
   confirmed: boolean;
 }

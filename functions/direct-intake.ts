@@ -8,27 +8,30 @@ import middy from '@middy/core';
 import { type DirectIntakeResult, parseDirectRequest, runDirectIntake } from '../lib/intake/direct-intake.ts';
 import { IntakeError } from '../lib/intake/intake-errors.ts';
 import { errorPayload } from '../lib/intake/intake-response.ts';
-import { intakeRuntime } from '../lib/intake/intake-wiring.ts';
+import { runtimeMiddleware, runtimeOf } from '../lib/lambda/handler-middleware.ts';
+import { intakeLambdaRuntime } from '../lib/lambda/lambda-runtimes.ts';
 
 export type DirectIntakeResponse =
   | DirectIntakeResult
   | { accepted: []; rejected: []; error: { code: string; message: string } };
 
-export const handler = middy<unknown, DirectIntakeResponse>({ timeoutEarlyInMillis: 1000 }).handler(
-  async (event, _context, { signal }) => {
-    const runtime = await intakeRuntime();
+export const runtime = intakeLambdaRuntime();
+
+export const handler = middy<unknown, DirectIntakeResponse>({
+  timeoutEarlyInMillis: 1000,
+})
+  .use(runtimeMiddleware(runtime))
+  .handler(async (event, context, { signal }) => {
+    const rt = runtimeOf(context, runtime);
     try {
-      const request = parseDirectRequest(event, runtime.config.directMaxServerIds);
-      return await runDirectIntake(runtime, request, signal);
+      const request = parseDirectRequest(event, rt.config.directMaxServerIds);
+      return await runDirectIntake(rt, request, signal);
     } catch (error) {
       if (error instanceof IntakeError && !error.retryable) {
-        runtime.logger.warn('direct intake refused', { code: error.code, error });
+        rt.logger.warn('direct intake refused', { code: error.code, error });
         return { accepted: [], rejected: [], ...errorPayload(error) };
       }
-      runtime.logger.error('direct intake failed; retry', { error });
+      rt.logger.error('direct intake failed; retry', { error });
       throw error;
-    } finally {
-      runtime.metrics.flush();
     }
-  },
-);
+  });

@@ -5,8 +5,11 @@
  */
 import middy from '@middy/core';
 import { ConfigError } from '../lib/config/env-parsers.ts';
-import { intakeRuntime } from '../lib/intake/intake-wiring.ts';
 import { runSweep, type SweepReport } from '../lib/intake/sweep.ts';
+import { runtimeMiddleware, runtimeOf } from '../lib/lambda/handler-middleware.ts';
+import { intakeLambdaRuntime } from '../lib/lambda/lambda-runtimes.ts';
+
+export const runtime = intakeLambdaRuntime();
 
 function wantsDryRun(event: unknown): boolean {
   const e = event as { dryRun?: unknown; detail?: { dryRun?: unknown } } | null;
@@ -15,22 +18,20 @@ function wantsDryRun(event: unknown): boolean {
 
 export const handler = middy<unknown, Omit<SweepReport, 'targets'> & { targets: unknown[] }>({
   timeoutEarlyInMillis: 2000,
-}).handler(async (event, _context, { signal }) => {
-  const runtime = await intakeRuntime();
-  const targets = runtime.config.sweepTargets;
-  if (targets.length === 0)
-    throw new ConfigError(
-      'SWEEP_TARGETS',
-      'is not set and no default region/project is configured; nothing to sweep',
-    );
-  try {
+})
+  .use(runtimeMiddleware(runtime))
+  .handler(async (event, context, { signal }) => {
+    const rt = runtimeOf(context, runtime);
+    const targets = rt.config.sweepTargets;
+    if (targets.length === 0)
+      throw new ConfigError(
+        'SWEEP_TARGETS',
+        'is not set and no default region/project is configured; nothing to sweep',
+      );
     const report = await runSweep(
-      { ...runtime, escrow: await runtime.escrowStore() },
+      { ...rt, escrow: await rt.escrowStore() },
       { targets, dryRun: wantsDryRun(event), signal },
     );
     // Server ids stay in the logs of a dry run only; the schedule needs the counts.
     return { ...report, targets: report.targets.map(({ serverIds: _ids, ...counts }) => counts) };
-  } finally {
-    runtime.metrics.flush();
-  }
-});
+  });

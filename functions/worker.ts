@@ -9,36 +9,13 @@
  */
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { Env } from '../lib/config/env-parsers.ts';
-import { parsePipelineConfig } from '../lib/pipeline/pipeline-config.ts';
-import { createPipelineDeps, type PipelineRuntime } from '../lib/pipeline/wiring.ts';
+import { runtimeMiddleware, runtimeOf } from '../lib/lambda/handler-middleware.ts';
+import { workerLambdaRuntime } from '../lib/lambda/lambda-runtimes.ts';
 import { type BatchMessage, runBatch } from '../lib/worker/batch-worker.ts';
 
 export const TIMEOUT_EARLY_MS = 3000;
 
-const config = parsePipelineConfig(process.env);
-
-type RuntimeFactory = (env: Env) => Promise<PipelineRuntime>;
-const defaultFactory: RuntimeFactory = (env) => createPipelineDeps(env, { config });
-let factory = defaultFactory;
-let runtime: Promise<PipelineRuntime> | undefined;
-
-/** Replaces how the runtime is built (tests) and forgets the current one. */
-export function setWorkerRuntimeFactory(next: RuntimeFactory | undefined): void {
-  factory = next ?? defaultFactory;
-  runtime = undefined;
-}
-
-function workerRuntime(): Promise<PipelineRuntime> {
-  if (!runtime) {
-    const pending = factory(process.env);
-    runtime = pending;
-    pending.catch(() => {
-      if (runtime === pending) runtime = undefined;
-    });
-  }
-  return runtime;
-}
+export const runtime = workerLambdaRuntime();
 
 /** Message ids of the current invocation not yet settled as acked (one invocation at a time per instance). */
 let unsettled = new Set<string>();
@@ -48,18 +25,23 @@ export const handler = middy<SQSEvent, SQSBatchResponse>({
   timeoutEarlyResponse: () => ({
     batchItemFailures: [...unsettled].map((itemIdentifier) => ({ itemIdentifier })),
   }),
-}).handler(async (event, _context, { signal }) => {
-  const records = event.Records ?? [];
-  const pending = new Set(records.map((r) => r.messageId));
-  unsettled = pending;
-  const { batch } = await workerRuntime();
-  const messages: BatchMessage[] = records.map((r) => ({
-    messageId: r.messageId,
-    body: r.body,
-    receiveCount: Number(r.attributes?.ApproximateReceiveCount) || undefined,
-  }));
-  const result = await runBatch(messages, batch, signal, (id, disposition) => {
-    if (disposition === 'ack') pending.delete(id);
+})
+  .use({
+    // Before the runtime is built: a timeout during the build reports the whole batch.
+    before: (request: { event: SQSEvent }) => {
+      unsettled = new Set((request.event.Records ?? []).map((r) => r.messageId));
+    },
+  })
+  .use(runtimeMiddleware(runtime))
+  .handler(async (event, context, { signal }) => {
+    const pending = unsettled;
+    const messages: BatchMessage[] = (event.Records ?? []).map((r) => ({
+      messageId: r.messageId,
+      body: r.body,
+      receiveCount: Number(r.attributes?.ApproximateReceiveCount) || undefined,
+    }));
+    const result = await runBatch(messages, runtimeOf(context, runtime).batch, signal, (id, disposition) => {
+      if (disposition === 'ack') pending.delete(id);
+    });
+    return { batchItemFailures: result.failures.map((itemIdentifier) => ({ itemIdentifier })) };
   });
-  return { batchItemFailures: result.failures.map((itemIdentifier) => ({ itemIdentifier })) };
-});

@@ -10,6 +10,8 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /** How many clock milliseconds pass per real millisecond (1 for the wall clock). */
   readonly scale: number;
+  /** A scaled clock's epoch (wall ms at which it equalled the wall clock); another process needs it to agree. */
+  readonly epochMs?: number;
 }
 
 function realSleep(realMs: number, signal?: AbortSignal): Promise<void> {
@@ -50,5 +52,6 @@ export function scaledClock(scale: number, epochMs: number): Clock {
     now: () => epochMs + (Date.now() - epochMs) * scale,
     sleep: (ms, signal) => realSleep(ms / scale, signal),
     scale,
+    epochMs,
   };
 }

@@ -1,18 +1,18 @@
 /**
  * batch-cpu driver for our worker: the SQS handler's batch logic (runBatch) over the runtime
- * createPipelineDeps builds from the environment (signed BMS client over undici, rate limiter,
+ * createWorkerRuntime builds from the environment (signed BMS client over undici, rate limiter,
  * file escrow store, SQS queue and DLQ, JSON logs and EMF metrics to stdout), on the
  * emulator's clock so that servers the parent aged are due for their first check.
  */
 import { scaledClock } from '../../lib/clock.ts';
-import { createPipelineDeps } from '../../lib/pipeline/wiring.ts';
+import { createWorkerRuntime } from '../../lib/worker/worker-runtime.ts';
 import { type BatchMessage, runBatch } from '../../lib/worker/batch-worker.ts';
 import { encodeWorkItem } from '../../lib/queue/work-item-codec.ts';
 import type { BatchCase, BatchDriver } from './batch-driver.ts';
 
 export async function createDriver(batchCase: BatchCase): Promise<BatchDriver> {
   const clock = scaledClock(batchCase.clock.scale, batchCase.clock.epochMs);
-  const runtime = await createPipelineDeps(process.env, { clock });
+  const runtime = await createWorkerRuntime(process.env, { clock });
   let cleared = 0;
   const deps = {
     ...runtime.batch,

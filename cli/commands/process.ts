@@ -10,7 +10,7 @@ import {
   TARGET_OPTIONS,
   target,
   writeJson,
-} from '../cli-context.ts';
+} from '../cli-runtime.ts';
 
 /** How long `process` keeps confirming a clear that a 202 left pending before handing back 75. */
 const VERIFY_PATIENCE_MS = 60_000;
@@ -24,7 +24,8 @@ export function exitCodeFor(outcome: Outcome): number {
     case 'skipped':
       return EXIT.ok;
     case 'not-ready':
-      return EXIT.notReady;
+      // The record found was escrowed and cleared; only a possible repost is still watched for.
+      return outcome.reason === 'watching' ? EXIT.ok : EXIT.notReady;
     case 'failed':
       return EXIT.error;
   }
@@ -44,7 +45,7 @@ export function describeOutcome(serverId: string, outcome: Outcome): string {
       return `${serverId}: skipped (${outcome.reason}${outcome.detail ? `: ${outcome.detail}` : ''})`;
     case 'not-ready':
       if (outcome.reason === 'watching')
-        return `${serverId}: escrowed and cleared, but the server was reinstalled recently and its new OS may still post a password; run again in about ${outcome.retryAfterSeconds}s (or use --wait)`;
+        return `${serverId}: escrowed and cleared; the guest may still post again (a lost answer, or a reinstall's new OS): the service or the sweep looks again, or run process --wait`;
       return `${serverId}: not ready (${outcome.reason}); try again in about ${outcome.retryAfterSeconds}s`;
     case 'failed':
       return `${serverId}: failed (${outcome.reason}${outcome.detail ? `: ${outcome.detail}` : ''})`;
@@ -87,9 +88,19 @@ ${TARGET_HELP}
         source: 'cli',
       };
       const verifyUntil = clock.now() + VERIFY_PATIENCE_MS;
+      // Without --wait there is no one to keep watching for a repost after the clear: report the
+      // clear. (A reinstalled server's watch for its new OS still shows as "watching".)
+      const { scheduler } = runtime.process;
+      const deps =
+        flags['wait'] === true
+          ? runtime.process
+          : {
+              ...runtime.process,
+              scheduler: { ...scheduler, config: { ...scheduler.config, repostWatchSeconds: 0 } },
+            };
       let outcome: Outcome;
       for (;;) {
-        const result = await processServer(item, runtime.process, io.signal);
+        const result = await processServer(item, deps, io.signal);
         outcome = result.outcome;
         item = { ...result.item, attempt: item.attempt + 1 };
         if (outcome.kind !== 'not-ready' || io.signal.aborted) break;

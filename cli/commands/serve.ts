@@ -36,9 +36,11 @@ export const serveCommand: Command = {
     if (timeScale !== undefined) config.timeScale = timeScale;
 
     const logger = createLogger({ sink: io.stderr, fields: { component: 'serve' } });
+    const { startEmulator } = await import('../../emulator/index.ts');
     const stack = await startLocalStack({
       config,
       env: io.env,
+      startEmulator,
       dryRun: values['dry-run'] === true ? true : undefined,
       logger,
     });

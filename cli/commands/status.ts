@@ -10,7 +10,7 @@ import {
   TARGET_OPTIONS,
   target,
   writeJson,
-} from '../cli-context.ts';
+} from '../cli-runtime.ts';
 import { createProgress, formatTable } from '../output.ts';
 
 export interface ServerStatusRow {

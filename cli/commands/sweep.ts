@@ -6,6 +6,7 @@ import { parseIntakeConfig } from '../../lib/intake/intake-config.ts';
 import { runSweep, type SweepReport } from '../../lib/intake/sweep.ts';
 import { DEFAULT_STATE_DIR, ENV_LOCAL_STATE_DIR } from '../../lib/local/local-config.ts';
 import { FileQueue } from '../../lib/queue/file-queue.ts';
+import { parseQueueConfig } from '../../lib/queue/queue-config.ts';
 import { SqsWorkQueue } from '../../lib/queue/sqs-queue.ts';
 import type { WorkQueue } from '../../lib/queue/work-item.ts';
 import { type Command, EXIT } from '../command.ts';
@@ -17,7 +18,7 @@ import {
   TARGET_OPTIONS,
   target,
   writeJson,
-} from '../cli-context.ts';
+} from '../cli-runtime.ts';
 import { createProgress, formatTable } from '../output.ts';
 
 export const sweepCommand: Command = {
@@ -34,7 +35,7 @@ export const sweepCommand: Command = {
     const { projectId, region } = await target(env, io.signal);
     const runtime = await directRuntime(io, env);
     const logger = cliLogger(io, env);
-    const queueUrl = readString(env, 'WORK_QUEUE_URL');
+    const queueUrl = parseQueueConfig(env).workQueueUrl;
     const stateDir =
       (flags['state-dir'] as string | undefined) ?? readString(env, ENV_LOCAL_STATE_DIR, DEFAULT_STATE_DIR);
     const queue: WorkQueue = queueUrl

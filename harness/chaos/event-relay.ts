@@ -14,7 +14,7 @@ import {
   composeIntakeRuntime,
   type IntakeParts,
   type IntakeRuntime,
-} from '../../lib/intake/intake-wiring.ts';
+} from '../../lib/intake/intake-runtime.ts';
 import { handleWebhookRequest } from '../../lib/intake/webhook-http.ts';
 
 export interface EventMangling {

@@ -13,7 +13,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { clientEnv, startEmulator } from '../../emulator/index.ts';
+import { startEmulator } from '../../emulator/index.ts';
+import { clientEnv } from '../../lib/local/emulator-env.ts';
 import { createRandom, deriveSeed } from '../../emulator/seeded-random.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { EscrowStore } from '../../lib/escrow/escrow-store.ts';
@@ -29,11 +30,11 @@ import { runSweep } from '../../lib/intake/sweep.ts';
 import { createLogger, type Logger } from '../../lib/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../lib/observability/metrics.ts';
 import { parsePipelineConfig } from '../../lib/pipeline/pipeline-config.ts';
-import { createPipelineDeps } from '../../lib/pipeline/wiring.ts';
+import { createWorkerRuntime } from '../../lib/worker/worker-runtime.ts';
 import { QueueWorker } from '../../lib/worker/file-queue-worker.ts';
 import { FileQueue } from '../../lib/queue/file-queue.ts';
 import type { WorkItem } from '../../lib/queue/work-item.ts';
-import { type SecretsManagerFake, startSecretsManagerFake } from '../../test/fakes/secrets-manager-fake.ts';
+import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager-fake.ts';
 import { EventRelay } from './event-relay.ts';
 import {
   ChaosCrash,
@@ -271,7 +272,7 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
         });
         const clients = huaweiClients();
         const gated = lifeQueue(queue, life, capture);
-        const runtime = await createPipelineDeps(env, {
+        const runtime = await createWorkerRuntime(env, {
           config: parsePipelineConfig(env),
           clock,
           logger: logger.child({ component: 'worker' }),

@@ -19,7 +19,7 @@ import { snapshotEscrow } from './escrow-snapshot.ts';
 import { checkInvariants } from './invariants.ts';
 import { readTree, type ScenarioResult } from './run-scenario.ts';
 import type { ScenarioSpec } from './scenario.ts';
-import { fastServeEnv } from '../../test/helpers/serve-env.ts';
+import { fastServeEnv } from '../serve-env.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 

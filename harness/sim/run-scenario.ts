@@ -15,7 +15,7 @@
  * poll the queue, may run one server concurrently, time out, and die at any I/O boundary
  * (their messages come back after the visibility timeout).
  */
-import { processDepsFrom } from '../../lib/pipeline/wiring.ts';
+import { processDepsFrom } from '../../lib/pipeline/process-deps.ts';
 import { parsePipelineConfig } from '../../lib/pipeline/pipeline-config.ts';
 import { AuthGuard } from '../../lib/huawei/auth-guard.ts';
 import { BmsClient } from '../../lib/huawei/bms-client.ts';

@@ -108,190 +108,263 @@ function storeError(operation: string, error: unknown): EscrowStoreError {
   });
 }
 
+/** What every step needs: the client and the naming/creation settings, resolved once. */
+interface SecretsContext {
+  client: SecretsManagerClient;
+  prefix: string;
+  kmsKeyId: string | undefined;
+  tags: { Key: string; Value: string }[];
+}
+
+const callOptions = (options?: CallOptions) => ({ abortSignal: options?.signal });
+
+/** Every version with its labels, or undefined when the secret does not exist. */
+async function listVersions(
+  ctx: SecretsContext,
+  ref: ServerRef,
+  options?: CallOptions,
+): Promise<VersionLabels[] | undefined> {
+  const out: VersionLabels[] = [];
+  let nextToken: string | undefined;
+  try {
+    do {
+      const page = await ctx.client.send(
+        new ListSecretVersionIdsCommand({
+          SecretId: escrowSecretName(ctx.prefix, ref),
+          MaxResults: 100,
+          NextToken: nextToken,
+        }),
+        callOptions(options),
+      );
+      for (const v of page.Versions ?? []) {
+        if (v.VersionId === undefined) continue;
+        out.push({
+          versionId: v.VersionId,
+          stages: v.VersionStages ?? [],
+          createdAt: v.CreatedDate?.toISOString(),
+        });
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
+    throw storeError('ledger', error);
+  }
+  return out;
+}
+
+/** Moves or removes one label; AWS errors become EscrowStoreErrors of `operation`. */
+async function updateStage(
+  ctx: SecretsContext,
+  operation: string,
+  input: UpdateSecretVersionStageCommand['input'],
+  options?: CallOptions,
+): Promise<void> {
+  try {
+    await ctx.client.send(new UpdateSecretVersionStageCommand(input), callOptions(options));
+  } catch (error) {
+    throw storeError(operation, error);
+  }
+}
+
+/**
+ * Writes the record as version `versionId`: creates the secret, or adds a version to an
+ * existing one. An invalid record is an `InvalidRecord` store error.
+ */
+async function writeVersion(
+  ctx: SecretsContext,
+  record: EscrowRecord,
+  versionId: string,
+  label: string,
+  options?: CallOptions,
+): Promise<void> {
+  let SecretString: string;
+  try {
+    SecretString = serializeEscrowRecord(record);
+  } catch (error) {
+    if (error instanceof EscrowRecordError)
+      throw new EscrowStoreError(STORE, 'put', error.message, { code: 'InvalidRecord', cause: error });
+    throw error;
+  }
+  const SecretId = escrowSecretName(ctx.prefix, record);
+  try {
+    await ctx.client.send(
+      new CreateSecretCommand({
+        Name: SecretId,
+        Description: DESCRIPTION,
+        SecretString,
+        ClientRequestToken: versionId,
+        KmsKeyId: ctx.kmsKeyId,
+        Tags: ctx.tags.length > 0 ? ctx.tags : undefined,
+      }),
+      callOptions(options),
+    );
+    return;
+  } catch (error) {
+    if (awsErrorName(error) !== 'ResourceExistsException') throw storeError('put', error);
+  }
+  // The secret exists (an earlier ciphertext, or a racing worker): add a version to it.
+  try {
+    await ctx.client.send(
+      new PutSecretValueCommand({
+        SecretId,
+        SecretString,
+        ClientRequestToken: versionId,
+        VersionStages: [label, 'AWSCURRENT'],
+      }),
+      callOptions(options),
+    );
+  } catch (error) {
+    // Same token, different bytes: this ciphertext is already escrowed (an earlier attempt
+    // with another retrievedAt). The caller's read-back compares the ciphertext itself.
+    if (awsErrorName(error) !== 'ResourceExistsException') throw storeError('put', error);
+  }
+}
+
+/** The labels on a version just written; fails when the secret is being deleted or the version is gone. */
+async function writtenVersionStages(
+  ctx: SecretsContext,
+  ref: ServerRef,
+  versionId: string,
+  options?: CallOptions,
+): Promise<string[]> {
+  let stages: string[] | undefined;
+  try {
+    const d = await ctx.client.send(
+      new DescribeSecretCommand({ SecretId: escrowSecretName(ctx.prefix, ref) }),
+      callOptions(options),
+    );
+    if (d.DeletedDate !== undefined)
+      throw new EscrowStoreError(STORE, 'put', 'the secret is scheduled for deletion', {
+        code: 'SecretScheduledForDeletion',
+        requestId: d.$metadata.requestId,
+      });
+    stages = d.VersionIdsToStages?.[versionId];
+  } catch (error) {
+    throw storeError('put', error);
+  }
+  if (stages === undefined)
+    throw new EscrowStoreError(STORE, 'put', 'the written version is missing', { code: 'VersionMissing' });
+  return stages;
+}
+
+async function putRecord(
+  ctx: SecretsContext,
+  record: EscrowRecord,
+  options?: CallOptions,
+): Promise<EscrowVersionInfo> {
+  const versionId = versionIdForSha256(record.sha256);
+  const label = `${ESCROWED_LABEL_PREFIX}${record.sha256}`;
+  await writeVersion(ctx, record, versionId, label, options);
+  // Confirm the version exists and carries a label of ours; CreateSecret cannot attach one,
+  // and a crash after an earlier write may have left it with AWSCURRENT only.
+  const stages = await writtenVersionStages(ctx, record, versionId, options);
+  const info = escrowState({ versionId, stages });
+  if (info !== undefined) return info;
+  await updateStage(
+    ctx,
+    'put',
+    { SecretId: escrowSecretName(ctx.prefix, record), VersionStage: label, MoveToVersionId: versionId },
+    options,
+  );
+  return { versionId, sha256: record.sha256, cleared: false };
+}
+
+async function readRecord(
+  ctx: SecretsContext,
+  ref: ServerRef,
+  versionId: string,
+  options?: CallOptions,
+): Promise<EscrowRecord | undefined> {
+  let secretString: string | undefined;
+  try {
+    const out = await ctx.client.send(
+      new GetSecretValueCommand({ SecretId: escrowSecretName(ctx.prefix, ref), VersionId: versionId }),
+      callOptions(options),
+    );
+    secretString = out.SecretString;
+  } catch (error) {
+    if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
+    throw storeError('read', error);
+  }
+  if (secretString === undefined)
+    throw new EscrowStoreError(STORE, 'read', 'the version holds no SecretString', { code: 'CorruptRecord' });
+  try {
+    return parseEscrowRecord(secretString, ref);
+  } catch (error) {
+    throw new EscrowStoreError(STORE, 'read', (error as Error).message, {
+      code: 'CorruptRecord',
+      cause: error,
+    });
+  }
+}
+
+async function markVersionCleared(
+  ctx: SecretsContext,
+  ref: ServerRef,
+  versionId: string,
+  options?: CallOptions,
+): Promise<void> {
+  const version = (await listVersions(ctx, ref, options))?.find((v) => v.versionId === versionId);
+  const state = version && escrowState(version);
+  if (!version || !state)
+    throw new EscrowStoreError(STORE, 'markCleared', 'no escrowed version with that id', {
+      code: 'VersionNotFound',
+    });
+  const SecretId = escrowSecretName(ctx.prefix, ref);
+  const clearedLabel = `${CLEARED_LABEL_PREFIX}${state.sha256}`;
+  const escrowedLabel = `${ESCROWED_LABEL_PREFIX}${state.sha256}`;
+  // Add before remove: the version must never be left without a label of ours.
+  if (!version.stages.includes(clearedLabel))
+    await updateStage(
+      ctx,
+      'markCleared',
+      { SecretId, VersionStage: clearedLabel, MoveToVersionId: versionId },
+      options,
+    );
+  if (!version.stages.includes(escrowedLabel)) return;
+  try {
+    await updateStage(
+      ctx,
+      'markCleared',
+      { SecretId, VersionStage: escrowedLabel, RemoveFromVersionId: versionId },
+      options,
+    );
+  } catch (error) {
+    // A concurrent markCleared may have removed it first; that is the state we wanted.
+    const again = (await listVersions(ctx, ref, options))?.find((v) => v.versionId === versionId);
+    if (again?.stages.includes(clearedLabel) && !again.stages.includes(escrowedLabel)) return;
+    throw error;
+  }
+}
+
+async function readLedger(
+  ctx: SecretsContext,
+  ref: ServerRef,
+  options?: CallOptions,
+): Promise<EscrowLedger | undefined> {
+  const versions = await listVersions(ctx, ref, options);
+  if (versions === undefined) return undefined;
+  const infos = versions.map(escrowState).filter((v): v is EscrowVersionInfo => v !== undefined);
+  infos.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''));
+  return {
+    ref: { projectId: ref.projectId, region: ref.region, serverId: ref.serverId },
+    versions: infos,
+  };
+}
+
 export function createSecretsManagerEscrowStore(config: SecretsManagerStoreOptions = {}): EscrowStore {
-  const client = config.client ?? new SecretsManagerClient(config.clientConfig ?? {});
-  const prefix = config.prefix ?? DEFAULT_SECRET_PREFIX;
-  const tags = Object.entries(config.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
-  const name = (ref: ServerRef): string => escrowSecretName(prefix, ref);
-  const opts = (options?: CallOptions) => ({ abortSignal: options?.signal });
-
-  /** Every version with its labels, or undefined when the secret does not exist. */
-  async function listVersions(ref: ServerRef, options?: CallOptions): Promise<VersionLabels[] | undefined> {
-    const out: VersionLabels[] = [];
-    let nextToken: string | undefined;
-    try {
-      do {
-        const page = await client.send(
-          new ListSecretVersionIdsCommand({ SecretId: name(ref), MaxResults: 100, NextToken: nextToken }),
-          opts(options),
-        );
-        for (const v of page.Versions ?? []) {
-          if (v.VersionId === undefined) continue;
-          out.push({
-            versionId: v.VersionId,
-            stages: v.VersionStages ?? [],
-            createdAt: v.CreatedDate?.toISOString(),
-          });
-        }
-        nextToken = page.NextToken;
-      } while (nextToken);
-    } catch (error) {
-      if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
-      throw storeError('ledger', error);
-    }
-    return out;
-  }
-
-  async function writeVersion(record: EscrowRecord, versionId: string, label: string, options?: CallOptions) {
-    const SecretString = serializeEscrowRecord(record);
-    try {
-      await client.send(
-        new CreateSecretCommand({
-          Name: name(record),
-          Description: DESCRIPTION,
-          SecretString,
-          ClientRequestToken: versionId,
-          KmsKeyId: config.kmsKeyId,
-          Tags: tags.length > 0 ? tags : undefined,
-        }),
-        opts(options),
-      );
-      return;
-    } catch (error) {
-      if (awsErrorName(error) !== 'ResourceExistsException') throw storeError('put', error);
-    }
-    // The secret exists (an earlier ciphertext, or a racing worker): add a version to it.
-    try {
-      await client.send(
-        new PutSecretValueCommand({
-          SecretId: name(record),
-          SecretString,
-          ClientRequestToken: versionId,
-          VersionStages: [label, 'AWSCURRENT'],
-        }),
-        opts(options),
-      );
-    } catch (error) {
-      // Same token, different bytes: this ciphertext is already escrowed (an earlier attempt
-      // with another retrievedAt). The caller's read-back compares the ciphertext itself.
-      if (awsErrorName(error) !== 'ResourceExistsException') throw storeError('put', error);
-    }
-  }
-
+  const ctx: SecretsContext = {
+    client: config.client ?? new SecretsManagerClient(config.clientConfig ?? {}),
+    prefix: config.prefix ?? DEFAULT_SECRET_PREFIX,
+    kmsKeyId: config.kmsKeyId,
+    tags: Object.entries(config.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+  };
   return {
     kind: STORE,
-
-    async put(record, options) {
-      const versionId = versionIdForSha256(record.sha256);
-      const label = `${ESCROWED_LABEL_PREFIX}${record.sha256}`;
-      try {
-        await writeVersion(record, versionId, label, options);
-      } catch (error) {
-        if (error instanceof EscrowRecordError)
-          throw new EscrowStoreError(STORE, 'put', error.message, { code: 'InvalidRecord', cause: error });
-        throw error;
-      }
-      // Confirm the version exists and carries a label of ours; CreateSecret cannot attach one,
-      // and a crash after an earlier write may have left it with AWSCURRENT only.
-      let stages: string[] | undefined;
-      try {
-        const d = await client.send(new DescribeSecretCommand({ SecretId: name(record) }), opts(options));
-        if (d.DeletedDate !== undefined)
-          throw new EscrowStoreError(STORE, 'put', 'the secret is scheduled for deletion', {
-            code: 'SecretScheduledForDeletion',
-            requestId: d.$metadata.requestId,
-          });
-        stages = d.VersionIdsToStages?.[versionId];
-      } catch (error) {
-        throw storeError('put', error);
-      }
-      if (stages === undefined)
-        throw new EscrowStoreError(STORE, 'put', 'the written version is missing', {
-          code: 'VersionMissing',
-        });
-      const info = escrowState({ versionId, stages });
-      if (info !== undefined) return info;
-      try {
-        await client.send(
-          new UpdateSecretVersionStageCommand({
-            SecretId: name(record),
-            VersionStage: label,
-            MoveToVersionId: versionId,
-          }),
-          opts(options),
-        );
-      } catch (error) {
-        throw storeError('put', error);
-      }
-      return { versionId, sha256: record.sha256, cleared: false };
-    },
-
-    async read(ref, versionId, options) {
-      let secretString: string | undefined;
-      try {
-        const out = await client.send(
-          new GetSecretValueCommand({ SecretId: name(ref), VersionId: versionId }),
-          opts(options),
-        );
-        secretString = out.SecretString;
-      } catch (error) {
-        if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
-        throw storeError('read', error);
-      }
-      if (secretString === undefined)
-        throw new EscrowStoreError(STORE, 'read', 'the version holds no SecretString', {
-          code: 'CorruptRecord',
-        });
-      try {
-        return parseEscrowRecord(secretString, ref);
-      } catch (error) {
-        throw new EscrowStoreError(STORE, 'read', (error as Error).message, {
-          code: 'CorruptRecord',
-          cause: error,
-        });
-      }
-    },
-
-    async markCleared(ref, versionId, options) {
-      const versions = await listVersions(ref, options);
-      const version = versions?.find((v) => v.versionId === versionId);
-      const state = version && escrowState(version);
-      if (!version || !state)
-        throw new EscrowStoreError(STORE, 'markCleared', 'no escrowed version with that id', {
-          code: 'VersionNotFound',
-        });
-      const send = async (input: UpdateSecretVersionStageCommand['input']): Promise<void> => {
-        try {
-          await client.send(new UpdateSecretVersionStageCommand(input), opts(options));
-        } catch (error) {
-          throw storeError('markCleared', error);
-        }
-      };
-      const clearedLabel = `${CLEARED_LABEL_PREFIX}${state.sha256}`;
-      const escrowedLabel = `${ESCROWED_LABEL_PREFIX}${state.sha256}`;
-      // Add before remove: the version must never be left without a label of ours.
-      if (!version.stages.includes(clearedLabel))
-        await send({ SecretId: name(ref), VersionStage: clearedLabel, MoveToVersionId: versionId });
-      if (!version.stages.includes(escrowedLabel)) return;
-      try {
-        await send({ SecretId: name(ref), VersionStage: escrowedLabel, RemoveFromVersionId: versionId });
-      } catch (error) {
-        // A concurrent markCleared may have removed it first; that is the state we wanted.
-        const again = (await listVersions(ref, options))?.find((v) => v.versionId === versionId);
-        if (again?.stages.includes(clearedLabel) && !again.stages.includes(escrowedLabel)) return;
-        throw error;
-      }
-    },
-
-    async ledger(ref, options): Promise<EscrowLedger | undefined> {
-      const versions = await listVersions(ref, options);
-      if (versions === undefined) return undefined;
-      const infos = versions.map(escrowState).filter((v): v is EscrowVersionInfo => v !== undefined);
-      infos.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''));
-      return {
-        ref: { projectId: ref.projectId, region: ref.region, serverId: ref.serverId },
-        versions: infos,
-      };
-    },
+    put: (record, options) => putRecord(ctx, record, options),
+    read: (ref, versionId, options) => readRecord(ctx, ref, versionId, options),
+    markCleared: (ref, versionId, options) => markVersionCleared(ctx, ref, versionId, options),
+    ledger: (ref, options) => readLedger(ctx, ref, options),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The Huawei API names used for rate limiting, metrics and error messages, with the
- * documented per-minute limits (BMS API overview; IAM has no published BMS-style limit).
+ * documented per-minute limits (BMS API overview; IAM, SMN and CTS publish no BMS-style limit).
  * The emulator enforces exactly these limits and the client's token buckets use them too.
  */
 export const API_LIMITS_PER_MINUTE = {
@@ -12,6 +12,15 @@ export const API_LIMITS_PER_MINUTE = {
   'server.reinstall': 50,
   'job.get': 2000,
   'iam.projects': 1000,
+  // SMN and CTS management calls are made only by `doctor` (a handful per run); their limits
+  // are not published, so these are deliberately modest.
+  'smn.topics.list': 100,
+  'smn.topics.create': 20,
+  'smn.subscriptions.list': 100,
+  'smn.subscriptions.create': 20,
+  'cts.notifications.list': 100,
+  'cts.notifications.create': 20,
+  'cts.notifications.update': 20,
 } as const;
 
 export type ApiName = keyof typeof API_LIMITS_PER_MINUTE;

@@ -3,8 +3,10 @@
  *
  * - The clock skew, measured from the gateway's `Date` header on every response. Requests are
  *   signed with the corrected time, and times compared with the cloud's (launched_at) are read
- *   on the corrected clock. Past `maxSkewMs` the process refuses to sign at all, with a message
- *   that names the skew: a machine that far off needs its clock fixed, not worked around.
+ *   on the corrected clock, so a wrong local clock costs at most the first signature. Past
+ *   `maxSkewMs` health says so, naming the skew: the machine's clock needs fixing. (Refusing
+ *   instead would leave every password exposed for a clock the hook can correct; the gateway's
+ *   Date arrives over TLS from the party that judges the signature.)
  * - A circuit breaker. One auth failure (401/403: signature expired, bad key, lockout) stops
  *   every signed call in the process, since five failed signatures lock the AK/SK for five
  *   minutes for every user of the key. After a cool-down one probe may go out; a success closes
@@ -16,7 +18,7 @@ import type { Clock } from '../clock.ts';
 import { HuaweiApiError } from './errors.ts';
 
 export interface AuthGuardOptions {
-  /** Refuse to sign when |gateway time - local time| exceeds this (the gateway rejects 15 min). */
+  /** Health is degraded when |gateway time - local time| exceeds this (the gateway rejects 15 min). */
   maxSkewMs?: number | undefined;
   /** Wait after an auth failure before one probe; doubles per failed probe. */
   cooldownMs?: number | undefined;
@@ -58,6 +60,7 @@ export class AuthGuard {
   #failures = 0;
   #reopenAt = 0;
   #reason: string | undefined;
+  #probing = false;
 
   constructor(options: AuthGuardOptions = {}) {
     this.#maxSkewMs = options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
@@ -81,14 +84,19 @@ export class AuthGuard {
     return new Date(local.getTime() + this.skewMs);
   }
 
-  /** Throws (never retried) while calls must not go out: breaker open, or skew beyond the bound. */
+  /** Throws (never retried) while the breaker is open. */
   check(api: string): void {
-    if (this.#failures === 0 && !this.#skewTooLarge()) return;
-    const now = this.#now();
-    if (this.#failures > this.#maxProbes || now < this.#reopenAt) throw this.#blocked(api);
+    if (this.#failures === 0) return;
+    if (this.#failures > this.#maxProbes || this.#probing || this.#now() < this.#reopenAt)
+      throw this.#blocked(api);
     // Half-open: this one call is the probe (signed with the corrected time, so a skew alone
-    // cannot make it fail); the others wait for its answer or the next cool-down.
-    this.#reopenAt = now + this.#cooldownMs * 2 ** Math.max(0, this.#failures - 1);
+    // cannot make it fail); the others are held back until it has an answer.
+    this.#probing = true;
+  }
+
+  /** A call ended without an answer (network, timeout): a probe proved nothing either way. */
+  settle(): void {
+    this.#probing = false;
   }
 
   /** Every response: measure the skew from `Date`, then close or open the breaker. */
@@ -97,14 +105,14 @@ export class AuthGuard {
     sentAtMs: number,
     receivedAtMs: number,
   ): void {
+    this.#probing = false;
     const date = response.date === undefined ? Number.NaN : Date.parse(response.date);
     if (Number.isFinite(date)) {
       const midpoint = (sentAtMs + receivedAtMs) / 2;
       this.#skewMs = Math.round(date + DATE_RESOLUTION_MS / 2 - midpoint);
-      // Too far off to trust: nothing more goes out until the next re-measuring probe.
-      if (this.#skewTooLarge()) this.#reopenAt = Math.max(this.#reopenAt, this.#now() + this.#cooldownMs);
     }
     if (response.status === 401 || response.status === 403) return;
+    // Anything below 500 got past the gateway's signature check (it checks before throttling).
     if (response.status < 500 && this.#failures > 0) {
       this.#failures = 0;
       this.#reason = undefined;
@@ -115,16 +123,14 @@ export class AuthGuard {
   /**
    * An auth failure: stop every signed call in the process. `signedWithSkewMs` is the correction
    * the failed request was signed with: when the gateway's Date shows that correction was more
-   * than a minute wrong and the new one is within bounds, the failure is understood (a clock
-   * off) and one probe with the new correction may go at once.
+   * than a minute wrong, the failure is understood (a clock off) and one probe with the new
+   * correction may go at once.
    */
   onAuthFailure(error: HuaweiApiError, signedWithSkewMs: number): void {
     this.#failures++;
     this.#reason = error.message;
     const explained =
-      this.#skewMs !== undefined &&
-      Math.abs(this.#skewMs - signedWithSkewMs) > SKEW_EXPLAINS_MS &&
-      !this.#skewTooLarge();
+      this.#skewMs !== undefined && Math.abs(this.#skewMs - signedWithSkewMs) > SKEW_EXPLAINS_MS;
     this.#reopenAt = explained ? this.#now() : this.#now() + this.#cooldownMs * 2 ** (this.#failures - 1);
   }
 
@@ -153,14 +159,11 @@ export class AuthGuard {
 
   #skewMessage(): string {
     const skew = this.#skewMs ?? 0;
-    return `the local clock is ${formatDuration(Math.abs(skew))} ${skew > 0 ? 'behind' : 'ahead of'} the API gateway's (limit ${formatDuration(this.#maxSkewMs)}); fix the clock (NTP)`;
+    return `the local clock is ${formatDuration(Math.abs(skew))} ${skew > 0 ? 'behind' : 'ahead of'} the API gateway's (bound ${formatDuration(this.#maxSkewMs)}); fix the clock (NTP)`;
   }
 
   #blocked(api: string): HuaweiApiError {
-    const why =
-      this.#failures > 0
-        ? `signed calls stopped after an auth failure (${this.#reason ?? 'unknown'})${this.#skewNote()}`
-        : this.#skewMessage();
+    const why = `signed calls stopped after an auth failure (${this.#reason ?? 'unknown'})${this.#skewNote()}`;
     return new HuaweiApiError({ kind: 'auth', api, code: AUTH_CIRCUIT_OPEN, huaweiMessage: why });
   }
 }

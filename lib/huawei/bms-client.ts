@@ -15,6 +15,7 @@ import type {
 import type { HttpResponse } from './http-transport.ts';
 import { validateJobId, validateProjectId, validateServerId } from './path-params.ts';
 import { parseJsonBody, type SignedCall, type SignedCaller, unexpectedShape } from './signed-call.ts';
+import { isObject } from '../is-object.ts';
 
 export const MAX_PAGE_SIZE = 1000;
 /** A server that ignores `offset` and never sends a short page must not keep us looping. */
@@ -40,8 +41,6 @@ export interface ReinstallServerResult {
 export class InvalidListQueryError extends Error {
   override name = 'InvalidListQueryError';
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
 
 export class BmsClient implements BmsApi {
   readonly #caller: SignedCaller;

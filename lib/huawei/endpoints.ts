@@ -4,16 +4,21 @@
  */
 import { ConfigError, type Env, readUrl, requireString } from '../config/env-parsers.ts';
 
-export type HuaweiService = 'bms' | 'iam';
+export type HuaweiService = 'bms' | 'iam' | 'smn' | 'cts';
 
 export interface HuaweiEndpoints {
   readonly bms: URL;
   readonly iam: URL;
+  /** SMN and CTS: only `doctor` calls them (topic, subscription, key-event notification). */
+  readonly smn: URL;
+  readonly cts: URL;
 }
 
 export const ENV_REGION = 'HUAWEICLOUD_SDK_REGION';
 export const ENV_BMS_ENDPOINT = 'HUAWEICLOUD_BMS_ENDPOINT';
 export const ENV_IAM_ENDPOINT = 'HUAWEICLOUD_IAM_ENDPOINT';
+export const ENV_SMN_ENDPOINT = 'HUAWEICLOUD_SMN_ENDPOINT';
+export const ENV_CTS_ENDPOINT = 'HUAWEICLOUD_CTS_ENDPOINT';
 
 /** Region ids look like cn-north-4, ap-southeast-1, my-kualalumpur-1, eu-west-101. */
 const REGION_PATTERN = /^[a-z]{2}(?:-[a-z0-9]+)+-\d+$/;
@@ -62,5 +67,7 @@ export function resolveEndpoints(env: Env, region: string): HuaweiEndpoints {
   return {
     bms: readOrigin(env, ENV_BMS_ENDPOINT) ?? defaultEndpoint('bms', region),
     iam: readOrigin(env, ENV_IAM_ENDPOINT) ?? defaultEndpoint('iam', region),
+    smn: readOrigin(env, ENV_SMN_ENDPOINT) ?? defaultEndpoint('smn', region),
+    cts: readOrigin(env, ENV_CTS_ENDPOINT) ?? defaultEndpoint('cts', region),
   };
 }

@@ -1,18 +1,20 @@
 /**
  * Composition root for the Huawei side: one transport, one rate limiter and one signed caller
- * shared by the BMS and IAM clients, built from the parsed config.
+ * shared by the BMS, IAM, SMN and CTS clients, built from the parsed config.
  */
 import type { Clock } from '../clock.ts';
 import { type AuthGuard, processAuthGuard } from './auth-guard.ts';
 import type { Logger } from '../observability/logger.ts';
 import { BmsClient } from './bms-client.ts';
 import type { CredentialProvider } from './credentials.ts';
+import { CtsClient } from './cts-client.ts';
 import type { HuaweiConfig } from './huawei-config.ts';
 import { type HttpTransport, UndiciTransport } from './http-transport.ts';
 import { IamClient } from './iam-client.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { DEFAULT_RETRY_POLICY } from './retry-policy.ts';
 import { SignedCaller } from './signed-call.ts';
+import { SmnClient } from './smn-client.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
 export interface HuaweiClientsDeps {
@@ -30,6 +32,8 @@ export interface HuaweiClientsDeps {
 export interface HuaweiClients {
   bms: BmsClient;
   iam: IamClient;
+  smn: SmnClient;
+  cts: CtsClient;
   rateLimiter: RateLimiter;
   transport: HttpTransport;
   /** The configured project id, or the one IAM resolves for the region (cached). */
@@ -58,6 +62,8 @@ export function createHuaweiClients(config: HuaweiConfig, deps: HuaweiClientsDep
   return {
     bms,
     iam,
+    smn: new SmnClient({ caller, endpoint: config.endpoints.smn }),
+    cts: new CtsClient({ caller, endpoint: config.endpoints.cts }),
     rateLimiter,
     transport,
     projectId: (signal) =>

@@ -11,8 +11,12 @@ import { type Env, readString } from '../config/env-parsers.ts';
 import {
   CachingCredentialProvider,
   type CredentialProvider,
+  ENV_ACCESS_KEY,
+  ENV_SECRET_KEY,
+  ENV_SECURITY_TOKEN,
   envCredentialProvider,
   type ResolvedCredentials,
+  readEnvCredentials,
 } from './credentials.ts';
 
 export const ENV_CREDENTIALS_SECRET_ID = 'HUAWEICLOUD_CREDENTIALS_SECRET_ID';
@@ -46,8 +50,8 @@ export function parseCredentialSecret(text: string, secretId: string, nowMs: num
     }
     return undefined;
   };
-  const accessKey = field('ak', 'access', 'HUAWEICLOUD_SDK_AK');
-  const secretKey = field('sk', 'secret', 'HUAWEICLOUD_SDK_SK');
+  const accessKey = field('ak', 'access', ENV_ACCESS_KEY);
+  const secretKey = field('sk', 'secret', ENV_SECRET_KEY);
   if (!accessKey || !secretKey)
     throw new CredentialSecretError(`secret ${secretId} lacks "ak" or "sk"; expected {"ak": ..., "sk": ...}`);
   const expires = field('expires_at');
@@ -57,7 +61,7 @@ export function parseCredentialSecret(text: string, secretId: string, nowMs: num
   return {
     accessKey,
     secretKey,
-    securityToken: field('security_token', 'securitytoken', 'HUAWEICLOUD_SDK_SECURITY_TOKEN'),
+    securityToken: field('security_token', 'securitytoken', ENV_SECURITY_TOKEN),
     expiresAt,
   };
 }
@@ -88,6 +92,11 @@ export function secretsManagerCredentialProvider(options: {
     },
   };
   return new CachingCredentialProvider(source, { clock: options.clock, refreshAheadMs: 60_000 });
+}
+
+/** Fails now, naming the variable, when neither a credentials secret nor AK/SK are configured. */
+export function checkCredentialSource(env: Env): void {
+  if (readString(env, ENV_CREDENTIALS_SECRET_ID) === undefined) readEnvCredentials(env);
 }
 
 /**

@@ -69,7 +69,8 @@ export class SignedCaller {
 
   constructor(options: SignedCallerOptions) {
     this.#options = options;
-    this.#guard = options.authGuard ?? new AuthGuard();
+    // A caller of its own keeps its breaker on its own clock (compressed or simulated time).
+    this.#guard = options.authGuard ?? new AuthGuard({ now: () => this.#localNow().getTime() });
     this.#policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
     this.#logger = options.logger ?? silentLogger;
   }
@@ -142,14 +143,20 @@ export class SignedCaller {
       creds,
     );
     const sentAt = this.#localNow().getTime();
-    const response = await transport.send({
-      api: call.api,
-      method: call.method,
-      url,
-      headers: signed.headers,
-      body,
-      signal: call.signal,
-    });
+    let response: HttpResponse;
+    try {
+      response = await transport.send({
+        api: call.api,
+        method: call.method,
+        url,
+        headers: signed.headers,
+        body,
+        signal: call.signal,
+      });
+    } catch (error) {
+      this.#guard.settle();
+      throw error;
+    }
     this.#guard.observe(
       { status: response.status, date: response.headers['date'] },
       sentAt,

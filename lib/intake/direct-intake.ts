@@ -10,6 +10,7 @@ import type { IntakeDeps } from './intake-deps.ts';
 import { IntakeError, describeType } from './intake-errors.ts';
 import { idProblem, validateJobId, validateProjectId, validateRegion } from './ids.ts';
 import { resolveJob } from './cts/job-resolver.ts';
+import { isObject } from '../is-object.ts';
 
 export interface DirectIntakeRequest {
   projectId: string;
@@ -25,10 +26,6 @@ export interface DirectIntakeResult {
   rejected: Array<{ index: number; reason: string }>;
   /** Present when the request named a job. */
   job?: { jobId: string; status: string; serverIds: string[] } | undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** Unwraps an EventBridge envelope (`detail-type` + `detail`) when there is one. */

@@ -1,5 +1,7 @@
 /**
- * The envelopes a platform (not an HTTP sender) invokes us with (huawei-api.md §6.4):
+ * The envelopes a platform (not an HTTP sender) invokes us with (FunctionGraph event sources:
+ * https://support.huaweicloud.com/intl/en-us/devg-functiongraph/functiongraph_02_0102.html;
+ * EventGrid: https://support.huaweicloud.com/intl/en-us/usermanual-eg/eg-ug-015.html):
  * a FunctionGraph SMN trigger `{"record":[{"smn":{…}}]}` (no signature: delivered inside
  * Huawei Cloud), a FunctionGraph CTS trigger `{"cts":{…}}`, and EventGrid CloudEvents 1.0,
  * one or a batch. Each is unwrapped to its CTS trace and handed to trace-intake.
@@ -11,6 +13,7 @@ import { IntakeError, describeType } from './intake-errors.ts';
 import { isValidId } from './ids.ts';
 import { parseTopicUrn } from './smn/smn-message.ts';
 import { type TraceContext, intakeTrace } from './cts/trace-intake.ts';
+import { isObject } from '../is-object.ts';
 
 export interface TraceEnvelope {
   trace: unknown;
@@ -21,10 +24,6 @@ export type PlatformEventKind = 'smn-trigger' | 'cts-trigger' | 'cloudevents';
 
 const MAX_RECORDS = 20;
 const MAX_CLOUDEVENT_CHARS = 64 * 1024;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 function str(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;

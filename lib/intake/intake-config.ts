@@ -48,7 +48,8 @@ export const DEFAULT_SUBSCRIBE_HOSTS = [
   'smn.*.myhuaweicloud.eu',
 ];
 /**
- * BMS trace names are not documented ([U] in huawei-api.md §6.1): these are the likely
+ * BMS trace names are not documented (CTS trace structure:
+ * https://support.huaweicloud.com/intl/en-us/usermanual-cts/cts_03_0010.html): these are the likely
  * creation, reinstall and change-OS names. Override with CTS_TRACE_NAMES once confirmed.
  */
 export const DEFAULT_TRACE_NAMES = [

@@ -1,4 +1,4 @@
-/** What the intake needs from the outside world; handlers get it from intake-wiring.ts, tests build it. */
+/** What the intake needs from the outside world; handlers get it from intake-runtime.ts, tests build it. */
 import type { Clock } from '../clock.ts';
 import type { EscrowStore } from '../escrow/escrow-store.ts';
 import type { BmsApi } from '../huawei/bms-types.ts';

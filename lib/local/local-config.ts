@@ -17,6 +17,11 @@ export interface LocalConfig {
   sweepIntervalSeconds: number;
   /** Emulator mode only: how many clock seconds pass per real second. */
   timeScale: number;
+  /**
+   * An external emulator's clock epoch (wall ms), with `timeScale` > 1: the stack then runs on
+   * the same compressed clock. `bms-password-escrow emulator --env` prints both.
+   */
+  timeEpochMs: number | undefined;
   /** Real milliseconds the worker sleeps when the queue has nothing due. */
   idlePollMs: number;
   /** Messages the worker takes per batch (the shared batch logic runs them concurrently). */
@@ -35,6 +40,7 @@ export const ENV_LOCAL_PORT = 'LOCAL_PORT';
 export const ENV_LOCAL_STATE_DIR = 'LOCAL_STATE_DIR';
 export const ENV_LOCAL_SWEEP_INTERVAL = 'LOCAL_SWEEP_INTERVAL_SECONDS';
 export const ENV_LOCAL_TIME_SCALE = 'LOCAL_TIME_SCALE';
+export const ENV_LOCAL_TIME_EPOCH_MS = 'LOCAL_TIME_EPOCH_MS';
 export const ENV_LOCAL_IDLE_POLL_MS = 'LOCAL_IDLE_POLL_MS';
 export const ENV_LOCAL_BATCH_SIZE = 'LOCAL_BATCH_SIZE';
 export const ENV_LOCAL_VISIBILITY_TIMEOUT = 'LOCAL_VISIBILITY_TIMEOUT_SECONDS';
@@ -52,11 +58,17 @@ export function parseLocalConfig(env: Env): LocalConfig {
     stateDir: readString(env, ENV_LOCAL_STATE_DIR, DEFAULT_STATE_DIR),
     sweepIntervalSeconds: readInteger(env, ENV_LOCAL_SWEEP_INTERVAL, 600, { min: 0, max: 7 * 86_400 }),
     timeScale: readNumber(env, ENV_LOCAL_TIME_SCALE, 1, { min: 1, max: 100_000 }),
+    timeEpochMs: readOptionalEpoch(env),
     idlePollMs: readInteger(env, ENV_LOCAL_IDLE_POLL_MS, 200, { min: 10, max: 60_000 }),
     batchSize: readInteger(env, ENV_LOCAL_BATCH_SIZE, 10, { min: 1, max: 100 }),
     visibilityTimeoutSeconds: readInteger(env, ENV_LOCAL_VISIBILITY_TIMEOUT, 30, { min: 1, max: 43_200 }),
     refreshSeconds: 2,
   };
+}
+
+function readOptionalEpoch(env: Env): number | undefined {
+  if ((env[ENV_LOCAL_TIME_EPOCH_MS]?.trim() ?? '') === '') return undefined;
+  return readInteger(env, ENV_LOCAL_TIME_EPOCH_MS, 0, { min: 0 });
 }
 
 /**

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { JsonResponse } from '../intake/intake-response.ts';
 import type { Logger } from '../observability/logger.ts';
+import { BodyTooLargeError, readBody } from '../http-body.ts';
 
 export interface LocalRoutes {
   /** POST /smn: one SMN delivery, answered exactly as the Lambda webhook would. */
@@ -32,28 +33,6 @@ export interface LocalHttpServer {
   port: number;
   /** Stops accepting, waits for requests in progress (aborting them after `graceMs`). */
   close(graceMs?: number): Promise<void>;
-}
-
-class BodyTooLargeError extends Error {
-  override name = 'BodyTooLargeError';
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new BodyTooLargeError(`request body exceeds ${limit} bytes`));
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {

@@ -11,24 +11,25 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Clock } from '../clock.ts';
 import { huaweiHealth } from '../huawei/auth-guard.ts';
-import { type Clock, systemClock } from '../clock.ts';
 import type { Env } from '../config/env-parsers.ts';
 import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
-import { ENV_ACCESS_KEY, ENV_SECRET_KEY, envCredentialProvider } from '../huawei/credentials.ts';
-import { ENV_BMS_ENDPOINT, ENV_IAM_ENDPOINT, ENV_REGION } from '../huawei/endpoints.ts';
+import { ENV_SECURITY_TOKEN, envCredentialProvider } from '../huawei/credentials.ts';
+import { ENV_BMS_ENDPOINT } from '../huawei/endpoints.ts';
 import { createHuaweiClients } from '../huawei/huawei-clients.ts';
-import { ENV_PROJECT_ID, parseHuaweiConfig } from '../huawei/huawei-config.ts';
+import { parseHuaweiConfig } from '../huawei/huawei-config.ts';
 import { parseIntakeConfig, type SweepTarget } from '../intake/intake-config.ts';
-import { composeIntakeRuntime, type IntakeRuntime } from '../intake/intake-wiring.ts';
+import { composeIntakeRuntime, type IntakeRuntime } from '../intake/intake-runtime.ts';
 import { runSweep, type SweepReport } from '../intake/sweep.ts';
 import { handleWebhookRequest } from '../intake/webhook-http.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { parsePipelineConfig } from '../pipeline/pipeline-config.ts';
-import { createPipelineDeps, type PipelineRuntime } from '../pipeline/wiring.ts';
+import { createWorkerRuntime, type WorkerRuntime } from '../worker/worker-runtime.ts';
 import { FileQueue } from '../queue/file-queue.ts';
 import type { EnqueueOptions, EnqueueResult, WorkItem, WorkQueue } from '../queue/work-item.ts';
+import { checkEmulatorClock, clientClock, clientEnv } from './emulator-env.ts';
 import { isLoopbackEndpoint, type LocalConfig, resolveLocalMode } from './local-config.ts';
 import { type LocalHttpServer, startLocalHttpServer } from './local-http-server.ts';
 import { QueueWorker } from '../worker/file-queue-worker.ts';
@@ -47,6 +48,14 @@ export interface LocalEmulator {
   close(): Promise<void>;
 }
 
+/** What the stack asks of an emulator it starts itself. */
+export interface EmbeddedEmulatorOptions {
+  timeScale: number;
+  seed?: number;
+  switches: { distribution: 'realistic' };
+  logger?: Logger | undefined;
+}
+
 export interface LocalStackOptions {
   config: LocalConfig;
   env: Env;
@@ -55,7 +64,12 @@ export interface LocalStackOptions {
   logger?: Logger | undefined;
   /** Use this emulator (the demo's) instead of starting one; it is not closed by the stack. */
   emulator?: LocalEmulator | undefined;
-  /** Seed and switches for an emulator the stack starts itself. */
+  /**
+   * Starts the bundled emulator when no AK/SK are set (serve passes emulator/index.ts
+   * `startEmulator`; lib does not import the emulator). The stack closes what it starts.
+   */
+  startEmulator?: ((options: EmbeddedEmulatorOptions) => Promise<LocalEmulator>) | undefined;
+  /** Seed for an emulator the stack starts itself. */
   emulatorSeed?: number | undefined;
   /** Run a sweep right after start (default true). */
   sweepOnStart?: boolean | undefined;
@@ -154,10 +168,14 @@ async function resolveTarget(options: LocalStackOptions, escrowDir: string): Pro
   if (!emulator && resolveLocalMode(options.env) === 'cloud') {
     const bms = options.env[ENV_BMS_ENDPOINT];
     const external = bms !== undefined && bms.trim() !== '' && isLoopbackEndpoint(new URL(bms));
-    if (external) allowEmulatorHost(loopbackOrigin(bms));
+    const clock = clientClock(options.env, options.config);
+    if (external) {
+      allowEmulatorHost(loopbackOrigin(bms));
+      await checkEmulatorClock(bms, clock);
+    }
     return {
       env: base,
-      clock: systemClock,
+      clock,
       mode: external ? 'emulator' : 'real cloud',
       emulator: undefined,
       ownsEmulator: false,
@@ -165,8 +183,9 @@ async function resolveTarget(options: LocalStackOptions, escrowDir: string): Pro
   }
   let ownsEmulator = false;
   if (!emulator) {
-    const { startEmulator } = await import('../../emulator/index.ts');
-    emulator = await startEmulator({
+    if (!options.startEmulator)
+      throw new Error('no AK/SK are set and no emulator was given to start; set HUAWEICLOUD_SDK_AK/SK');
+    emulator = await options.startEmulator({
       timeScale: options.config.timeScale,
       ...(options.emulatorSeed !== undefined && { seed: options.emulatorSeed }),
       switches: { distribution: 'realistic' },
@@ -174,15 +193,8 @@ async function resolveTarget(options: LocalStackOptions, escrowDir: string): Pro
     });
     ownsEmulator = true;
   }
-  Object.assign(base, {
-    [ENV_ACCESS_KEY]: emulator.accessKey,
-    [ENV_SECRET_KEY]: emulator.secretKey,
-    [ENV_REGION]: emulator.region,
-    [ENV_PROJECT_ID]: emulator.projectId,
-    [ENV_BMS_ENDPOINT]: emulator.url,
-    [ENV_IAM_ENDPOINT]: emulator.url,
-  });
-  delete base['HUAWEICLOUD_SDK_SECURITY_TOKEN'];
+  Object.assign(base, clientEnv(emulator));
+  delete base[ENV_SECURITY_TOKEN];
   allowEmulatorHost(loopbackOrigin(emulator.url));
   return { env: base, clock: emulator.clock, mode: 'emulator', emulator, ownsEmulator };
 }
@@ -238,7 +250,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const pipelineConfig = parsePipelineConfig(env);
     if (options.dryRun !== undefined) pipelineConfig.dryRun = options.dryRun;
     const store = await createEscrowStore(parseEscrowConfig(env));
-    const pipeline: PipelineRuntime = await createPipelineDeps(env, {
+    const pipeline: WorkerRuntime = await createWorkerRuntime(env, {
       config: pipelineConfig,
       clock,
       logger: logger.child({ component: 'worker' }),

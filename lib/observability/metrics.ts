@@ -5,6 +5,9 @@
  */
 import type { LogSink } from './logger.ts';
 
+/** CloudWatch EMF's limit on the values of one metric in one document. */
+export const MAX_VALUES_PER_METRIC = 100;
+
 export type MetricUnit = 'Count' | 'Milliseconds' | 'Seconds' | 'Bytes' | 'None';
 
 interface Datum {
@@ -44,22 +47,26 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     flush() {
       for (const datum of buffer.values()) {
         const dims = { service, ...datum.dimensions };
-        sink.write(
-          `${JSON.stringify({
-            _aws: {
-              Timestamp: now(),
-              CloudWatchMetrics: [
-                {
-                  Namespace: namespace,
-                  Dimensions: [Object.keys(dims)],
-                  Metrics: [{ Name: datum.name, Unit: datum.unit }],
-                },
-              ],
-            },
-            ...dims,
-            [datum.name]: datum.values.length === 1 ? datum.values[0] : datum.values,
-          })}\n`,
-        );
+        // EMF takes at most 100 values per metric in one document; a busy batch is split.
+        for (let i = 0; i < datum.values.length; i += MAX_VALUES_PER_METRIC) {
+          const values = datum.values.slice(i, i + MAX_VALUES_PER_METRIC);
+          sink.write(
+            `${JSON.stringify({
+              _aws: {
+                Timestamp: now(),
+                CloudWatchMetrics: [
+                  {
+                    Namespace: namespace,
+                    Dimensions: [Object.keys(dims)],
+                    Metrics: [{ Name: datum.name, Unit: datum.unit }],
+                  },
+                ],
+              },
+              ...dims,
+              [datum.name]: values.length === 1 ? values[0] : values,
+            })}\n`,
+          );
+        }
       }
       buffer.clear();
     },

@@ -167,15 +167,27 @@ export interface EscrowHistory {
 export interface LaunchTiming {
   /** Cloud time now. */
   nowMs: number;
-  /** See SchedulerConfig.deleteGraceSeconds / postClearWatchSeconds. */
+  /** See SchedulerConfig.deleteGraceSeconds / postClearWatchSeconds / repostWatchSeconds. */
   deleteGraceSeconds: number;
   postClearWatchSeconds: number;
+  repostWatchSeconds?: number | undefined;
 }
 
-/** Whether a post from the item's launch can no longer come (or the launch is unknown). */
-export function watchOver(item: WorkItem, timing: LaunchTiming): boolean {
-  const launched = item.launchedAt === undefined ? Number.NaN : Date.parse(item.launchedAt);
+/** Whether a post from launch `launchedAt` can no longer come (or the launch is unknown). */
+export function launchWatchOver(launchedAt: string | undefined, timing: LaunchTiming): boolean {
+  const launched = launchedAt === undefined ? Number.NaN : Date.parse(launchedAt);
   return !Number.isFinite(launched) || timing.nowMs >= launched + timing.postClearWatchSeconds * 1000;
+}
+
+/**
+ * Whether the watch after our clear is over: the repost window after the clear has passed and,
+ * when the cleared ciphertext may not be this launch's (a reinstall), so has the launch's own.
+ */
+export function watchOver(item: WorkItem, timing: LaunchTiming): boolean {
+  const cleared = item.clearedAt === undefined ? Number.NaN : Date.parse(item.clearedAt);
+  const repostEnd = Number.isFinite(cleared) ? cleared + (timing.repostWatchSeconds ?? 0) * 1000 : 0;
+  if (timing.nowMs < repostEnd) return false;
+  return item.postedInLaunch === true || launchWatchOver(item.launchedAt, timing);
 }
 
 /**
@@ -202,7 +214,7 @@ export function assessPassword(args: {
     // launch's own post can no longer come (we know it posted what we cleared, or it is too late).
     if (history?.latestLaunchedAt !== undefined && item.launchedAt !== undefined) {
       if (history.latestLaunchedAt !== item.launchedAt) return { kind: 'not-posted' };
-      if (history.latestPostedInLaunch === true || watchOver(item, timing))
+      if (history.latestPostedInLaunch === true || launchWatchOver(item.launchedAt, timing))
         return { kind: 'already-cleared', uncleared: history.uncleared };
       return { kind: 'watch' };
     }

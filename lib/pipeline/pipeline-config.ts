@@ -11,7 +11,6 @@ import {
   readList,
   readNumber,
   readString,
-  readUrl,
 } from '../config/env-parsers.ts';
 
 export type SchedulerKind = 'model' | 'fixed' | 'exponential';
@@ -52,6 +51,11 @@ export interface SchedulerConfig {
    * server that may have been reinstalled) is followed by a watch until then.
    */
   postClearWatchSeconds: number;
+  /**
+   * How long after every clear the record is watched for a repost in the same launch: a guest
+   * whose POST answer was lost checks, finds the record empty (we cleared it) and posts again.
+   */
+  repostWatchSeconds: number;
   /** Baseline: fixed interval. */
   fixedIntervalSeconds: number;
   /** Baseline: exponential backoff from `initial`, times `factor`, capped at `max`. */
@@ -77,17 +81,24 @@ export interface PipelineConfig {
   /** Empty = every project. */
   allowedProjectIds: string[];
   scheduler: SchedulerConfig;
-  workQueueUrl: string | undefined;
-  dlqUrl: string | undefined;
   /** Servers processed in parallel within one batch. */
   concurrency: number;
 }
 
 /**
- * A 202 is a queued metadata write that BMS applies in seconds; a minute is an order of
- * magnitude above that, and is what a lost DELETE adds to one server's exposure (rare).
+ * How long a 202 may take to apply is not documented ([U]): it is a queued metadata write that
+ * should apply in seconds. Two minutes is far above that, and is what a DELETE lost without
+ * applying (rare) adds to one server's exposure; a shorter grace risks a second DELETE that
+ * lets a late first one wipe a repost before it is escrowed.
  */
-export const DEFAULT_DELETE_GRACE_SECONDS = 60;
+export const DEFAULT_DELETE_GRACE_SECONDS = 120;
+
+/**
+ * Cloudbase-Init retries a metadata POST whose answer it lost (it checks first, and posts
+ * again if the record is empty), and reruns a failed plugin when its service restarts: both
+ * within minutes. Ten minutes covers them with margin for two or three extra GETs per server.
+ */
+export const DEFAULT_REPOST_WATCH_SECONDS = 600;
 
 export const DEFAULT_POST_DELAY_MODEL: PostDelayModel = { medianSeconds: 540, sigma: 0.8 };
 
@@ -117,6 +128,10 @@ export function parseSchedulerConfig(env: Env): SchedulerConfig {
       max: 3600,
     }),
     postClearWatchSeconds: readInteger(env, 'ESCROW_POST_CLEAR_WATCH_SECONDS', 3600, { min: 0, max: 86_400 }),
+    repostWatchSeconds: readInteger(env, 'ESCROW_REPOST_WATCH_SECONDS', DEFAULT_REPOST_WATCH_SECONDS, {
+      min: 0,
+      max: 86_400,
+    }),
     fixedIntervalSeconds: readInteger(env, 'ESCROW_FIXED_INTERVAL_SECONDS', 5, { min: 1, max: 900 }),
     exponentialInitialSeconds: readInteger(env, 'ESCROW_EXP_INITIAL_SECONDS', 5, { min: 1, max: 900 }),
     exponentialFactor: readNumber(env, 'ESCROW_EXP_FACTOR', 2, { min: 1, max: 10 }),
@@ -137,8 +152,6 @@ export function parsePipelineConfig(env: Env): PipelineConfig {
     optTagKey,
     allowedProjectIds: readList(env, 'ESCROW_ALLOWED_PROJECT_IDS'),
     scheduler: parseSchedulerConfig(env),
-    workQueueUrl: readUrl(env, 'WORK_QUEUE_URL')?.toString(),
-    dlqUrl: readUrl(env, 'WORK_DLQ_URL')?.toString(),
     concurrency: readInteger(env, 'ESCROW_CONCURRENCY', 4, { min: 1, max: 64 }),
   };
 }

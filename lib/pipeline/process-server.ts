@@ -41,7 +41,7 @@ import {
   watchOver,
 } from './decide.ts';
 import type { BookkeepingFailure, FailReason, Outcome } from './outcome.ts';
-import { DEFAULT_DELETE_GRACE_SECONDS } from './pipeline-config.ts';
+import { DEFAULT_DELETE_GRACE_SECONDS, DEFAULT_REPOST_WATCH_SECONDS } from './pipeline-config.ts';
 import { budgetPressure, type PollScheduler, planFindCheck } from './poll-schedule.ts';
 
 /** The part of the rate limiter the scheduler reads. */
@@ -196,6 +196,7 @@ class ServerRun {
       nowMs: this.now(),
       deleteGraceSeconds: config.deleteGraceSeconds ?? DEFAULT_DELETE_GRACE_SECONDS,
       postClearWatchSeconds: config.postClearWatchSeconds ?? 0,
+      repostWatchSeconds: config.repostWatchSeconds ?? DEFAULT_REPOST_WATCH_SECONDS,
     };
   }
 
@@ -350,9 +351,10 @@ class ServerRun {
 
     const exposure = { foundAt: this.item.foundAt, passwordChecks: this.item.passwordChecks ?? 0 };
     if (deps.dryRun) return { kind: 'escrowed', versionId, sha256, exposure, dryRun: true };
-    // Another worker (or an earlier run) had this very ciphertext's DELETE accepted: it may still
-    // apply, so wait for a GET to show the record empty rather than send a second one now.
-    if (put.value.cleared && item.deleteSentAt === undefined) {
+    // Looked again right before the DELETE: a concurrent worker on this server may have had its
+    // DELETE of this ciphertext accepted since our put (it marks the version after). Rule 2 then
+    // holds across workers too. (A narrow race remains between this read and our DELETE.)
+    if (item.deleteSentAt === undefined && (await this.markedCleared(versionId))) {
       this.item.deleteSentAt = nowIso;
       this.item.phase = 'verify';
       return this.clearPending();
@@ -411,6 +413,15 @@ class ServerRun {
     }
   }
 
+  private async markedCleared(versionId: string): Promise<boolean> {
+    try {
+      const ledger = await this.deps.store.ledger(this.ref, { signal: this.signal });
+      return ledger?.versions.some((v) => v.versionId === versionId && v.cleared) ?? false;
+    } catch {
+      return false;
+    }
+  }
+
   private clearPending(): Outcome {
     return {
       kind: 'not-ready',
@@ -451,7 +462,9 @@ class ServerRun {
         detail: 'verify phase without version',
       };
     const bookkeeping = await this.markCleared(item.versionId);
-    if (item.postedInLaunch === true || watchOver(item, this.timing())) return this.cleared(bookkeeping);
+    // A clear whose answer was lost is dated by the GET that saw it done.
+    item.clearedAt ??= new Date(this.now()).toISOString();
+    if (watchOver(item, this.timing())) return this.cleared(bookkeeping);
     item.phase = 'watch';
     return this.watch(activeSinceMs);
   }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningEmulator } from '../../emulator/index.ts';
+import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
 import { parseLocalConfig } from '../../lib/local/local-config.ts';
 import { type LocalStack, startLocalStack } from '../../lib/local/local-stack.ts';
 import { silentLogger } from '../../lib/observability/logger.ts';
@@ -48,6 +48,7 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
         idlePollMs: 50,
       },
       env: {},
+      startEmulator,
       logger: silentLogger,
       sweepOnStart: false,
     });

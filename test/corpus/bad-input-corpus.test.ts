@@ -9,9 +9,6 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handler as directHandler } from '../../functions/direct-intake.ts';
-import { handler as webhookHandler } from '../../functions/webhook.ts';
-import { setIntakeRuntimeFactory } from '../../lib/intake/intake-wiring.ts';
 import { smnStringToSign } from '../../lib/intake/smn/smn-string-to-sign.ts';
 import {
   createTrace,
@@ -399,6 +396,8 @@ describe(`bad-input corpus (${cases.length} cases)`, () => {
   let cert: Awaited<ReturnType<typeof startCertServer>>;
   let foreign: Awaited<ReturnType<typeof startForeignServer>>;
   const counts = new Map<string, number>();
+  let direct: typeof import('../../functions/direct-intake.ts');
+  let webhook: typeof import('../../functions/webhook.ts');
 
   beforeAll(async () => {
     cert = await startCertServer();
@@ -425,11 +424,20 @@ describe(`bad-input corpus (${cases.length} cases)`, () => {
       return fetch(input, init);
     };
     const runtime = testRuntime({ config, queue, fetch: guardedFetch });
-    setIntakeRuntimeFactory(async () => runtime);
+    // The handlers parse their configuration at module load, as on Lambda.
+    process.env['WORK_QUEUE_URL'] ??= 'http://127.0.0.1:9/000000000000/corpus';
+    process.env['HUAWEICLOUD_SDK_REGION'] ??= 'cn-north-4';
+    process.env['HUAWEICLOUD_SDK_AK'] ??= 'corpus-access-key';
+    process.env['HUAWEICLOUD_SDK_SK'] ??= 'corpus-secret-key';
+    direct = await import('../../functions/direct-intake.ts');
+    webhook = await import('../../functions/webhook.ts');
+    direct.runtime.setFactory(async () => runtime);
+    webhook.runtime.setFactory(async () => runtime);
   });
 
   afterAll(async () => {
-    setIntakeRuntimeFactory(undefined);
+    direct?.runtime.setFactory(undefined);
+    webhook?.runtime.setFactory(undefined);
     console.log(
       `bad-input corpus: ${cases.length} cases (${[...counts].map(([g, n]) => `${g} ${n}`).join(', ')})`,
     );
@@ -452,7 +460,7 @@ describe(`bad-input corpus (${cases.length} cases)`, () => {
         isBase64Encoded: request.isBase64Encoded ?? false,
         requestContext: { http: { method: 'POST', path: '/smn' } },
       } as unknown as APIGatewayProxyEventV2;
-      const response = (await webhookHandler(event, lambdaContext)) as APIGatewayProxyStructuredResultV2;
+      const response = (await webhook.handler(event, lambdaContext)) as APIGatewayProxyStructuredResultV2;
       expect(response.statusCode, response.body).toBeGreaterThanOrEqual(400);
       expect(response.statusCode, response.body).toBeLessThan(500);
       const payload = JSON.parse(String(response.body)) as { error: { code: string; message: string } };
@@ -463,7 +471,7 @@ describe(`bad-input corpus (${cases.length} cases)`, () => {
       if (typeof signature === 'string' && signature.length > 8)
         expect(response.body).not.toContain(signature);
     } else {
-      const result = (await directHandler(request.payload, lambdaContext)) as {
+      const result = (await direct.handler(request.payload, lambdaContext)) as {
         accepted: string[];
         rejected: Array<{ reason: string }>;
         error?: { code: string; message: string };
@@ -485,7 +493,7 @@ describe(`bad-input corpus (${cases.length} cases)`, () => {
       isBase64Encoded: false,
       requestContext: { http: { method: 'POST' } },
     } as unknown as APIGatewayProxyEventV2;
-    const response = (await webhookHandler(event, lambdaContext)) as APIGatewayProxyStructuredResultV2;
+    const response = (await webhook.handler(event, lambdaContext)) as APIGatewayProxyStructuredResultV2;
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(String(response.body))).toEqual({ accepted: 1 });
     expect(queue.serverIds()).toEqual([SERVER_ID]);

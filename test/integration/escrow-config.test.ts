@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecryptError } from '../../lib/escrow/decrypt.ts';
 import { createEscrowStore, parseEscrowConfig } from '../../lib/escrow/escrow-config.ts';
 import { fixturePath } from '../helpers/fixtures.ts';
-import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager-fake.ts';
+import {
+  type SecretsManagerFake,
+  startSecretsManagerFake,
+} from '../../harness/fakes/secrets-manager-fake.ts';
 import { newRef, recordFor } from '../unit/escrow/store-contract.ts';
 
 const fixture = (name: string): string => readFileSync(fixturePath(`testkeys/${name}`), 'utf8');

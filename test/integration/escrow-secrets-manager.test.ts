@@ -9,7 +9,10 @@ import {
   type SecretsManagerStoreOptions,
   versionIdForSha256,
 } from '../../lib/escrow/secrets-manager-store.ts';
-import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager-fake.ts';
+import {
+  type SecretsManagerFake,
+  startSecretsManagerFake,
+} from '../../harness/fakes/secrets-manager-fake.ts';
 import {
   expectCleanStoreError,
   fixtureCiphertexts,

@@ -11,7 +11,10 @@ import {
   secretsManagerCredentialProvider,
 } from '../../lib/huawei/secrets-manager-credentials.ts';
 import { redactText } from '../../lib/observability/redact.ts';
-import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager-fake.ts';
+import {
+  type SecretsManagerFake,
+  startSecretsManagerFake,
+} from '../../harness/fakes/secrets-manager-fake.ts';
 
 let sm: SecretsManagerFake;
 let client: SecretsManagerClient;

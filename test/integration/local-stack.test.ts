@@ -2,6 +2,7 @@
  * The local stack's HTTP surface over loopback: health, the JSON status, refusal of forged or
  * malformed SMN posts (nothing queued), and an HTML page that escapes whatever it shows.
  */
+import { startEmulator } from '../../emulator/index.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ describe('local stack HTTP surface', () => {
     stack = await startLocalStack({
       config: { ...parseLocalConfig({}), port: 0, stateDir, sweepIntervalSeconds: 0 },
       env: {},
+      startEmulator,
       logger: silentLogger,
       sweepOnStart: false,
     });
@@ -79,6 +81,7 @@ describe('local stack HTTP surface', () => {
       startLocalStack({
         config: { ...parseLocalConfig({}), port: 0, stateDir },
         env: {},
+        startEmulator,
         logger: silentLogger,
       }),
     ).rejects.toThrow(/in use by process/);

@@ -9,7 +9,7 @@ import { createHuaweiClients } from '../../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
 import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
 import { type HttpTransport, UndiciTransport } from '../../lib/huawei/http-transport.ts';
-import { clientEnv } from '../../emulator/index.ts';
+import { clientEnv } from '../../lib/local/emulator-env.ts';
 import { exitCodeFor } from '../../cli/commands/process.ts';
 import { EXIT } from '../../cli/exit-codes.ts';
 import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
-import { fastServeEnv } from '../helpers/serve-env.ts';
+import { fastServeEnv } from '../../harness/serve-env.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'cli/bin.ts');

@@ -13,7 +13,7 @@ import { buildEscrowRecord } from '../../lib/escrow/escrow-record.ts';
 import type { EscrowStore } from '../../lib/escrow/escrow-store.ts';
 import { createFileEscrowStore } from '../../lib/escrow/file-store.ts';
 import type { HuaweiClients } from '../../lib/huawei/huawei-clients.ts';
-import type { IntakeRuntime } from '../../lib/intake/intake-wiring.ts';
+import type { IntakeRuntime } from '../../lib/intake/intake-runtime.ts';
 import { runSweep, type SweepProgress } from '../../lib/intake/sweep.ts';
 import {
   bmsForRegion,

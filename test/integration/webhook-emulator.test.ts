@@ -11,7 +11,7 @@ import type { HuaweiClients } from '../../lib/huawei/huawei-clients.ts';
 import { parseDirectRequest, runDirectIntake } from '../../lib/intake/direct-intake.ts';
 import { isIntakeError } from '../../lib/intake/intake-errors.ts';
 import { handleWebhookRequest } from '../../lib/intake/webhook-http.ts';
-import type { IntakeRuntime } from '../../lib/intake/intake-wiring.ts';
+import type { IntakeRuntime } from '../../lib/intake/intake-runtime.ts';
 import {
   bmsForRegion,
   emulatorClients,

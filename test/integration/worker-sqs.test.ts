@@ -16,7 +16,7 @@ import { startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPasswordDecryptor, parsePrivateKey, withDecryption } from '../../lib/escrow/decrypt.ts';
 import { createMetrics } from '../../lib/observability/metrics.ts';
-import { createPipelineDeps } from '../../lib/pipeline/wiring.ts';
+import { createWorkerRuntime } from '../../lib/worker/worker-runtime.ts';
 import { SqsWorkQueue } from '../../lib/queue/sqs-queue.ts';
 import type { WorkItem } from '../../lib/queue/work-item.ts';
 import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';
@@ -43,12 +43,15 @@ beforeAll(async () => {
   // The handler parses its configuration at module load, as on Lambda.
   process.env['WORK_QUEUE_URL'] = queueUrl;
   process.env['WORK_DLQ_URL'] = dlqUrl;
+  process.env['HUAWEICLOUD_SDK_REGION'] = stack.emu.region;
+  process.env['HUAWEICLOUD_SDK_AK'] = stack.emu.accessKey;
+  process.env['HUAWEICLOUD_SDK_SK'] = stack.emu.secretKey;
   // 25 emulated minutes (15 s real); the "never" server starts almost at its deadline instead.
   process.env['ESCROW_DEADLINE_SECONDS'] = '1500';
   worker = await import('../../functions/worker.ts');
   const decryptor = createPasswordDecryptor(parsePrivateKey(stack.emu.admin.decryptKey().privateKeyPem));
-  worker.setWorkerRuntimeFactory((env) =>
-    createPipelineDeps(env, {
+  worker.runtime.setFactory((env) =>
+    createWorkerRuntime(env, {
       clock: stack.emu.clock,
       logger: stack.logger,
       metrics: createMetrics({ sink: { write: (line: string) => stack.logLines.push(line) } }),
@@ -65,7 +68,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  worker?.setWorkerRuntimeFactory(undefined);
+  worker?.runtime.setFactory(undefined);
   sqs?.destroy();
   await fauxqs?.stop();
   await stack?.close();

@@ -1,6 +1,8 @@
 /**
- * Parses a CTS trace (huawei-api.md §6.1), as delivered inside an SMN message, a
- * FunctionGraph CTS trigger or an EventGrid event, and finds the servers it announces.
+ * Parses a CTS trace (structure:
+ * https://support.huaweicloud.com/intl/en-us/usermanual-cts/cts_03_0010.html), as delivered
+ * inside an SMN message, a FunctionGraph CTS trigger or an EventGrid event, and finds the
+ * servers it announces.
  * `request`/`response` arrive as JSON strings from the CTS API and as objects in the
  * FunctionGraph sample; `trace_rating` was once called `trace_status`: both are accepted.
  */

@@ -1,7 +1,8 @@
 /**
- * Parses an SMN HTTP(S) delivery body (huawei-api.md §6.3) into a typed message. The size
- * is checked before parsing, every field's type is checked, and `message` is kept exactly
- * as received because it is part of the signed text.
+ * Parses an SMN HTTP(S) delivery body (format and signature:
+ * https://support.huaweicloud.com/intl/en-us/usermanual-smn/smn_ug_a9002.html, smn_ug_a9003.html)
+ * into a typed message. The size is checked before parsing, every field's type is checked,
+ * and `message` is kept exactly as received because it is part of the signed text.
  */
 import { IntakeError, describeType } from '../intake-errors.ts';
 import type { SmnMessageType } from './smn-string-to-sign.ts';

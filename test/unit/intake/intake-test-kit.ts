@@ -7,7 +7,7 @@ import { sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { clientEnv } from '../../../emulator/index.ts';
+import { clientEnv } from '../../../lib/local/emulator-env.ts';
 import { systemClock } from '../../../lib/clock.ts';
 import type { Env } from '../../../lib/config/env-parsers.ts';
 import type { BmsApi } from '../../../lib/huawei/bms-types.ts';
@@ -19,7 +19,7 @@ import {
   composeIntakeRuntime,
   type IntakeParts,
   type IntakeRuntime,
-} from '../../../lib/intake/intake-wiring.ts';
+} from '../../../lib/intake/intake-runtime.ts';
 import { smnStringToSign } from '../../../lib/intake/smn/smn-string-to-sign.ts';
 import { handleWebhookRequest } from '../../../lib/intake/webhook-http.ts';
 import { silentLogger } from '../../../lib/observability/logger.ts';

@@ -124,4 +124,13 @@ describe('metrics', () => {
     metrics.flush();
     expect(out.lines).toHaveLength(2);
   });
+
+  it('splits a metric past the EMF limit of 100 values per document', () => {
+    const out = sink();
+    const metrics = createMetrics({ namespace: 'Test', service: 'svc', sink: out, now: () => 42 });
+    for (let i = 0; i < 250; i++) metrics.add('HuaweiApiCall', 'Count', 1, { api: 'password.get' });
+    metrics.flush();
+    const counts = out.lines.map((l) => (JSON.parse(l) as { HuaweiApiCall: number[] }).HuaweiApiCall.length);
+    expect(counts).toEqual([100, 100, 50]);
+  });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../lib/config/env-parsers.ts';
 import { parsePipelineConfig } from '../../../lib/pipeline/pipeline-config.ts';
+import { parseQueueConfig, requireDlqUrl, requireWorkQueueUrl } from '../../../lib/queue/queue-config.ts';
 
 describe('parsePipelineConfig', () => {
   it('has safe defaults', () => {
@@ -21,8 +22,6 @@ describe('parsePipelineConfig', () => {
       ESCROW_OPT_MODE: 'opt-in',
       ESCROW_ALLOWED_PROJECT_IDS: 'a, b',
       ESCROW_SCHEDULER: 'fixed',
-      WORK_QUEUE_URL: 'http://127.0.0.1:1/000/q',
-      WORK_DLQ_URL: 'http://127.0.0.1:1/000/dlq',
     });
     expect(c).toMatchObject({
       deadlineSeconds: 600,
@@ -31,7 +30,6 @@ describe('parsePipelineConfig', () => {
       allowedProjectIds: ['a', 'b'],
     });
     expect(c.scheduler.kind).toBe('fixed');
-    expect(c.workQueueUrl).toContain('/q');
   });
 
   it('names the variable on bad input', () => {
@@ -41,6 +39,12 @@ describe('parsePipelineConfig', () => {
     expect(() =>
       parsePipelineConfig({ ESCROW_MIN_GAP_SECONDS: '100', ESCROW_MAX_GAP_SECONDS: '50' }),
     ).toThrow(ConfigError);
-    expect(() => parsePipelineConfig({ WORK_DLQ_URL: 'nope' })).toThrow(/WORK_DLQ_URL/);
+  });
+
+  it('reads the queue URLs in one place and names the missing one', () => {
+    const queues = parseQueueConfig({ WORK_QUEUE_URL: 'http://127.0.0.1:1/000/q' });
+    expect(requireWorkQueueUrl(queues)).toContain('/q');
+    expect(() => requireDlqUrl(queues)).toThrow(/WORK_DLQ_URL is not set/);
+    expect(() => parseQueueConfig({ WORK_DLQ_URL: 'nope' })).toThrow(/WORK_DLQ_URL/);
   });
 });

@@ -4,7 +4,8 @@
  * the real AWS SDK client. Every log line of the pipeline and the clients is captured.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { clientEnv, type RunningEmulator, startEmulator } from '../../../emulator/index.ts';
+import { type RunningEmulator, startEmulator } from '../../../emulator/index.ts';
+import { clientEnv } from '../../../lib/local/emulator-env.ts';
 import type { EmulatorOptions } from '../../../emulator/types.ts';
 import type { EscrowStore } from '../../../lib/escrow/escrow-store.ts';
 import { createSecretsManagerEscrowStore } from '../../../lib/escrow/secrets-manager-store.ts';
@@ -14,10 +15,13 @@ import { parseHuaweiConfig } from '../../../lib/huawei/huawei-config.ts';
 import { createLogger, type Logger } from '../../../lib/observability/logger.ts';
 import type { Outcome } from '../../../lib/pipeline/outcome.ts';
 import { parsePipelineConfig } from '../../../lib/pipeline/pipeline-config.ts';
-import { processDepsFrom } from '../../../lib/pipeline/wiring.ts';
+import { processDepsFrom } from '../../../lib/pipeline/process-deps.ts';
 import { type ProcessDeps, processServer } from '../../../lib/pipeline/process-server.ts';
 import type { WorkItem } from '../../../lib/queue/work-item.ts';
-import { type SecretsManagerFake, startSecretsManagerFake } from '../../fakes/secrets-manager-fake.ts';
+import {
+  type SecretsManagerFake,
+  startSecretsManagerFake,
+} from '../../../harness/fakes/secrets-manager-fake.ts';
 
 export interface PipelineStack {
   emu: RunningEmulator;

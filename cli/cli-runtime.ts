@@ -4,19 +4,20 @@
  * official HUAWEICLOUD_SDK_* variables, and the same composition root as the Lambda worker.
  */
 import type { Env } from '../lib/config/env-parsers.ts';
-import { readEnum, readString } from '../lib/config/env-parsers.ts';
 import { systemClock } from '../lib/clock.ts';
-import { readEnvCredentials } from '../lib/huawei/credentials.ts';
 import { createHuaweiClients } from '../lib/huawei/huawei-clients.ts';
-import { parseHuaweiConfig } from '../lib/huawei/huawei-config.ts';
+import { ENV_REGION } from '../lib/huawei/endpoints.ts';
+import { ENV_PROJECT_ID, parseHuaweiConfig } from '../lib/huawei/huawei-config.ts';
 import {
+  checkCredentialSource,
   credentialProviderFromEnv,
-  ENV_CREDENTIALS_SECRET_ID,
 } from '../lib/huawei/secrets-manager-credentials.ts';
 import { type IdKind, idProblem } from '../lib/intake/ids.ts';
-import { createLogger, type Logger, type LogLevel } from '../lib/observability/logger.ts';
+import { clientClock } from '../lib/local/emulator-env.ts';
+import { parseLocalConfig } from '../lib/local/local-config.ts';
+import { createLogger, type Logger, readLogLevel } from '../lib/observability/logger.ts';
 import { nullMetrics } from '../lib/observability/metrics.ts';
-import { createPipelineDeps, type PipelineRuntime } from '../lib/pipeline/wiring.ts';
+import { createWorkerRuntime, type WorkerRuntime } from '../lib/worker/worker-runtime.ts';
 import type { DeadLetterQueue } from '../lib/queue/dead-letter.ts';
 import type { WorkQueue } from '../lib/queue/work-item.ts';
 import type { CommandIo } from './command.ts';
@@ -39,8 +40,8 @@ export function effectiveEnv(io: CommandIo, flags: Flags): Env {
   const env: Record<string, string | undefined> = { ...io.env };
   for (const flag of ['project-id', 'region'] as const)
     if (flags[flag] === '') throw new UsageError(`--${flag} is empty; give a value or leave the flag out`);
-  if (typeof flags['project-id'] === 'string') env['HUAWEICLOUD_SDK_PROJECT_ID'] = flags['project-id'];
-  if (typeof flags['region'] === 'string') env['HUAWEICLOUD_SDK_REGION'] = flags['region'];
+  if (typeof flags['project-id'] === 'string') env[ENV_PROJECT_ID] = flags['project-id'];
+  if (typeof flags['region'] === 'string') env[ENV_REGION] = flags['region'];
   if (flags['dry-run'] === true) env['DRY_RUN'] = 'true';
   return env;
 }
@@ -57,12 +58,12 @@ export function checkId(kind: IdKind, flag: string, value: string): string {
  * project named after the region (GET /v3/projects?name={region}), as the official SDKs do.
  */
 export async function target(env: Env, signal?: AbortSignal): Promise<{ projectId: string; region: string }> {
-  const region = env['HUAWEICLOUD_SDK_REGION'];
+  const region = env[ENV_REGION];
   if (!region)
     throw new UsageError(
       '--region is required: pass --region or set HUAWEICLOUD_SDK_REGION (e.g. ap-southeast-1)',
     );
-  const given = env['HUAWEICLOUD_SDK_PROJECT_ID'];
+  const given = env[ENV_PROJECT_ID];
   if (given) return { projectId: given, region };
   const clients = createHuaweiClients(parseHuaweiConfig(env), {
     credentials: await credentialProviderFromEnv(env, { clock: systemClock }),
@@ -81,8 +82,7 @@ export async function target(env: Env, signal?: AbortSignal): Promise<{ projectI
 
 export function cliLogger(io: CommandIo, env: Env): Logger {
   // Operators read stderr; structured logs stay available with LOG_LEVEL=info or debug.
-  const level = readEnum<LogLevel>(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], 'warn');
-  return createLogger({ level, sink: io.stderr, fields: { component: 'cli' } });
+  return createLogger({ level: readLogLevel(env, 'warn'), sink: io.stderr, fields: { component: 'cli' } });
 }
 
 const noQueue: WorkQueue & DeadLetterQueue = {
@@ -95,10 +95,12 @@ const noQueue: WorkQueue & DeadLetterQueue = {
 };
 
 /** The worker's composition root without a queue: for commands that act on one server directly. */
-export function directRuntime(io: CommandIo, env: Env): Promise<PipelineRuntime> {
+export function directRuntime(io: CommandIo, env: Env): Promise<WorkerRuntime> {
   // Fail before any work with the variable's name and the fix, not deep inside a call.
-  if (readString(env, ENV_CREDENTIALS_SECRET_ID) === undefined) readEnvCredentials(env);
-  return createPipelineDeps(env, {
+  checkCredentialSource(env);
+  return createWorkerRuntime(env, {
+    // Against an emulator on a compressed clock, the clock its --env output names.
+    clock: clientClock(env, parseLocalConfig(env)),
     logger: cliLogger(io, env),
     metrics: nullMetrics,
     queue: noQueue,

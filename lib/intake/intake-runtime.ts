@@ -1,20 +1,22 @@
 /**
- * The intake's composition root. Handlers call `intakeRuntime()`; it builds, once per warm
- * instance, the runtime from the environment: the SQS work queue, a BMS client per region,
- * the SMN verifier and confirmer, and (for the sweep) the escrow store. Tests and the local
- * service replace the whole thing with `setIntakeRuntimeFactory`, or compose their own parts
- * with `composeIntakeRuntime`.
+ * The intake's composition root (webhook, direct intake, sweep): the SQS work queue, a BMS
+ * client per region, the SMN verifier and confirmer, and (for the sweep) the escrow store.
+ * The Lambda handlers parse the configuration at module load and build the runtime once per
+ * warm instance (lib/lambda/lambda-runtimes.ts); the local stack and tests compose their own
+ * parts with `composeIntakeRuntime`.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type Clock, systemClock } from '../clock.ts';
-import { type Env, readEnum, requireString } from '../config/env-parsers.ts';
+import type { Env } from '../config/env-parsers.ts';
 import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
 import type { EscrowStore } from '../escrow/escrow-store.ts';
 import type { BmsApi } from '../huawei/bms-types.ts';
+import { parseHuaweiConfig } from '../huawei/huawei-config.ts';
 import { createRegionalClients } from '../huawei/regional-clients.ts';
-import { credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
-import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
+import { checkCredentialSource, credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
+import { createLogger, type Logger, readLogLevel } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
+import { parseQueueConfig, requireWorkQueueUrl } from '../queue/queue-config.ts';
 import { SqsWorkQueue } from '../queue/sqs-queue.ts';
 import type { WorkQueue } from '../queue/work-item.ts';
 import { DedupeCache } from './dedupe-cache.ts';
@@ -83,15 +85,28 @@ export function composeIntakeRuntime(parts: IntakeParts): IntakeRuntime {
   };
 }
 
+/** Everything the intake reads from the environment, parsed at once so a bad value fails at init. */
+export interface IntakeEnvConfig {
+  intake: IntakeConfig;
+  workQueueUrl: string;
+}
+
+export function parseIntakeEnvConfig(env: Env): IntakeEnvConfig {
+  const workQueueUrl = requireWorkQueueUrl(parseQueueConfig(env));
+  // The sweep's escrow store is built on first use; its settings are checked now.
+  parseEscrowConfig(env);
+  checkCredentialSource(env);
+  parseHuaweiConfig(env);
+  return { intake: parseIntakeConfig(env), workQueueUrl };
+}
+
 /** Production wiring: SQS (WORK_QUEUE_URL), the signed BMS client per region, the configured escrow store. */
-export async function createIntakeRuntime(env: Env): Promise<IntakeRuntime> {
-  const config = parseIntakeConfig(env);
-  const level = readEnum<LogLevel>(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], 'info');
-  const logger = createLogger({ level, fields: { component: 'intake' } });
-  const queue = new SqsWorkQueue({
-    client: new SQSClient({}),
-    queueUrl: requireString(env, 'WORK_QUEUE_URL', 'set it to the URL of the SQS work queue'),
-  });
+export async function createIntakeRuntime(
+  env: Env,
+  parsed = parseIntakeEnvConfig(env),
+): Promise<IntakeRuntime> {
+  const logger = createLogger({ level: readLogLevel(env, 'info'), fields: { component: 'intake' } });
+  const queue = new SqsWorkQueue({ client: new SQSClient({}), queueUrl: parsed.workQueueUrl });
   const metrics = createMetrics();
   const clients = createRegionalClients(env, {
     credentials: await credentialProviderFromEnv(env, { clock: systemClock }),
@@ -101,33 +116,11 @@ export async function createIntakeRuntime(env: Env): Promise<IntakeRuntime> {
   });
   const bmsFor = (region: string): BmsApi => clients.for(region).bms;
   return composeIntakeRuntime({
-    config,
+    config: parsed.intake,
     queue,
     bmsFor,
     logger,
     metrics,
     escrowStore: () => createEscrowStore(parseEscrowConfig(env)),
   });
-}
-
-type RuntimeFactory = (env: Env) => Promise<IntakeRuntime>;
-let factory: RuntimeFactory = createIntakeRuntime;
-let runtime: Promise<IntakeRuntime> | undefined;
-
-/** Replaces how the runtime is built (tests, the local service) and forgets the current one. */
-export function setIntakeRuntimeFactory(next: RuntimeFactory | undefined): void {
-  factory = next ?? createIntakeRuntime;
-  runtime = undefined;
-}
-
-/** The runtime for this warm instance; a failed build is retried on the next call. */
-export function intakeRuntime(env: Env = process.env): Promise<IntakeRuntime> {
-  if (!runtime) {
-    const pending = factory(env);
-    runtime = pending;
-    pending.catch(() => {
-      if (runtime === pending) runtime = undefined;
-    });
-  }
-  return runtime;
 }

@@ -1,30 +1,38 @@
 /**
- * The pipeline's composition root, shared by the Lambda worker, the CLI and the local stack:
+ * The worker's composition root, shared by the Lambda worker, the CLI and the local stack:
  * the configured escrow store, a signed BMS client and rate limiter per region, the work
  * queue and DLQ, logger and metrics. Callers may pass any part ready-made (tests, the local
  * stack with its file queue and scaled clock); the rest is built from the environment.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type Clock, systemClock } from '../clock.ts';
-import { ConfigError, type Env, readEnum } from '../config/env-parsers.ts';
+import type { Env } from '../config/env-parsers.ts';
 import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
 import type { EscrowStore } from '../escrow/escrow-store.ts';
 import type { BmsApi } from '../huawei/bms-types.ts';
-import { type AuthGuard, cloudClock } from '../huawei/auth-guard.ts';
+import type { AuthGuard } from '../huawei/auth-guard.ts';
+import { parseHuaweiConfig } from '../huawei/huawei-config.ts';
 import { createRegionalClients } from '../huawei/regional-clients.ts';
-import { credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
-import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
+import { checkCredentialSource, credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
+import { createLogger, type Logger, readLogLevel } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
-import type { BatchWorkerDeps } from '../worker/batch-worker.ts';
+import { type PipelineConfig, parsePipelineConfig } from '../pipeline/pipeline-config.ts';
+import { processDepsFrom } from '../pipeline/process-deps.ts';
+import type { ProcessDeps, RateBudget } from '../pipeline/process-server.ts';
 import type { DeadLetterQueue } from '../queue/dead-letter.ts';
+import {
+  parseQueueConfig,
+  type QueueConfig,
+  requireDlqUrl,
+  requireWorkQueueUrl,
+} from '../queue/queue-config.ts';
 import { SqsDeadLetterQueue, SqsWorkQueue } from '../queue/sqs-queue.ts';
 import type { WorkQueue } from '../queue/work-item.ts';
-import { type PipelineConfig, parsePipelineConfig } from './pipeline-config.ts';
-import { createPollScheduler } from './poll-schedule.ts';
-import type { ProcessDeps, RateBudget } from './process-server.ts';
+import type { BatchWorkerDeps } from './batch-worker.ts';
 
-export interface PipelineParts {
+export interface WorkerParts {
   config?: PipelineConfig | undefined;
+  queueConfig?: QueueConfig | undefined;
   clock?: Clock | undefined;
   logger?: Logger | undefined;
   metrics?: Metrics | undefined;
@@ -39,7 +47,7 @@ export interface PipelineParts {
   authGuard?: AuthGuard | undefined;
 }
 
-export interface PipelineRuntime {
+export interface WorkerRuntime {
   config: PipelineConfig;
   process: ProcessDeps;
   batch: BatchWorkerDeps;
@@ -51,35 +59,29 @@ export interface PipelineRuntime {
   close(): Promise<void>;
 }
 
-/** The state machine's dependencies: the given effects plus policy and schedule from `config`. */
-export function processDepsFrom(
-  config: PipelineConfig,
-  effects: Pick<ProcessDeps, 'bmsFor' | 'rateBudgetFor' | 'store' | 'clock' | 'logger'> & {
-    /** The guard whose skew corrects the clock; the process-wide one unless given (the simulator). */
-    authGuard?: AuthGuard | undefined;
-  },
-): ProcessDeps {
-  const { authGuard, ...rest } = effects;
-  return {
-    ...rest,
-    // Every comparison with cloud times (launched_at) and every escrow time is on cloud time.
-    clock: cloudClock(effects.clock, authGuard),
-    policy: {
-      optMode: config.optMode,
-      optTagKey: config.optTagKey,
-      allowedProjectIds: config.allowedProjectIds,
-    },
-    scheduler: createPollScheduler(config.scheduler),
-    deadlineSeconds: config.deadlineSeconds,
-    dryRun: config.dryRun,
-  };
+/** Everything the worker reads from the environment, parsed at once so a bad value fails early. */
+export interface WorkerConfig {
+  pipeline: PipelineConfig;
+  queues: QueueConfig;
 }
 
-export async function createPipelineDeps(env: Env, parts: PipelineParts = {}): Promise<PipelineRuntime> {
+/** Parses the worker's configuration; the Lambda handler calls this at module load. */
+export function parseWorkerConfig(env: Env): WorkerConfig {
+  const queues = parseQueueConfig(env);
+  requireWorkQueueUrl(queues);
+  requireDlqUrl(queues);
+  parseEscrowConfig(env);
+  checkCredentialSource(env);
+  parseHuaweiConfig(env);
+  return { pipeline: parsePipelineConfig(env), queues };
+}
+
+export async function createWorkerRuntime(env: Env, parts: WorkerParts = {}): Promise<WorkerRuntime> {
   const config = parts.config ?? parsePipelineConfig(env);
+  const queueConfig = parts.queueConfig ?? parseQueueConfig(env);
   const clock = parts.clock ?? systemClock;
-  const level = readEnum<LogLevel>(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], 'info');
-  const logger = parts.logger ?? createLogger({ level, fields: { component: 'worker' } });
+  const logger =
+    parts.logger ?? createLogger({ level: readLogLevel(env, 'info'), fields: { component: 'worker' } });
   const metrics = parts.metrics ?? createMetrics();
 
   const clients = createRegionalClients(env, {
@@ -102,15 +104,9 @@ export async function createPipelineDeps(env: Env, parts: PipelineParts = {}): P
   };
   const queue =
     parts.queue ??
-    (config.workQueueUrl
-      ? new SqsWorkQueue({ client: sqsClient(), queueUrl: config.workQueueUrl, clock })
-      : undefined);
-  if (!queue) throw new ConfigError('WORK_QUEUE_URL', 'is not set; set it to the URL of the SQS work queue');
+    new SqsWorkQueue({ client: sqsClient(), queueUrl: requireWorkQueueUrl(queueConfig), clock });
   const dlq =
-    parts.dlq ??
-    (config.dlqUrl ? new SqsDeadLetterQueue({ client: sqsClient(), queueUrl: config.dlqUrl }) : undefined);
-  if (!dlq)
-    throw new ConfigError('WORK_DLQ_URL', 'is not set; set it to the URL of the SQS dead-letter queue');
+    parts.dlq ?? new SqsDeadLetterQueue({ client: sqsClient(), queueUrl: requireDlqUrl(queueConfig) });
 
   const process = processDepsFrom(config, {
     bmsFor,

@@ -1,4 +1,5 @@
-import { clientEnv, type RunningEmulator } from '../../emulator/index.ts';
+import type { RunningEmulator } from '../emulator/index.ts';
+import { clientEnv } from '../lib/local/emulator-env.ts';
 
 /**
  * The environment for a `serve` child process against a real-time emulator, tuned so a
