@@ -245,8 +245,11 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
     const betweenRandom = random('reinstall-between');
     const reinstalledBetween = new Set<string>();
     const reinstallingBms = (inner: BmsApi): BmsApi => ({
-      ...inner,
+      // BmsClient's methods live on its prototype: delegate each one, a spread would drop them.
+      showServer: (...args) => inner.showServer(...args),
       listServers: (...args) => inner.listServers(...args),
+      deletePassword: (...args) => inner.deletePassword(...args),
+      showJob: (...args) => inner.showJob(...args),
       async getPassword(projectId, serverId, options) {
         const record = await inner.getPassword(projectId, serverId, options);
         if (
