@@ -172,7 +172,13 @@ class ServerRun {
       } catch (error) {
         return { kind: 'failed', reason: 'escrow-read-failed', permanent: false, detail: errorDetail(error) };
       }
-      const before = assessPassword({ item: this.item, sha256: undefined, activeSinceMs, history });
+      const before = assessPassword({
+        item: this.item,
+        sha256: undefined,
+        activeSinceMs,
+        history,
+        timing: this.timing(),
+      });
       if (before.kind === 'already-cleared' && before.uncleared.length === 0)
         return { kind: 'skipped', reason: 'already-cleared' };
     }
@@ -272,6 +278,7 @@ class ServerRun {
       case 'verified':
         return this.verified(activeSinceMs);
       case 'watch':
+        if (assessment.untilMs !== undefined) return this.notPosted(activeSinceMs, 'watching');
         return this.watch(activeSinceMs);
       case 'clear-pending':
         return {
