@@ -4,7 +4,8 @@
  *
  * Order of effects, and why it is crash-safe:
  *   show → GET → escrow put (idempotent by sha256) → read back by version id and compare in
- *   constant time → DELETE (never after the signal fired) → markCleared → verify GET.
+ *   constant time → markCleared (the durable "DELETE sent") → DELETE (never after the signal
+ *   fired) → verify GET.
  * A DELETE is never repeated blindly (issue 9): after one whose answer was lost, or one that
  * was accepted (202 may apply late), the next step is a GET. Empty: done. The same ciphertext:
  * DELETE again only after the grace period. A different one: escrow it first.
@@ -382,15 +383,31 @@ class ServerRun {
       passwordChecks: this.item.passwordChecks ?? 0,
     };
     if (deps.dryRun) return { kind: 'escrowed', versionId, sha256, exposure, dryRun: true };
-    // Looked again right before the DELETE: a concurrent worker on this server may have had its
-    // DELETE of this ciphertext accepted since our put (it marks the version after). Rule 2 then
-    // holds across workers too. (A narrow race remains between this read and our DELETE.)
-    if (item.deleteSentAt === undefined && (await this.markedCleared(versionId))) {
-      this.item.deleteSentAt = nowIso;
-      this.item.phase = 'verify';
-      return this.clearPending();
+    // Looked again right before the DELETE: a concurrent worker on this server may have sent its
+    // DELETE of this ciphertext since our put (it marks the version first). Its DELETE may be
+    // a 202 that applies late, so a second one could land after a repost and empty a record
+    // nobody escrowed: defer to it, as this chain does to its own within the grace period.
+    // A ledger that cannot be read is no answer: wait and look again rather than DELETE.
+    if (item.deleteSentAt === undefined) {
+      const markedBefore = await this.step('escrow-read-failed', () => this.markedCleared(versionId));
+      if (!markedBefore.ok) return markedBefore.outcome;
+      if (markedBefore.value) {
+        this.item.deleteSentAt = nowIso;
+        this.item.phase = 'verify';
+        return this.clearPending();
+      }
     }
     // Invariant: no DELETE starts once the invocation is being cut short; the retry resumes here.
+    if (this.signal?.aborted)
+      return { kind: 'failed', reason: 'aborted', permanent: false, detail: 'before DELETE' };
+    // The version is marked before the DELETE goes out (the durable "DELETE sent" every other
+    // worker checks above); unmarked, no DELETE is sent. (A narrow race remains: two workers
+    // that both read the ledger before either marks it. Only a conditional DELETE would close
+    // it, and the API has none.)
+    const premarked = await this.step('escrow-write-failed', () =>
+      deps.store.markCleared(this.ref, versionId, { signal: this.signal }),
+    );
+    if (!premarked.ok) return premarked.outcome;
     if (this.signal?.aborted)
       return { kind: 'failed', reason: 'aborted', permanent: false, detail: 'before DELETE' };
 
@@ -409,18 +426,14 @@ class ServerRun {
         });
         return this.verifyInline();
       }
-      // A definite refusal (4xx, 429): nothing was cleared.
-      this.item.deleteSentAt = undefined;
+      // A definite refusal (4xx, 429): nothing was cleared, though the version is marked. This
+      // chain knows that, so its next pass sends the DELETE again without the grace wait.
+      const graceMs = (deps.scheduler.config.deleteGraceSeconds ?? DEFAULT_DELETE_GRACE_SECONDS) * 1000;
+      this.item.deleteSentAt = new Date(this.now() - graceMs).toISOString();
       this.item.phase = 'find';
       return this.huaweiFailure(error);
     }
     this.item.clearedAt = new Date(this.now()).toISOString();
-
-    const marked = await this.step('escrow-write-failed', () =>
-      deps.store.markCleared(this.ref, versionId, { signal: this.signal }),
-    );
-    // The record is gone; the bookkeeping is repeated when the clear is verified.
-    if (!marked.ok) deps.logger.warn('markCleared failed; will retry on verify', { serverId: item.serverId });
     return this.verifyInline();
   }
 
@@ -445,12 +458,8 @@ class ServerRun {
   }
 
   private async markedCleared(versionId: string): Promise<boolean> {
-    try {
-      const ledger = await this.deps.store.ledger(this.ref, { signal: this.signal });
-      return ledger?.versions.some((v) => v.versionId === versionId && v.cleared) ?? false;
-    } catch {
-      return false;
-    }
+    const ledger = await this.deps.store.ledger(this.ref, { signal: this.signal });
+    return ledger?.versions.some((v) => v.versionId === versionId && v.cleared) ?? false;
   }
 
   private clearPending(): Outcome {
