@@ -163,10 +163,17 @@ class ServerRun {
     const plan = this.planCheck(activeSinceMs);
     if (plan.kind === 'wait')
       return { kind: 'not-ready', reason: plan.reason, retryAfterSeconds: plan.delaySeconds };
-    if (deps.ledgerBeforeFind && item.phase !== 'verify' && item.sha256 === undefined) {
-      // A "posted" hint may have escrowed and cleared this launch's record ahead of this chain.
-      // The escrow proves it without a password GET: the same decision an empty GET would take,
-      // and only when every version of this launch is marked cleared.
+    if (
+      deps.ledgerBeforeFind &&
+      item.source === 'posted' &&
+      item.phase !== 'verify' &&
+      item.sha256 === undefined
+    ) {
+      // The server's chain may have escrowed and cleared this launch's record ahead of this hint.
+      // The escrow says so without a password GET: the same decision an empty GET would take,
+      // and only when every version of this launch is marked cleared. Only a hint may end on it:
+      // a version is marked before its DELETE goes out, so a mark alone does not prove the
+      // record empty (a worker may have died in between), and the chain must look for itself.
       let history: EscrowHistory | undefined;
       try {
         history = await this.escrowHistory();
@@ -408,6 +415,7 @@ class ServerRun {
       deps.store.markCleared(this.ref, versionId, { signal: this.signal }),
     );
     if (!premarked.ok) return premarked.outcome;
+    // Marked but not sent: whoever looks next finds the mark and waits out the grace, then sends it.
     if (this.signal?.aborted)
       return { kind: 'failed', reason: 'aborted', permanent: false, detail: 'before DELETE' };
 
