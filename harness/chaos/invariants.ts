@@ -118,6 +118,7 @@ export function checkInvariants(input: CheckInput): CheckResult {
             deletesByServer.get(truth.id) ?? [],
             current,
             h.at,
+            h.source === 'late-clear',
           )
         : writtenBefore(view, current, h.at);
       if (!ok) {
@@ -177,9 +178,13 @@ function readBackPreceded(
   deletes: Array<{ index: number; time: number }>,
   sha: string | undefined,
   clearedAt: number,
+  late = false,
 ): boolean {
   if (sha === undefined) return false;
-  const deleteEvent = deletes.find((d) => d.time >= clearedAt);
+  // A late-applied 202 was caused by a DELETE sent before the clear: the last one before it.
+  const deleteEvent = late
+    ? deletes.findLast((d) => d.time <= clearedAt)
+    : deletes.find((d) => d.time >= clearedAt);
   if (!deleteEvent) return false;
   return readBacks.some((r) => r.sha256 === sha && r.passwordEventIndex <= deleteEvent.index);
 }
