@@ -64,7 +64,9 @@ export function checkInvariants(input: CheckInput): CheckResult {
 
   const deletesByServer = new Map<string, Array<{ index: number; time: number }>>();
   input.passwordEvents.forEach((e, index) => {
-    if (e.method !== 'DELETE' || e.status < 200 || e.status >= 300) return;
+    // Every DELETE that reached the cloud, whatever its answer: an ambiguous one (reset or 500
+    // after the clear) applied too, and it is the one its clear must be judged against.
+    if (e.method !== 'DELETE') return;
     const list = deletesByServer.get(e.serverId) ?? [];
     list.push({ index, time: e.time });
     deletesByServer.set(e.serverId, list);
