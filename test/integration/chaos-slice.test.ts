@@ -30,11 +30,6 @@ function everythingOn(
     crashRate: 0.03,
     reinstalls: 2,
     sweepIntervalSeconds: 600,
-    // The slice keeps the fault mix it was written for; the issue-9 faults (ambiguous DELETE,
-    // late 202, reinstall between GET and DELETE) run in the campaign (npm run test:chaos).
-    ambiguousDeletes: 0,
-    deleteApplyDelaySeconds: 0,
-    reinstallsBetweenGetAndDelete: 0,
   };
 }
 
