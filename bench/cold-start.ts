@@ -9,6 +9,7 @@
  * A first invocation changes state (the worker clears the password it escrows), so the worker
  * and the SDK get a fresh posted server on every run; the other functions repeat one event.
  */
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,8 +26,25 @@ import { formatBytes, formatMs, formatRatio, summarize } from './stats.ts';
 
 const ID = 'cold-start';
 const TITLE = 'Cold start per Lambda function (dist/functions/*/index.js) vs the official SDK';
+
+/**
+ * The NODE_OPTIONS serverless.yml gives every function (e.g. --enable-source-maps, which costs
+ * import time): every cold start here runs under it, the SDK stand-in too.
+ */
+export function shippedNodeOptions(serverlessYml: string): string | undefined {
+  let value = /^\s+NODE_OPTIONS:\s*(.+?)\s*$/m.exec(serverlessYml)?.[1];
+  // `${param:nodeOptions}`: the value is that parameter's default.
+  const param = value === undefined ? undefined : /^\$\{param:(\w+)\}$/.exec(value)?.[1];
+  if (param !== undefined) value = new RegExp(`^\\s+${param}:\\s*(.*?)\\s*$`, 'm').exec(serverlessYml)?.[1];
+  const unquoted = value?.replace(/^(['"])(.*)\1$/, '$2');
+  return unquoted === '' ? undefined : unquoted;
+}
+const NODE_OPTIONS = shippedNodeOptions(readFileSync(join(repoRoot, 'serverless.yml'), 'utf8'));
+const LAMBDA_ENV = NODE_OPTIONS === undefined ? undefined : { ...process.env, NODE_OPTIONS };
 const PROBE = join(repoRoot, 'bench', 'probes', 'first-invocation.ts');
 const SDK = 'official SDK (ECS): GET password';
+/** serverless.yml sets NODE_OPTIONS=--enable-source-maps; these variants price it. */
+const SOURCE_MAPS = '--enable-source-maps';
 
 function pending(reason: string): BenchSection {
   return { id: ID, title: TITLE, status: 'pending', notes: [reason], tables: [], data: {} };
@@ -48,6 +66,10 @@ export async function runColdStartBench(): Promise<BenchSection> {
 /** One fresh-process variant (bundle named `name`) and the invocation case of each run (0 is the warm-up). */
 interface Variant {
   name: string;
+  /** The bundle it runs (default: the one named like the variant). */
+  bundle?: string;
+  /** Node flags, e.g. --enable-source-maps (what serverless.yml's NODE_OPTIONS would add). */
+  nodeArgs?: readonly string[];
   /** What the first invocation does, for the notes. */
   work: string;
   caseFor(run: number): InvocationCase;
@@ -98,7 +120,7 @@ async function variants(wires: FunctionWires, dir: string, runs: number): Promis
   const { emulator } = wires;
   // All servers exist before any run, so the sweep lists the same fleet every time.
   const posted = emulator.admin.createServers({
-    windows: 2 * (runs + 1),
+    windows: 3 * (runs + 1),
     linux: 0,
     bootDelaySeconds: 0,
     postDelaySeconds: 0,
@@ -111,6 +133,7 @@ async function variants(wires: FunctionWires, dir: string, runs: number): Promis
     return { ...wires.env(escrowDir), ...extra };
   };
   const workerEnv = await env('worker', { ESCROW_SCHEDULER: 'fixed' });
+  const workerMapsEnv = await env('worker-maps', { ESCROW_SCHEDULER: 'fixed' });
   const webhookEnv = await env('webhook');
   const directEnv = await env('direct-intake');
   const sweepEnv = await env('sweep');
@@ -133,33 +156,53 @@ async function variants(wires: FunctionWires, dir: string, runs: number): Promis
     awsRegion: 'us-east-1',
   });
 
+  const webhook: Variant = {
+    name: 'webhook',
+    work: 'webhook: API Gateway event carrying a signed SMN Notification (the CTS server-creation trace) → certificate fetched from the emulator, signature verified, 1 server enqueued to SQS',
+    caseFor: () => ({
+      env: webhookEnv,
+      event: {
+        version: '2.0',
+        requestContext: { http: { method: 'POST', path: '/smn' } },
+        headers: smn.headers,
+        body: smn.body,
+        isBase64Encoded: false,
+      },
+    }),
+    problem: (r) => {
+      const body = String(fieldsOf(r)['body'] ?? '');
+      return fieldsOf(r)['statusCode'] === 200 && body.includes('"accepted":1') ? undefined : body;
+    },
+  };
+  const workerProblem = (r: unknown): string | undefined => {
+    const failures = fieldsOf(r)['batchItemFailures'] as unknown[] | undefined;
+    return failures?.length === 0 ? undefined : `batchItemFailures ${JSON.stringify(failures)}`;
+  };
   return [
     {
       name: 'worker',
       work: 'worker: SQS event of 1 ACTIVE Windows server with its password posted → show, GET, file escrow + read-back, DELETE; the verify GET is re-queued when the burst-of-one bucket has no free token (ESCROW_SCHEDULER=fixed so the first check is due at once)',
       caseFor: (run) => ({ env: workerEnv, event: { Records: [sqsRecord(posted[run]!)] } }),
-      problem: (r) => {
-        const failures = fieldsOf(r)['batchItemFailures'] as unknown[] | undefined;
-        return failures?.length === 0 ? undefined : `batchItemFailures ${JSON.stringify(failures)}`;
-      },
+      problem: workerProblem,
     },
     {
-      name: 'webhook',
-      work: 'webhook: API Gateway event carrying a signed SMN Notification (the CTS server-creation trace) → certificate fetched from the emulator, signature verified, 1 server enqueued to SQS',
-      caseFor: () => ({
-        env: webhookEnv,
-        event: {
-          version: '2.0',
-          requestContext: { http: { method: 'POST', path: '/smn' } },
-          headers: smn.headers,
-          body: smn.body,
-          isBase64Encoded: false,
-        },
+      name: `worker ${SOURCE_MAPS}`,
+      bundle: 'worker',
+      nodeArgs: [SOURCE_MAPS],
+      work: `worker ${SOURCE_MAPS}: the same work on its own servers, with the bundle's linked .map beside it as in the Lambda zip`,
+      caseFor: (run) => ({
+        env: workerMapsEnv,
+        event: { Records: [sqsRecord(posted[2 * (runs + 1) + run]!)] },
       }),
-      problem: (r) => {
-        const body = String(fieldsOf(r)['body'] ?? '');
-        return fieldsOf(r)['statusCode'] === 200 && body.includes('"accepted":1') ? undefined : body;
-      },
+      problem: workerProblem,
+    },
+    webhook,
+    {
+      ...webhook,
+      name: `webhook ${SOURCE_MAPS}`,
+      bundle: 'webhook',
+      nodeArgs: [SOURCE_MAPS],
+      work: `webhook ${SOURCE_MAPS}: the same event`,
     },
     {
       name: 'direct-intake',
@@ -206,7 +249,12 @@ async function runVariants(
       const caseFile = join(dir, `case-${index}-${run}.json`);
       await writeFile(caseFile, JSON.stringify(v.caseFor(run)));
       const before = huaweiCalls(wires.emulator);
-      const probe = await runProbeOnce(PROBE, [bundles.get(v.name)!, caseFile]);
+      const probe = await runProbeOnce(
+        PROBE,
+        [bundles.get(v.bundle ?? v.name)!, caseFile],
+        v.nodeArgs,
+        LAMBDA_ENV,
+      );
       const calls = huaweiCalls(wires.emulator) - before;
       const problem = v.problem((probe.result as Record<string, unknown>)['response']);
       if (problem)
@@ -229,8 +277,11 @@ export async function measureColdStart(functionsDir: string, runs = DEFAULT_RUNS
     const bundles = new Map<string, string>();
     const sizes = new Map<string, BundleSize>();
     for (const name of names) {
-      const file = join(dir, `${name}.js`);
+      // With its source map beside it, as in the deployed zip (NODE_OPTIONS may load it).
+      await mkdir(join(dir, name), { recursive: true });
+      const file = join(dir, name, 'index.js');
       await copyFile(join(functionsDir, name, 'index.js'), file);
+      await copyFile(join(functionsDir, name, 'index.js.map'), `${file}.map`).catch(() => {});
       bundles.set(name, file);
       sizes.set(name, await sizeOf(file));
     }
@@ -238,13 +289,13 @@ export async function measureColdStart(functionsDir: string, runs = DEFAULT_RUNS
     bundles.set(SDK, sdk.file);
     sizes.set(SDK, sdk);
 
-    const list = (await variants(wires, dir, runs)).filter((v) => bundles.has(v.name));
+    const list = (await variants(wires, dir, runs)).filter((v) => bundles.has(v.bundle ?? v.name));
     const results = await runVariants(wires, list, bundles, dir, runs);
     const figures = list.map((v) => {
       const r = results.get(v.name)!;
       return {
         name: v.name,
-        ...sizes.get(v.name)!,
+        ...sizes.get(v.bundle ?? v.name)!,
         importMs: summarize(pick(r, 'importMs')),
         invokeMs: summarize(pick(r, 'invokeMs')),
         totalMs: summarize(pick(r, 'totalMs')),
@@ -261,6 +312,7 @@ export async function measureColdStart(functionsDir: string, runs = DEFAULT_RUNS
       notes: [
         `median (p95) of ${base.totalMs.n} fresh node processes per variant, run round-robin after one discarded run each; each bundle alone in a scratch dir`,
         'import = await import(bundle); first invocation = handler(event, context) until it resolves; total = both; node process = spawn to exit, as seen by the parent',
+        `every process runs with serverless.yml's NODE_OPTIONS (${NODE_OPTIONS ?? 'none'}), each bundle with its source map beside it as in the deployed zip`,
         `emulator (time ×1) and fauxqs run in the parent on loopback; the function environment points HUAWEICLOUD_*, ESCROW_STORE=file, WORK_QUEUE_URL/WORK_DLQ_URL and AWS_ENDPOINT_URL_SQS at them`,
         ...list.map((v) => v.work),
         'the official BMS SDK is not on npm: ECS stands in, its generated password request options sent to the BMS path (bench/probes/sdk-bms-password.ts)',

@@ -1,6 +1,6 @@
 /**
  * The worker process of the fleet benchmark: the local service's worker loop (QueueWorker over
- * the durable FileQueue, the shared batch logic, the signed client with its token buckets, the
+ * the durable SQLite queue, the shared batch logic, the signed client with its token buckets, the
  * file store) on a clock that agrees with the emulator's. It runs until SIGTERM, sampling its
  * own memory, then prints one JSON line: the peak RSS and heap it reached.
  *
@@ -11,13 +11,14 @@ import { resourceUsage } from 'node:process';
 import { scaledClock } from '../lib/clock.ts';
 import { requireString } from '../lib/config/env-parsers.ts';
 import { createFileEscrowStore } from '../lib/escrow/file-store.ts';
+import { isPostedHint } from '../lib/worker/batch-worker.ts';
 import { QueueWorker } from '../lib/worker/file-queue-worker.ts';
 import { createLogger } from '../lib/observability/logger.ts';
 import { createMetrics } from '../lib/observability/metrics.ts';
 import { parseSchedulerConfig } from '../lib/pipeline/pipeline-config.ts';
 import { createPollScheduler } from '../lib/pipeline/poll-schedule.ts';
 import { createWorkerRuntime } from '../lib/worker/worker-runtime.ts';
-import { FileQueue } from '../lib/queue/file-queue.ts';
+import { SqliteQueue } from '../lib/queue/sqlite-queue.ts';
 
 const env = process.env;
 const clock = scaledClock(
@@ -26,14 +27,18 @@ const clock = scaledClock(
 );
 const logger = createLogger({ level: 'warn', sink: process.stderr, now: () => clock.now() });
 // FLEET_QUEUE_PRIORITY=1 lets the queue hand out due messages in the scheduler's priority order
-// (FileQueue's `priority` option) instead of longest-due first; by default the batch worker only
+// (SqliteQueue's `priority` option) instead of longest-due first; by default the batch worker only
 // orders within a leased batch, as it does on SQS.
 const globalPriority = env['FLEET_QUEUE_PRIORITY'] === '1';
 const scheduler = createPollScheduler(parseSchedulerConfig(env));
-const queue = new FileQueue({
-  dir: requireString(env, 'FLEET_QUEUE_DIR', 'the queue directory'),
+const queue = new SqliteQueue({
+  database: requireString(env, 'FLEET_QUEUE_FILE', 'the queue database file'),
   clock,
-  priority: globalPriority ? (item, nowMs) => (item ? scheduler.priority(item, nowMs) : 0) : undefined,
+  // As in the local stack, a guest's "posted" hint is leased before everything else that is due.
+  priority: globalPriority
+    ? (item, nowMs) =>
+        isPostedHint(item) ? Number.POSITIVE_INFINITY : item ? scheduler.priority(item, nowMs) : 0
+    : (item) => (isPostedHint(item) ? 1 : 0),
 });
 const runtime = await createWorkerRuntime(env, {
   clock,
@@ -61,6 +66,8 @@ const sample = (): void => {
 };
 const sampler = setInterval(sample, 100);
 worker.start();
+// The bench writes a line whenever it enqueues a `posted` hint.
+process.stdin.on('data', () => worker.wake());
 process.stdout.write('ready\n');
 
 process.once('SIGTERM', () => {

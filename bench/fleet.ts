@@ -1,14 +1,21 @@
 /**
- * Fleet-scale benchmark (`npm run bench:fleet`): 1,000 Windows servers created at once against
- * the emulator's documented limits (password GET 50/min, DELETE 50/min, show server 1000/min),
+ * Fleet-scale benchmark (`npm run bench:fleet`): N Windows servers created at once against the
+ * emulator's documented limits (password GET 50/min, DELETE 50/min, show server 1000/min),
  * under compressed time, worked off by our model scheduler and two baselines under the same
- * limits: fixed 5-second polling (Huawei's Packer plugin) and plain exponential backoff.
- * Prints a side-by-side table and writes bench/results/fleet.json.
+ * limits: fixed 5-second polling (Huawei's Packer plugin) and plain exponential backoff. A
+ * share h of the guests runs the `posted` snippet (guest/posted-notify.ps1, emulated) and
+ * notifies the hook's POST /posted 1–5 s after posting.
+ * Every configuration runs over several seeds, one run after another (never in parallel, so
+ * one run's load does not slow another's worker), and the table gives the median and the
+ * spread (min–max over seeds) of each figure. Writes bench/results/fleet.json.
  *
- *   FLEET_SERVERS (1000)  FLEET_TIME_SCALE (24)  FLEET_SEED (20251128)
- *   FLEET_SCHEDULERS (model,fixed,exponential)  FLEET_MAX_MINUTES (180)  FLEET_SEQUENTIAL=1
+ *   FLEET_SERVERS (1000)  FLEET_NOTIFY (0,0.5,1)  FLEET_NOTIFY_LOSS (0)
+ *   FLEET_SEEDS (3: 20251128, +1, +2; or a list)
+ *   FLEET_SCHEDULERS (model,fixed,exponential)  FLEET_BASELINE_NOTIFY (the lowest h)
+ *   FLEET_TIME_SCALE (24)  FLEET_MAX_MINUTES (180)  FLEET_PARALLEL=1
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEmulator } from '../emulator/index.ts';
 import { clientEnv } from '../lib/local/emulator-env.ts';
@@ -16,25 +23,49 @@ import { staticCredentialProvider } from '../lib/huawei/credentials.ts';
 import { createHuaweiClients } from '../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../lib/huawei/huawei-config.ts';
 import type { SchedulerKind } from '../lib/pipeline/pipeline-config.ts';
-import { type FleetRunResult, runFleet } from './fleet-run.ts';
+import { type FleetRunResult, type FleetRunOptions, runFleet } from './fleet-run.ts';
 import { fleetReport, type LoopbackCost } from './fleet-report.ts';
 import { median } from './stats.ts';
 
 const env = process.env;
-const servers = Number(env['FLEET_SERVERS'] ?? 1000);
-const timeScale = Number(env['FLEET_TIME_SCALE'] ?? 24);
-const seed = Number(env['FLEET_SEED'] ?? 20_251_128);
-const maxMinutes = Number(env['FLEET_MAX_MINUTES'] ?? 180);
+const numbers = (name: string, fallback: string): number[] => {
+  const values = (env[name] ?? fallback).split(',').map((v) => Number(v.trim()));
+  if (values.length === 0 || values.some((v) => !Number.isFinite(v)))
+    throw new Error(`${name} must be a comma-separated list of numbers, got "${env[name]}"`);
+  return values;
+};
+const servers = numbers('FLEET_SERVERS', '1000')[0]!;
+const notify = numbers('FLEET_NOTIFY', '0,0.5,1');
+if (notify.some((h) => h < 0 || h > 1)) throw new Error('FLEET_NOTIFY values must be between 0 and 1');
+const notifyLossRate = numbers('FLEET_NOTIFY_LOSS', '0')[0]!;
+const baseSeed = 20_251_128;
+// One number below 100 is a count of seeds from the base; anything else is the list itself.
+const seedsEnv = numbers('FLEET_SEEDS', env['FLEET_SEED'] ?? '3');
+const seeds =
+  seedsEnv.length === 1 && seedsEnv[0]! < 100
+    ? Array.from({ length: seedsEnv[0]! }, (_, i) => baseSeed + i)
+    : seedsEnv;
+// Every real millisecond the worker, the endpoint or the emulated guest takes becomes
+// `timeScale` emulated ms. At x24 a loaded machine adds a few seconds to an exposure; at x240
+// the h > 0 figures (seconds) are inflated tenfold and the emulated guest misses notifications.
+const timeScale = numbers('FLEET_TIME_SCALE', '24')[0]!;
+const maxMinutes = numbers('FLEET_MAX_MINUTES', '180')[0]!;
 // "model+priority": the model scheduler with the queue handing out due messages in its priority order.
 const schedulers = (env['FLEET_SCHEDULERS'] ?? 'model,fixed,exponential').split(',');
+// The baselines are today's hook without the snippet; they run at the lowest h unless told.
+const baselineNotify = numbers('FLEET_BASELINE_NOTIFY', String(Math.min(...notify)));
 const DEADLINE_SECONDS = 7200;
 // The local service's LOCAL_BATCH_SIZE / ESCROW_CONCURRENCY, set for a fleet (their maxima are 100 / 64).
 const batchSize = Number(env['FLEET_BATCH_SIZE'] ?? 100);
 const concurrency = Number(env['FLEET_CONCURRENCY'] ?? 32);
+// The client's headroom for arrival jitter is given in real ms and scaled by the clock; at the
+// default 50 ms a compressed clock would cost the hook tokens it has in production. One token
+// gap (1.2 s of clock time) keeps the hook's real 48/min at any scale; 429s would show it.
+const rateJitterMs = Math.min(50, 1200 / timeScale);
 
 /** What one loopback round trip costs in emulated time at this scale. */
 async function measureLoopback(): Promise<LoopbackCost> {
-  const emulator = await startEmulator({ seed, timeScale, switches: { rateLimitsEnabled: false } });
+  const emulator = await startEmulator({ seed: baseSeed, timeScale, switches: { rateLimitsEnabled: false } });
   const clients = createHuaweiClients(
     parseHuaweiConfig({
       ...clientEnv(emulator),
@@ -66,20 +97,28 @@ async function measureLoopback(): Promise<LoopbackCost> {
   }
 }
 
+const configs: Array<{ scheduler: string; notifyFraction: number }> = [];
+for (const scheduler of schedulers)
+  for (const h of scheduler.startsWith('model') ? notify : baselineNotify)
+    configs.push({ scheduler, notifyFraction: h });
+
 const started = Date.now();
+const load = loadavg();
 process.stdout.write(
-  `fleet: ${servers} Windows servers, time x${timeScale}, seed ${seed}, schedulers ${schedulers.join(', ')}, worker batch ${batchSize} x concurrency ${concurrency}\n`,
+  `fleet: ${servers} Windows servers, time x${timeScale}, seeds ${seeds.join(', ')}, ${configs.length} configurations × ${seeds.length} seeds, worker batch ${batchSize} x concurrency ${concurrency}\n` +
+    `machine: ${cpus().length} cores, load average ${load.map((l) => l.toFixed(1)).join(' ')} at the start\n`,
 );
 const loopback = await measureLoopback();
 process.stdout.write(
   `loopback: one signed password GET round trip = ${loopback.realMs.toFixed(2)} ms real = ${(loopback.emulatedMs / 1000).toFixed(2)} s emulated (median of ${loopback.calls})\n`,
 );
 
-const run = (label: string) =>
-  runFleet({
-    scheduler: label.split('+')[0] as SchedulerKind,
-    queuePriority: label.endsWith('+priority'),
-    label,
+const run = (config: (typeof configs)[number], seed: number): Promise<FleetRunResult> => {
+  const options: FleetRunOptions = {
+    scheduler: config.scheduler.split('+')[0] as SchedulerKind,
+    queuePriority: config.scheduler.endsWith('+priority'),
+    label: config.scheduler,
+    notifyFraction: config.notifyFraction,
     servers,
     timeScale,
     seed,
@@ -87,23 +126,31 @@ const run = (label: string) =>
     deadlineSeconds: DEADLINE_SECONDS,
     batchSize,
     concurrency,
-  }).then((r) => {
-    process.stdout.write(`  ${label} done in ${r.realSeconds.toFixed(0)} s real\n`);
+    rateJitterMs,
+    notifyLossRate,
+  };
+  return runFleet(options).then((r) => {
+    process.stdout.write(
+      `  ${config.scheduler} h=${config.notifyFraction} seed ${seed} done in ${r.realSeconds.toFixed(0)} s real\n`,
+    );
     return r;
   });
+};
+const jobs = configs.flatMap((c) => seeds.map((seed) => () => run(c, seed)));
 let results: FleetRunResult[];
-if (env['FLEET_SEQUENTIAL'] === '1') {
-  results = [];
-  for (const s of schedulers) results.push(await run(s));
+if (env['FLEET_PARALLEL'] === '1') {
+  results = await Promise.all(jobs.map((job) => job()));
 } else {
-  results = await Promise.all(schedulers.map(run));
+  results = [];
+  for (const job of jobs) results.push(await job());
 }
 
 const report = fleetReport(results, {
   servers,
   timeScale,
-  seed,
+  seeds,
   loopback,
+  loadAverage: [load, loadavg()],
   realSeconds: (Date.now() - started) / 1000,
 });
 process.stdout.write(`\n${report.text}\n`);

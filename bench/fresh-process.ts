@@ -34,13 +34,23 @@ export class ProbeFailedError extends Error {
   }
 }
 
-export async function runProbeOnce(probe: string, args: readonly string[]): Promise<ProbeRun> {
+/**
+ * `nodeArgs` go before the probe, e.g. ['--enable-source-maps'] as NODE_OPTIONS would set it;
+ * `env` replaces the child's environment (e.g. with serverless.yml's NODE_OPTIONS).
+ */
+export async function runProbeOnce(
+  probe: string,
+  args: readonly string[],
+  nodeArgs: readonly string[] = [],
+  env?: NodeJS.ProcessEnv,
+): Promise<ProbeRun> {
   const start = performance.now();
   let stdout: string;
   try {
-    ({ stdout } = await execFileAsync(process.execPath, [probe, ...args], {
+    ({ stdout } = await execFileAsync(process.execPath, [...nodeArgs, probe, ...args], {
       timeout: PROCESS_TIMEOUT_MS,
       cwd: repoRoot,
+      env,
     }));
   } catch (error) {
     const out = (error as { stdout?: string }).stdout ?? '';

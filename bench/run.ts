@@ -14,6 +14,7 @@ import { repoRoot } from './bundle.ts';
 import { runClientBundleBench } from './client-bundle.ts';
 import { runColdStartBench } from './cold-start.ts';
 import { runFirstRequestBench } from './first-request.ts';
+import { runLocalQueueBench } from './local-queue.ts';
 import { type BenchSection, failedSection, formatMachine, formatSection, machineInfo } from './report.ts';
 import { runSigningBench } from './signing.ts';
 import { runWorkerCpuBench } from './worker-cpu.ts';
@@ -24,6 +25,7 @@ const BENCHMARKS: ReadonlyArray<{ id: string; title: string; run: () => Promise<
   { id: 'first-request', title: 'Time to a first completed request', run: runFirstRequestBench },
   { id: 'cold-start', title: 'Cold start per Lambda function', run: runColdStartBench },
   { id: 'worker-cpu', title: 'Worker CPU time per server', run: runWorkerCpuBench },
+  { id: 'local-queue', title: 'Local durable queue throughput', run: runLocalQueueBench },
 ];
 
 const RESULTS_FILE = join(repoRoot, 'bench', 'results', 'latest.json');

@@ -40,8 +40,11 @@ export function effectiveEnv(io: CommandIo, flags: Flags): Env {
   const env: Record<string, string | undefined> = { ...io.env };
   for (const flag of ['project-id', 'region'] as const)
     if (flags[flag] === '') throw new UsageError(`--${flag} is empty; give a value or leave the flag out`);
-  if (typeof flags['project-id'] === 'string') env[ENV_PROJECT_ID] = flags['project-id'];
-  if (typeof flags['region'] === 'string') env[ENV_REGION] = flags['region'];
+  // Checked here, exactly as given (a trailing newline is refused, not trimmed), so the error
+  // names the flag rather than the environment variable the flag is copied into.
+  if (typeof flags['project-id'] === 'string')
+    env[ENV_PROJECT_ID] = checkId('project id', 'project-id', flags['project-id']);
+  if (typeof flags['region'] === 'string') env[ENV_REGION] = checkId('region', 'region', flags['region']);
   if (flags['dry-run'] === true) env['DRY_RUN'] = 'true';
   return env;
 }

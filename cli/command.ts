@@ -1,5 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EXIT } from './exit-codes.ts';
+import { terminalSafe } from './output.ts';
+import { didYouMean } from './suggest.ts';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -31,24 +33,50 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** parseArgs' errors say how to quote a positional; say instead what the operator meant. */
+function usageFromParseError(command: Command, cause: unknown): UsageError {
+  const error = cause as Error & { code?: string };
+  const more = `Run "bms-password-escrow ${command.name} --help" for usage.`;
+  const flag = /'(-{1,2}[^'\s]+)/.exec(error.message)?.[1];
+  const names = [...Object.keys(command.options), 'help'];
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag !== undefined) {
+    const typed = flag.replace(/^-+/, '').split('=')[0] ?? '';
+    return new UsageError(`Unknown option ${flag}.${didYouMean(typed, names, '--')}\n${more}`);
+  }
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag !== undefined) {
+    const name = flag.replace(/^-+/, '');
+    const spec = command.options[name];
+    return new UsageError(
+      spec?.type === 'boolean' ? `--${name} takes no value\n${more}` : `--${name} needs a value\n${more}`,
+    );
+  }
+  return new UsageError(`${error.message}\n${more}`);
+}
+
 export function parseCommandArgs(
   command: Command,
   argv: string[],
 ): { values: Record<string, string | boolean | undefined>; positionals: string[]; help: boolean } {
+  let parsed: ReturnType<typeof parseArgs>;
   try {
-    const { values, positionals } = parseArgs({
+    parsed = parseArgs({
       args: argv,
       options: { ...command.options, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
     });
-    const { help, ...rest } = values as Record<string, string | boolean | undefined>;
-    return { values: rest, positionals, help: help === true };
   } catch (cause) {
-    throw new UsageError(
-      `${(cause as Error).message}\nRun "bms-password-escrow ${command.name} --help" for usage.`,
-    );
+    throw usageFromParseError(command, cause);
   }
+  const { help, ...rest } = parsed.values as Record<string, string | boolean | undefined>;
+  // No command takes positional arguments: a stray word is a mistake (a flag without its --, a
+  // value with a space in it), never something to ignore.
+  const [stray] = parsed.positionals;
+  if (stray !== undefined && help !== true)
+    throw new UsageError(
+      `unexpected argument "${terminalSafe(stray)}": ${command.name} takes no arguments, only --options.\nRun "bms-password-escrow ${command.name} --help" for usage.`,
+    );
+  return { values: rest, positionals: parsed.positionals, help: help === true };
 }
 
 export function requireOption(
@@ -78,6 +106,7 @@ export function numberOption(
   if (
     typeof value !== 'string' ||
     value.trim() === '' ||
+    value.trim() !== value ||
     !Number.isFinite(n) ||
     n < min ||
     n > max ||
@@ -85,7 +114,7 @@ export function numberOption(
   ) {
     const kind = integer ? 'an integer' : 'a number';
     const range = max === Number.POSITIVE_INFINITY ? `of at least ${min}` : `from ${min} to ${max}`;
-    throw new UsageError(`--${name} expects ${kind} ${range}, got "${String(value)}"`);
+    throw new UsageError(`--${name} expects ${kind} ${range}, got "${terminalSafe(String(value))}"`);
   }
   return n;
 }

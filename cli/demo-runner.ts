@@ -8,7 +8,7 @@
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createProgress, formatTable } from './output.ts';
+import { createProgress, formatTable, terminalSafe } from './output.ts';
 import type { RunningEmulator } from '../emulator/index.ts';
 import { staticCredentialProvider } from '../lib/huawei/credentials.ts';
 import { ENV_BMS_ENDPOINT, ENV_IAM_ENDPOINT, ENV_REGION } from '../lib/huawei/endpoints.ts';
@@ -18,6 +18,7 @@ import { createLogger } from '../lib/observability/logger.ts';
 import { parseLocalConfig } from '../lib/local/local-config.ts';
 import { type LocalStack, startLocalStack } from '../lib/local/local-stack.ts';
 import type { ServerState, ServerStatus } from '../lib/local/status-board.ts';
+import { exposureBounds, formatExposure } from '../lib/pipeline/exposure-bounds.ts';
 
 export interface DemoOptions {
   windows: number;
@@ -47,8 +48,15 @@ export interface DemoServerSummary {
   /** From the emulator's true record. */
   passwordPosted: boolean;
   recordCleared: boolean;
-  /** Emulated minutes from Cloudbase-Init's post to our DELETE. */
+  /** Emulated minutes from Cloudbase-Init's post to our DELETE (the emulator's truth). */
   exposureMinutes: number | null;
+  /**
+   * The same window as the hook knows it: at least from its finding GET, at most from its last
+   * empty GET, to its DELETE (seconds; max null when nothing bounds the post from below).
+   */
+  hookExposure: { minSeconds: number; maxSeconds: number | null } | null;
+  /** The guest sent a `posted` notification. */
+  notified: boolean;
   /** Password GETs and DELETEs the emulator saw for this server. */
   passwordCalls: number;
   /** Escrowed versions on disk for this server. */
@@ -161,7 +169,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const minutes = (): string => ((emulator.clock.now() - t0) / 60_000).toFixed(1).padStart(5);
     const labelOf = (id: string): string => {
       const truth = emulator.admin.server(id);
-      return truth ? `${truth.name} (${truth.osType})` : id;
+      // Names come from the (emulated) cloud; our own colour codes are added after.
+      return terminalSafe(truth ? `${truth.name} (${truth.osType})` : id);
     };
     const total = options.windows + options.linux;
     const progress = createProgress(out);
@@ -175,7 +184,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     stack.board.onChange((status: ServerStatus, previous) => {
       if (previous && previous.state === status.state && previous.reason === status.reason) return;
       const state = color(out, STATE_COLOR[status.state], status.state.padEnd(8));
-      const reason = status.reason ? `  ${status.reason}` : '';
+      const reason = status.reason ? `  ${terminalSafe(status.reason)}` : '';
       const note = status.state === 'cleared' ? exposureNote(status.serverId) : '';
       progress.done();
       say(`[${minutes()} min] ${labelOf(status.serverId).padEnd(28)} ${state}${reason}${note}`);
@@ -214,6 +223,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         recordCleared: cleared !== undefined && truth.ciphertext === null,
         exposureMinutes:
           posted && cleared ? Math.round(((cleared.at - posted.at) / 60_000) * 100) / 100 : null,
+        hookExposure: hookExposureOf(status, emulator.clock.now()),
+        notified: status?.postedHintAt !== undefined,
         passwordCalls: calls.filter((c) => c.serverId === id).length,
         escrowFiles: await countEscrowFiles(join(stack.escrowDir, emulator.projectId, id)),
       });
@@ -242,6 +253,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   }
 }
 
+function hookExposureOf(status: ServerStatus | undefined, nowMs: number): DemoServerSummary['hookExposure'] {
+  const bounds = status?.state === 'cleared' ? exposureBounds(status, nowMs) : undefined;
+  return bounds ? { minSeconds: bounds.minSeconds, maxSeconds: bounds.maxSeconds ?? null } : null;
+}
+
 /** The human summary: a table per server and where the escrow files are. */
 export function formatDemoSummary(summary: DemoSummary): string {
   const rows = summary.servers.map((s) => [
@@ -249,6 +265,14 @@ export function formatDemoSummary(summary: DemoSummary): string {
     s.os,
     s.outcome + (s.outcome === 'skipped' || s.outcome === 'failed' ? ` (${s.reason ?? ''})` : ''),
     s.exposureMinutes === null ? '-' : s.exposureMinutes.toFixed(2),
+    s.hookExposure === null
+      ? '-'
+      : formatExposure({
+          ...s.hookExposure,
+          maxSeconds: s.hookExposure.maxSeconds ?? undefined,
+          open: false,
+        }),
+    s.notified ? 'yes' : '',
     s.passwordCalls,
     s.escrowFiles,
   ]);
@@ -258,7 +282,16 @@ export function formatDemoSummary(summary: DemoSummary): string {
   const lines = [
     '',
     formatTable(
-      ['Server', 'OS', 'Outcome', 'Exposure (emulated min)', 'Password calls', 'Escrowed versions'],
+      [
+        'Server',
+        'OS',
+        'Outcome',
+        'Exposure (emulated min)',
+        "Hook's bounds (emulated)",
+        'Notified',
+        'Password calls',
+        'Escrowed versions',
+      ],
       rows,
     ),
     '',

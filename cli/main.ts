@@ -7,6 +7,8 @@ import { ConfigError } from '../lib/config/env-parsers.ts';
 import { redactText } from '../lib/observability/redact.ts';
 import { type Command, type CommandIo, formatHelp, parseCommandArgs, UsageError } from './command.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
+import { terminalSafe } from './output.ts';
+import { didYouMean } from './suggest.ts';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   process: {
@@ -70,7 +72,10 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   }
   const entry = COMMANDS[name];
   if (!entry) {
-    io.stderr.write(`Unknown command "${name}". Run "bms-password-escrow --help" for the list.\n`);
+    const shown = terminalSafe(name);
+    io.stderr.write(
+      `Unknown command "${shown}".${didYouMean(name, Object.keys(COMMANDS))} Run "bms-password-escrow --help" for the list.\n`,
+    );
     return EXIT.usage;
   }
   const command = await entry.load();
@@ -85,11 +90,11 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     return await command.run(values, io, positionals);
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError) {
-      io.stderr.write(`error: ${redactText(error.message)}\n`);
+      io.stderr.write(`error: ${terminalSafe(redactText(error.message))}\n`);
       return EXIT.usage;
     }
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    io.stderr.write(`error: ${redactText(message)}\n`);
+    io.stderr.write(`error: ${terminalSafe(redactText(message))}\n`);
     return EXIT.error;
   }
 }
@@ -102,8 +107,22 @@ function processSignal(): AbortSignal {
   return controller.signal;
 }
 
+/**
+ * node:sqlite (the local stack's state) announces itself as experimental on stderr on some
+ * Node 24 releases; the CLI's output is its own, so that one warning is dropped, no other.
+ */
+function dropSqliteExperimentalWarning(): void {
+  const printers = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    if (warning.name === 'ExperimentalWarning' && /SQLite/i.test(warning.message)) return;
+    for (const print of printers) print(warning);
+  });
+}
+
 /** Runs the CLI in this process with its real streams, environment and signals. */
 export async function runCli(argv: string[] = process.argv.slice(2)): Promise<void> {
+  dropSqliteExperimentalWarning();
   // `bms-password-escrow status | head` closes the pipe early; that is not an error.
   for (const stream of [process.stdout, process.stderr])
     stream.on('error', (error: NodeJS.ErrnoException) => {

@@ -40,6 +40,7 @@ function adminSpecs(request: CreateServersRequest, keyName: string): ServerSpec[
       keyName: isWindows ? keyName : null,
       metadata: { image_name: isWindows ? 'Windows-Server-2022-DC' : 'Ubuntu-22.04' },
       tags,
+      userData: request.userData ?? null,
     });
   }
   return specs;
@@ -106,7 +107,11 @@ export function createAdmin(core: EmulatorCore): EmulatorAdmin {
     reset: () => core.reset(),
     subscribe: (endpointUrl) => core.smn.subscribe(endpointUrl),
     subscriptions: () => core.smn.list(),
-    idle: () => core.smn.idle(),
+    idle: async () => {
+      await core.smn.idle();
+      await core.posted.idle();
+    },
+    postedNotifications: () => core.posted.records(),
     decryptKey: () => ({ ...core.keyPair }),
     issueTemporaryCredentials: (durationSeconds) => core.credentials.issueTemporary(durationSeconds),
   };

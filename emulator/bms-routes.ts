@@ -255,6 +255,13 @@ function createServers({ core, body }: HandlerContext): RouteResponse {
   const windows = isWindowsImage(imageRef, metadata);
   if (windows && keyName === null) return badRequest('key_name is required for a Windows image');
   const tags = tagStrings(server['server_tags']);
+  let userData: string | null = null;
+  if (server['user_data'] !== undefined) {
+    const encoded = server['user_data'];
+    if (typeof encoded !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded) || encoded.length > 43_692)
+      return badRequest('user_data must be base64, at most 32 KB decoded');
+    userData = Buffer.from(encoded, 'base64').toString('utf8');
+  }
   const specs: ServerSpec[] = Array.from({ length: count }, (_, i) => ({
     name: count > 1 ? `${name}-${String(i + 1).padStart(4, '0')}` : name,
     osType: windows ? 'Windows' : 'Linux',
@@ -263,6 +270,7 @@ function createServers({ core, body }: HandlerContext): RouteResponse {
     keyName,
     metadata: { ...metadata, image_name: metadata['image_name'] ?? imageRef },
     tags,
+    userData,
   }));
   const result = core.createServers(specs, core.defaultDelays(), parsed);
   return { status: 200, body: { order_id: result.orderId, job_id: result.jobId } };

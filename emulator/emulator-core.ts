@@ -15,6 +15,7 @@ import { Fleet, type ServerSpec } from './fleet.ts';
 import type { DelaySpec } from './post-delays.ts';
 import { SlidingWindowLimiter } from './rate-limiter.ts';
 import { createStreams, type RandomStreams } from './seeded-random.ts';
+import { PostedNotifier } from './posted-notifier.ts';
 import { SmnPublisher } from './smn-publisher.ts';
 import type {
   CreateServersResult,
@@ -48,6 +49,10 @@ export const DEFAULT_SWITCHES: EmulatorSwitches = {
   bootDelaySeconds: 180,
   postDelaySeconds: 420,
   faults: { errorRate: 0, throttleRate: 0, resetRate: 0, latencyMs: 0 },
+  postedNotifyLossRate: 0,
+  postedNotifyUrl: null,
+  postedNotifyMinDelaySeconds: 1,
+  postedNotifyMaxDelaySeconds: 5,
   deniedActions: [],
 };
 
@@ -60,6 +65,19 @@ export function mergeSwitches(base: EmulatorSwitches, patch: Partial<EmulatorSwi
   };
   if (!(merged.smnDropRate >= 0 && merged.smnDropRate <= 1)) {
     throw new RangeError('switches.smnDropRate must be between 0 and 1');
+  }
+  if (!(merged.postedNotifyLossRate >= 0 && merged.postedNotifyLossRate <= 1)) {
+    throw new RangeError('switches.postedNotifyLossRate must be between 0 and 1');
+  }
+  if (
+    !(
+      merged.postedNotifyMinDelaySeconds >= 0 &&
+      merged.postedNotifyMaxDelaySeconds >= merged.postedNotifyMinDelaySeconds
+    )
+  ) {
+    throw new RangeError(
+      'switches.postedNotifyMinDelaySeconds must be >= 0 and <= postedNotifyMaxDelaySeconds',
+    );
   }
   return merged;
 }
@@ -92,6 +110,7 @@ export class EmulatorCore {
   readonly verifier: AuthVerifier;
   readonly fleet: Fleet;
   readonly smn: SmnPublisher;
+  readonly posted: PostedNotifier;
   readonly cts = new CtsNotifications();
   random: RandomStreams;
   switches: EmulatorSwitches;
@@ -120,6 +139,20 @@ export class EmulatorCore {
         return core.random;
       },
       publicKeyPem: () => this.keyPair.publicKeyPem,
+      onPosted: (record, at) => this.posted.onPosted(record, at),
+    });
+    this.posted = new PostedNotifier({
+      clock: this.clock,
+      fleet: () => this.fleet,
+      random: () => this.random.posted,
+      projectId: this.projectId,
+      logger: this.logger,
+      settings: () => ({
+        lossRate: this.switches.postedNotifyLossRate,
+        url: this.switches.postedNotifyUrl,
+        minDelaySeconds: this.switches.postedNotifyMinDelaySeconds,
+        maxDelaySeconds: this.switches.postedNotifyMaxDelaySeconds,
+      }),
     });
     this.smn = new SmnPublisher({
       baseUrl: this.baseUrl,
@@ -149,6 +182,7 @@ export class EmulatorCore {
     this.limiter.reset();
     this.verifier.reset();
     this.smn.reset();
+    this.posted.reset();
     this.cts.reset();
   }
 
@@ -172,6 +206,7 @@ export class EmulatorCore {
 
   createServers(specs: ServerSpec[], delays: DelaySpec, request: unknown): CreateServersResult {
     const { job, orderId, servers } = this.fleet.create(specs, delays);
+    for (const server of servers) this.posted.watch(server);
     const traces = createTraces(
       {
         traceName: this.switches.ctsCreateTraceName,
@@ -196,6 +231,7 @@ export class EmulatorCore {
   reinstall(id: string, delays: DelaySpec, request: unknown): ReinstallResult {
     const { job, postAt } = this.fleet.reinstall(id, delays);
     const record = this.fleet.get(id)!;
+    this.posted.watch(record);
     this.#publish(
       reinstallTrace(
         {

@@ -19,6 +19,8 @@ export interface ServerSpec {
   keyName: string | null;
   metadata: Record<string, string>;
   tags: string[];
+  /** The server's user data as text (the API takes it base64); the guest runs it at each launch. */
+  userData?: string | null | undefined;
 }
 
 interface PendingPost {
@@ -60,6 +62,8 @@ export interface FleetDeps {
   clock: Clock;
   random: RandomStreams;
   publicKeyPem: () => string;
+  /** Told of every stored post (emulated time of the post), for the guest's notification. */
+  onPosted?: ((record: ServerRecord, at: number) => void) | undefined;
 }
 
 export class FleetError extends Error {
@@ -281,6 +285,7 @@ export class Fleet {
     record.postedAt = at;
     const sha256 = createHash('sha256').update(record.ciphertext).digest('hex');
     record.history.push({ at, event: 'posted', source, sha256 });
+    this.#deps.onPosted?.(record, at);
     return 'posted';
   }
 }

@@ -95,6 +95,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     url,
     region,
     projectId,
+    smnTopicUrn: core.smn.topicUrn,
     accessKey,
     secretKey,
     clock,
@@ -102,6 +103,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     close() {
       closing ??= (async () => {
         await core.smn.idle();
+        core.posted.reset();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

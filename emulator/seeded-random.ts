@@ -63,6 +63,8 @@ export interface RandomStreams {
   smn: Random;
   requests: Random;
   traces: Random;
+  /** The emulated guests' "posted" notifications: loss and delay dice. */
+  posted: Random;
 }
 
 export function createStreams(seed: number): RandomStreams {
@@ -75,5 +77,6 @@ export function createStreams(seed: number): RandomStreams {
     smn: stream('smn'),
     requests: stream('requests'),
     traces: stream('traces'),
+    posted: stream('posted'),
   };
 }

@@ -10,13 +10,15 @@ import { readFileSync } from 'node:fs';
 import { sign } from 'node:crypto';
 import type { Clock } from '../lib/clock.ts';
 import { smnStringToSign } from '../lib/intake/smn/smn-string-to-sign.ts';
+import { EMULATOR_TOPIC_NAME } from '../lib/local/emulator-env.ts';
 import type { Logger } from '../lib/observability/logger.ts';
 import type { CallLog } from './call-log.ts';
 import type { CtsTrace } from './cts-trace.ts';
 import type { Random } from './seeded-random.ts';
-import type { SubscriptionInfo } from './types.ts';
+import type { SmnDeliveryRecord, SubscriptionInfo } from './types.ts';
 
 export const SMN_CERT_PATH = '/__emulator/smn/SMN_emulator.pem';
+
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 
 export function loadSmnSigningMaterial(): { keyPem: string; certPem: string } {
@@ -42,7 +44,7 @@ export interface SmnTopicRecord {
   builtIn: boolean;
 }
 
-export const BUILT_IN_TOPIC_NAME = 'bms-password-escrow-events';
+export const BUILT_IN_TOPIC_NAME = EMULATOR_TOPIC_NAME;
 
 export interface SmnPublisherDeps {
   baseUrl: () => string;
@@ -59,6 +61,8 @@ export interface SmnPublisherDeps {
 export class SmnPublisher {
   readonly #deps: SmnPublisherDeps;
   readonly #subscriptions = new Map<string, Subscription>();
+  /** Re-subscribe tokens handed out in UnsubscribeConfirmation messages (valid 48 h live). */
+  readonly #resubscribe = new Map<string, Subscription>();
   readonly #topics = new Map<string, SmnTopicRecord>();
   readonly #inFlight = new Set<Promise<void>>();
   /** The built-in topic's URN. */
@@ -76,6 +80,7 @@ export class SmnPublisher {
 
   reset(): void {
     this.#subscriptions.clear();
+    this.#resubscribe.clear();
     this.#topics.clear();
     this.#topics.set(this.topicUrn, {
       urn: this.topicUrn,
@@ -83,6 +88,16 @@ export class SmnPublisher {
       topicId: 'built-in',
       builtIn: true,
     });
+  }
+
+  /** Live confirmation links carry the region twice, as `region` and `region_id`. */
+  #regionQuery(): string {
+    const region = encodeURIComponent(this.#deps.region);
+    return `region=${region}&region_id=${region}`;
+  }
+
+  #confirmUrl(token: string, topicUrn: string): string {
+    return `${this.#deps.baseUrl()}/__emulator/smn/confirm?token=${token}&topic_urn=${encodeURIComponent(topicUrn)}&${this.#regionQuery()}`;
   }
 
   list(): SubscriptionInfo[] {
@@ -143,12 +158,11 @@ export class SmnPublisher {
     };
     this.#subscriptions.set(subscription.urn, subscription);
     if (subscription.confirmed) return { subscription, created: false, confirmation: Promise.resolve() };
-    const subscribeUrl = `${this.#deps.baseUrl()}/__emulator/smn/confirm?token=${subscription.token}&topic_urn=${encodeURIComponent(topicUrn)}`;
     const confirmation = this.#track(
       this.#deliver(subscription, {
         type: 'SubscriptionConfirmation',
         message: `You are invited to subscribe to topic: ${topicUrn}. To confirm this subscription, please visit the subscribe_url included in this message. The subscribe_url is valid only within 48 hours.`,
-        subscribe_url: subscribeUrl,
+        subscribe_url: this.#confirmUrl(subscription.token, topicUrn),
       }),
     );
     return { subscription, created: existing === undefined, confirmation };
@@ -167,11 +181,32 @@ export class SmnPublisher {
         return info(subscription);
       }
     }
-    return undefined;
+    const again = this.#resubscribe.get(token);
+    if (!again) return undefined;
+    this.#resubscribe.delete(token);
+    again.confirmed = true;
+    this.#subscriptions.set(again.urn, again);
+    return info(again);
   }
 
+  /**
+   * Removes the subscription and, as SMN does, sends the endpoint a signed
+   * UnsubscribeConfirmation whose subscribe_url would re-subscribe it (not awaited).
+   */
   unsubscribe(urn: string): boolean {
-    return this.#subscriptions.delete(urn);
+    const subscription = this.#subscriptions.get(urn);
+    if (!subscription) return false;
+    this.#subscriptions.delete(urn);
+    const again: Subscription = { ...subscription, token: this.#deps.random.hex(64), confirmed: false };
+    this.#resubscribe.set(again.token, again);
+    this.#track(
+      this.#deliver(subscription, {
+        type: 'UnsubscribeConfirmation',
+        message: `You are unsubscribed from topic: ${subscription.topicUrn}. To subscribe to this topic again, please visit the subscribe_url included in this message. The subscribe_url is valid only within 48 hours.`,
+        subscribe_url: this.#confirmUrl(again.token, subscription.topicUrn),
+      }),
+    );
+    return true;
   }
 
   /**
@@ -188,7 +223,7 @@ export class SmnPublisher {
           type: 'Notification',
           subject: `CTS key event: ${trace.trace_name}`,
           message: JSON.stringify(trace),
-          unsubscribe_url: `${this.#deps.baseUrl()}/__emulator/smn/unsubscribe?subscription_urn=${encodeURIComponent(subscription.urn)}`,
+          unsubscribe_url: `${this.#deps.baseUrl()}/__emulator/smn/unsubscribe?${this.#regionQuery()}&subscription_urn=${encodeURIComponent(subscription.urn)}`,
         }),
       );
     }
@@ -200,7 +235,7 @@ export class SmnPublisher {
 
   async #deliver(
     subscription: Subscription,
-    fields: { type: 'Notification' | 'SubscriptionConfirmation' } & Record<string, string>,
+    fields: { type: SmnDeliveryRecord['type'] } & Record<string, string>,
   ): Promise<void> {
     const settings = this.#deps.settings();
     const messageId = this.#deps.random.hex(32);

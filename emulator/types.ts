@@ -2,6 +2,9 @@
 import type { ApiName } from '../lib/huawei/api-names.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/observability/logger.ts';
+import type { PostedNotificationRecord } from './posted-notifier.ts';
+
+export type { PostedNotificationRecord } from './posted-notifier.ts';
 
 export interface EmulatorKeyPair {
   name: string;
@@ -65,6 +68,13 @@ export interface EmulatorSwitches {
   bootDelaySeconds: number;
   postDelaySeconds: number;
   faults: FaultSettings;
+  /** Share of the emulated guests' "posted" notifications that never arrive (seeded). */
+  postedNotifyLossRate: number;
+  /** Where notifications go instead of the hook URL in the snippet (null: the snippet's URL). */
+  postedNotifyUrl: string | null;
+  /** Seeded delay between the post and the notification, in emulated seconds. */
+  postedNotifyMinDelaySeconds: number;
+  postedNotifyMaxDelaySeconds: number;
   /** IAM actions (lib/huawei/iam-actions.ts) answered 403 as if the AK/SK's policy lacked them. */
   deniedActions: string[];
 }
@@ -91,6 +101,11 @@ export interface CreateServersRequest {
   distribution?: DistributionKind;
   tags?: Record<string, string>;
   namePrefix?: string;
+  /**
+   * User data for every server created (text; the HTTP API takes it base64). When it carries
+   * the "posted" snippet (guest/posted-notify.ps1, filled in), the guest notifies the hook.
+   */
+  userData?: string;
 }
 
 export interface CreateServersResult {
@@ -172,7 +187,7 @@ export interface PasswordCallEvent {
 export interface SmnDeliveryRecord {
   time: number;
   endpoint: string;
-  type: 'Notification' | 'SubscriptionConfirmation';
+  type: 'Notification' | 'SubscriptionConfirmation' | 'UnsubscribeConfirmation';
   messageId: string;
   outcome: 'delivered' | 'failed' | 'dropped';
   status?: number;
@@ -214,8 +229,10 @@ export interface EmulatorAdmin {
   reset(): void;
   subscribe(endpointUrl: string): Promise<SubscriptionInfo>;
   subscriptions(): SubscriptionInfo[];
-  /** Resolves when every SMN delivery started so far has finished. */
+  /** Resolves when every SMN delivery and guest notification started so far has finished. */
   idle(): Promise<void>;
+  /** The emulated guests' "posted" notifications so far (sent, refused, failed or lost). */
+  postedNotifications(): PostedNotificationRecord[];
   decryptKey(): EmulatorKeyPair;
   issueTemporaryCredentials(durationSeconds?: number): TemporaryCredentials;
 }
@@ -224,6 +241,8 @@ export interface RunningEmulator {
   url: string;
   region: string;
   projectId: string;
+  /** The SMN topic the emulator publishes CTS key events to (what SMN_TOPIC_URN_ALLOWLIST must name). */
+  smnTopicUrn: string;
   accessKey: string;
   secretKey: string;
   clock: Clock;

@@ -14,6 +14,8 @@ export function fastServeEnv(emulator: RunningEmulator, logLevel: 'debug' | 'war
     ESCROW_FIXED_INTERVAL_SECONDS: '1',
     ESCROW_BUILD_POLL_SECONDS: '1',
     ESCROW_VERIFY_DELAY_SECONDS: '0',
+    // A cleared server is shown as cleared at once, not after the 10-minute repost watch.
+    ESCROW_REPOST_WATCH_SECONDS: '0',
     LOCAL_VISIBILITY_TIMEOUT_SECONDS: '2',
     LOCAL_IDLE_POLL_MS: '50',
     LOG_LEVEL: logLevel,

@@ -16,6 +16,29 @@ function pickVersion(
   return versions.find((v) => v.versionId.startsWith(wanted) || v.sha256.startsWith(wanted));
 }
 
+/** A key file that cannot be read is the operator's mistake (exit 2), said plainly. */
+async function readKeyFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : (code ?? 'unreadable');
+    throw new UsageError(
+      `--key ${JSON.stringify(path)} cannot be read (${why}); give the private key PEM file`,
+      {
+        cause,
+      },
+    );
+  }
+}
+
 export const decryptCommand: Command = {
   name: 'decrypt',
   summary:
@@ -47,8 +70,8 @@ ${TARGET_HELP.split('\n').slice(0, 2).join('\n')}`,
         'refusing to print a password without consent: add --reveal (it goes to stdout only)',
       );
     }
+    const decryptor = createPasswordDecryptor(parsePrivateKey(await readKeyFile(keyFile)));
     const { projectId, region } = await target(env, io.signal);
-    const decryptor = createPasswordDecryptor(parsePrivateKey(await readFile(keyFile, 'utf8')));
     const runtime = await directRuntime(io, env);
     try {
       const ref = { projectId, region, serverId };

@@ -1,6 +1,9 @@
 import { DEMO_DEFAULTS, formatDemoSummary, runDemo } from '../demo-runner.ts';
 import { type Command, EXIT, numberOption } from '../command.ts';
 
+/** Whole servers, and no more than one emulated fleet sensibly holds. */
+const SERVER_COUNT = { max: 1000, integer: true };
+
 export const demoCommand: Command = {
   name: 'demo',
   summary:
@@ -26,11 +29,11 @@ export const demoCommand: Command = {
   async run(values, io) {
     const json = values['json'] === true;
     const summary = await runDemo({
-      windows: numberOption(values, 'windows', 0) ?? DEMO_DEFAULTS.windows,
-      linux: numberOption(values, 'linux', 0) ?? DEMO_DEFAULTS.linux,
-      timeScale: numberOption(values, 'time-scale', 1) ?? DEMO_DEFAULTS.timeScale,
-      seed: numberOption(values, 'seed', 0) ?? DEMO_DEFAULTS.seed,
-      timeoutSeconds: numberOption(values, 'timeout', 1) ?? DEMO_DEFAULTS.timeoutSeconds,
+      windows: numberOption(values, 'windows', 0, SERVER_COUNT) ?? DEMO_DEFAULTS.windows,
+      linux: numberOption(values, 'linux', 0, SERVER_COUNT) ?? DEMO_DEFAULTS.linux,
+      timeScale: numberOption(values, 'time-scale', 1, { max: 10_000 }) ?? DEMO_DEFAULTS.timeScale,
+      seed: numberOption(values, 'seed', 0, { max: 2 ** 31 - 1, integer: true }) ?? DEMO_DEFAULTS.seed,
+      timeoutSeconds: numberOption(values, 'timeout', 1, { max: 86_400 }) ?? DEMO_DEFAULTS.timeoutSeconds,
       stateDir: typeof values['state-dir'] === 'string' ? values['state-dir'] : undefined,
       json,
       stdout: io.stdout,

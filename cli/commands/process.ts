@@ -11,6 +11,7 @@ import {
   target,
   writeJson,
 } from '../cli-runtime.ts';
+import { terminalSafe } from '../output.ts';
 
 /** How long `process` keeps confirming a clear that a 202 left pending before handing back 75. */
 const VERIFY_PATIENCE_MS = 60_000;
@@ -31,7 +32,19 @@ export function exitCodeFor(outcome: Outcome): number {
   }
 }
 
+/** One line for the terminal; details can carry the cloud's own text, so controls are stripped. */
 export function describeOutcome(serverId: string, outcome: Outcome): string {
+  return terminalSafe(outcomeLine(serverId, outcome));
+}
+
+/** The line while `process` keeps going by itself: "try again" is only for a final answer. */
+export function describeWait(serverId: string, outcome: Outcome & { kind: 'not-ready' }): string {
+  return terminalSafe(
+    `${serverId}: not ready (${outcome.reason}); checking again by itself in about ${outcome.retryAfterSeconds}s`,
+  );
+}
+
+function outcomeLine(serverId: string, outcome: Outcome): string {
   switch (outcome.kind) {
     case 'cleared': {
       const line = `${serverId}: escrowed and cleared (version ${outcome.versionId.slice(0, 12)}, found ${outcome.exposure.foundAt}, cleared ${outcome.exposure.clearedAt}, ${outcome.exposure.passwordChecks} password checks)`;
@@ -108,7 +121,7 @@ ${TARGET_HELP}
         // leave a rerun to start over. Waiting for a post only happens when asked to.
         const verifying = item.phase === 'verify' && clock.now() < verifyUntil;
         if (!verifying && flags['wait'] !== true) break;
-        if (!flags['json']) io.stderr.write(`${describeOutcome(serverId, outcome)}\n`);
+        if (!flags['json']) io.stderr.write(`${describeWait(serverId, outcome)}\n`);
         await clock.sleep(outcome.retryAfterSeconds * 1000, io.signal).catch(() => undefined);
       }
       if (flags['json']) writeJson(io, { serverId, projectId, region, outcome });

@@ -6,7 +6,7 @@ import { type Command, EXIT, numberOption, UsageError } from '../command.ts';
 export const serveCommand: Command = {
   name: 'serve',
   summary:
-    'Run the hook as one local service: the SMN webhook (POST /smn), a durable queue and worker under the state dir, ' +
+    'Run the hook as one local service: the SMN webhook (POST /smn), guests\' "posted" notifications (POST /posted, when enabled), a durable queue and worker under the state dir, ' +
     'the periodic sweep, file escrow and a read-only status page (GET /). With HUAWEICLOUD_SDK_AK/SK set it works on the ' +
     'real cloud; without, it starts the bundled emulator and subscribes to it.',
   usage: 'serve [--port N] [--state-dir D] [--sweep-interval S] [--time-scale X] [--dry-run]',
@@ -30,7 +30,11 @@ export const serveCommand: Command = {
         throw new UsageError('--port expects a port number from 0 to 65535');
       config.port = port;
     }
-    if (typeof values['state-dir'] === 'string') config.stateDir = values['state-dir'];
+    if (typeof values['state-dir'] === 'string') {
+      // An empty value would silently mean the current directory.
+      if (values['state-dir'].trim() === '') throw new UsageError('--state-dir expects a directory, got ""');
+      config.stateDir = values['state-dir'];
+    }
     config.sweepIntervalSeconds = numberOption(values, 'sweep-interval', 0) ?? config.sweepIntervalSeconds;
     const timeScale = numberOption(values, 'time-scale', 1);
     if (timeScale !== undefined) config.timeScale = timeScale;
@@ -43,6 +47,7 @@ export const serveCommand: Command = {
       startEmulator,
       dryRun: values['dry-run'] === true ? true : undefined,
       logger,
+      signal: io.signal,
     });
     if (timeScale !== undefined && stack.mode === 'real cloud')
       io.stderr.write('note: --time-scale applies to the bundled emulator only; ignored on the real cloud\n');

@@ -1,5 +1,11 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EscrowLedger } from '../../lib/escrow/escrow-store.ts';
 import { osType } from '../../lib/huawei/bms-server.ts';
+import { DEFAULT_STATE_DIR, ENV_LOCAL_STATE_DIR, STATE_DB_FILE } from '../../lib/local/local-config.ts';
+import { StatusBoard, sqliteBoardStore } from '../../lib/local/status-board.ts';
+import { SqliteDatabase } from '../../lib/queue/sqlite-database.ts';
+import { exposureBounds, formatExposure } from '../../lib/pipeline/exposure-bounds.ts';
 import { launchMovedOn } from '../../lib/intake/sweep.ts';
 import type { Command } from '../command.ts';
 import { EXIT } from '../command.ts';
@@ -22,6 +28,13 @@ export interface ServerStatusRow {
   record: string;
   escrowVersions: number;
   clearedVersions: number;
+  /**
+   * The exposure window as the hook knows it (from its finding GET, at most from its last
+   * empty GET, to its DELETE), from the local stack's status board; null where it has none.
+   */
+  exposure: { minSeconds: number; maxSeconds: number | null; open: boolean } | null;
+  /** The guest sent a `posted` notification (per the status board). */
+  notified: boolean;
 }
 
 function escrowSummary(ledger: EscrowLedger | undefined): { versions: number; cleared: number } {
@@ -33,15 +46,23 @@ export const statusCommand: Command = {
   name: 'status',
   summary:
     'List every server in a project: whether its password record is still present or cleared, and its escrow versions. Checking records spends password GETs (50/min); --no-record-check skips them.',
-  usage: 'status --project-id P [--region R] [--no-record-check] [--json]',
+  usage: 'status --project-id P [--region R] [--no-record-check] [--state-dir D] [--json]',
   help: `${TARGET_HELP}
-  --no-record-check        do not GET each Windows server's password record (saves the 50/min budget)`,
-  options: { ...TARGET_OPTIONS, 'no-record-check': { type: 'boolean' } },
+  --no-record-check        do not GET each Windows server's password record (saves the 50/min budget)
+  --state-dir D            the local stack's state dir, whose status board gives each server's
+                           exposure window (default ${DEFAULT_STATE_DIR}, ${ENV_LOCAL_STATE_DIR})`,
+  options: { ...TARGET_OPTIONS, 'no-record-check': { type: 'boolean' }, 'state-dir': { type: 'string' } },
   async run(flags, io) {
     const env = effectiveEnv(io, flags);
     const { projectId, region } = await target(env, io.signal);
     const runtime = await directRuntime(io, env);
     const progress = createProgress(io.stderr);
+    const stateDir =
+      typeof flags['state-dir'] === 'string'
+        ? flags['state-dir']
+        : (env[ENV_LOCAL_STATE_DIR] ?? DEFAULT_STATE_DIR);
+    const board = await readStatusBoard(join(stateDir, STATE_DB_FILE));
+    const nowMs = runtime.process.clock.now();
     try {
       const bms = runtime.process.bmsFor(region);
       const store = runtime.process.store;
@@ -65,6 +86,8 @@ export const statusCommand: Command = {
           }
         }
         const escrow = escrowSummary(ledger);
+        const seen = board.get(server.id);
+        const bounds = seen ? exposureBounds(seen, nowMs) : undefined;
         rows.push({
           serverId: server.id,
           name: server.name,
@@ -73,6 +96,8 @@ export const statusCommand: Command = {
           record,
           escrowVersions: escrow.versions,
           clearedVersions: escrow.cleared,
+          exposure: bounds ? { ...bounds, maxSeconds: bounds.maxSeconds ?? null } : null,
+          notified: seen?.postedHintAt !== undefined,
         });
         progress.update(rows.length, undefined, 'servers');
       }
@@ -82,7 +107,7 @@ export const statusCommand: Command = {
       } else {
         io.stdout.write(
           `${formatTable(
-            ['SERVER', 'NAME', 'OS', 'STATUS', 'RECORD', 'ESCROW'],
+            ['SERVER', 'NAME', 'OS', 'STATUS', 'RECORD', 'ESCROW', 'EXPOSURE', 'NOTIFIED'],
             rows.map((r) => [
               r.serverId,
               r.name,
@@ -90,6 +115,10 @@ export const statusCommand: Command = {
               r.status,
               r.record,
               r.escrowVersions === 0 ? '-' : `${r.escrowVersions} version(s), ${r.clearedVersions} cleared`,
+              r.exposure
+                ? formatExposure({ ...r.exposure, maxSeconds: r.exposure.maxSeconds ?? undefined })
+                : '-',
+              r.notified ? 'yes' : '',
             ]),
           )}\n`,
         );
@@ -103,3 +132,22 @@ export const statusCommand: Command = {
     }
   },
 };
+
+/**
+ * The local stack's status board, read once. A view, not the truth: a state database that is
+ * missing or unreadable just leaves the exposure column empty (and is never created here).
+ */
+async function readStatusBoard(file: string): Promise<StatusBoard> {
+  if (!existsSync(file)) return new StatusBoard();
+  let db: SqliteDatabase | undefined;
+  try {
+    db = new SqliteDatabase(file);
+    const board = new StatusBoard({ store: sqliteBoardStore(db) });
+    await board.load();
+    return board;
+  } catch {
+    return new StatusBoard();
+  } finally {
+    db?.close();
+  }
+}

@@ -4,9 +4,10 @@ import { readString } from '../../lib/config/env-parsers.ts';
 import { DedupeCache } from '../../lib/intake/dedupe-cache.ts';
 import { parseIntakeConfig } from '../../lib/intake/intake-config.ts';
 import { runSweep, type SweepReport } from '../../lib/intake/sweep.ts';
-import { DEFAULT_STATE_DIR, ENV_LOCAL_STATE_DIR } from '../../lib/local/local-config.ts';
-import { FileQueue } from '../../lib/queue/file-queue.ts';
+import { DEFAULT_STATE_DIR, ENV_LOCAL_STATE_DIR, STATE_DB_FILE } from '../../lib/local/local-config.ts';
+import { makeDirs } from '../../lib/make-dirs.ts';
 import { parseQueueConfig } from '../../lib/queue/queue-config.ts';
+import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
 import { SqsWorkQueue } from '../../lib/queue/sqs-queue.ts';
 import type { WorkQueue } from '../../lib/queue/work-item.ts';
 import { type Command, EXIT } from '../command.ts';
@@ -38,9 +39,10 @@ export const sweepCommand: Command = {
     const queueUrl = parseQueueConfig(env).workQueueUrl;
     const stateDir =
       (flags['state-dir'] as string | undefined) ?? readString(env, ENV_LOCAL_STATE_DIR, DEFAULT_STATE_DIR);
+    if (!queueUrl) await makeDirs(stateDir);
     const queue: WorkQueue = queueUrl
       ? new SqsWorkQueue({ client: new SQSClient({}), queueUrl })
-      : new FileQueue({ dir: join(stateDir, 'queue') });
+      : new SqliteQueue({ database: join(stateDir, STATE_DB_FILE) });
     const config = parseIntakeConfig(env);
     const progress = createProgress(io.stderr);
     try {
@@ -65,7 +67,7 @@ export const sweepCommand: Command = {
       );
       progress.done();
       if (flags['json']) {
-        writeJson(io, { ...report, queue: queueUrl ?? join(stateDir, 'queue') });
+        writeJson(io, { ...report, queue: queueUrl ?? join(stateDir, STATE_DB_FILE) });
       } else {
         const t = report.totals;
         io.stdout.write(
@@ -78,6 +80,7 @@ export const sweepCommand: Command = {
               'NOT WINDOWS',
               'DELETED',
               'INVALID ID',
+              'WATCHED',
             ],
             [
               [
@@ -88,19 +91,21 @@ export const sweepCommand: Command = {
                 t.skipped['not-windows'],
                 t.skipped.deleted,
                 t.skipped['invalid-id'],
+                t.skipped.watched,
               ],
             ],
           )}\n`,
         );
         const where = queueUrl
           ? `SQS ${queueUrl}`
-          : `${join(stateDir, 'queue')} (run "bms-password-escrow serve" to process it)`;
+          : `${join(stateDir, STATE_DB_FILE)} (run "bms-password-escrow serve" to process it)`;
         io.stdout.write(report.dryRun ? '\nDry run: nothing was queued.\n' : `\nQueued to ${where}.\n`);
       }
       return EXIT.ok;
     } finally {
       progress.done();
       await runtime.close();
+      if (queue instanceof SqliteQueue) queue.close();
     }
   },
 };

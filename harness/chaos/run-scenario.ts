@@ -32,7 +32,8 @@ import { createMetrics, type Metrics } from '../../lib/observability/metrics.ts'
 import { parsePipelineConfig } from '../../lib/pipeline/pipeline-config.ts';
 import { createWorkerRuntime } from '../../lib/worker/worker-runtime.ts';
 import { QueueWorker } from '../../lib/worker/file-queue-worker.ts';
-import { FileQueue } from '../../lib/queue/file-queue.ts';
+import { STATE_DB_FILE } from '../../lib/local/local-config.ts';
+import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
 import type { WorkItem } from '../../lib/queue/work-item.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager-fake.ts';
 import { EventRelay } from './event-relay.ts';
@@ -109,10 +110,10 @@ function captureSinks(clock: Clock): { capture: Capture; logger: Logger; metrics
 }
 
 /**
- * The one FileQueue, seen through one worker life: enqueues and DLQ sends are captured (they
- * are queue output), and once the life is dead every call fails before touching the directory.
+ * The one queue, seen through one worker life: enqueues and DLQ sends are captured (they are
+ * queue output), and once the life is dead every call fails before touching the database.
  */
-function lifeQueue(queue: FileQueue, life: WorkerLife | undefined, capture: Capture): FileQueue {
+function lifeQueue(queue: SqliteQueue, life: WorkerLife | undefined, capture: Capture): SqliteQueue {
   return new Proxy(queue, {
     get(target, property) {
       const value = Reflect.get(target, property, target);
@@ -174,6 +175,8 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
       ...clientEnv(emulator),
       ESCROW_DEADLINE_SECONDS: String(DEADLINE_SECONDS),
       ESCROW_SCHEDULER: 'model',
+      // The campaign waits for quiescence; the repost watch after each clear is the simulator's.
+      ESCROW_REPOST_WATCH_SECONDS: '0',
     };
     const scenarioGuard = new AuthGuard({ now: () => Date.now() });
     const huaweiClients = (): HuaweiClients =>
@@ -217,13 +220,18 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
       readBacks,
     );
 
-    const queue = new FileQueue({ dir: join(stateDir, 'queue'), clock });
+    const queue = new SqliteQueue({ database: join(stateDir, STATE_DB_FILE), clock });
+    cleanups.push(async () => queue.close());
     const intakeClients = huaweiClients();
     cleanups.push(() => intakeClients.close());
     const origin = new URL(emulator.url).origin;
     const relay = new EventRelay(
       {
-        config: parseIntakeConfig({ SMN_CERT_HOST_ALLOWLIST: origin, SMN_SUBSCRIBE_HOST_ALLOWLIST: origin }),
+        config: parseIntakeConfig({
+          SMN_CERT_HOST_ALLOWLIST: origin,
+          SMN_SUBSCRIBE_HOST_ALLOWLIST: origin,
+          SMN_TOPIC_URN_ALLOWLIST: emulator.smnTopicUrn,
+        }),
         queue: lifeQueue(queue, undefined, capture),
         bmsFor: () => intakeClients.bms,
         clock,
@@ -437,7 +445,7 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
       secretKey: emulator.secretKey,
       privateKeyPem: emulator.admin.decryptKey().privateKeyPem,
     });
-    const queueFiles = await readTree(join(stateDir, 'queue'));
+    const queueFiles = await readStateFiles(stateDir);
     const deadLetters = await queue.deadLetters();
     const depth = await queue.depth();
     const check = checkInvariants({
@@ -449,7 +457,7 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
         logs: capture.logs,
         metrics: capture.metrics,
         'queue messages': capture.queue,
-        'queue directory': queueFiles,
+        'state database': queueFiles,
         'webhook responses': relay.responses,
         'secrets manager call log': sm ? [JSON.stringify(sm.calls())] : [],
       },
@@ -464,19 +472,13 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
   }
 }
 
-/** Every file's text under `dir` (queue messages and DLQ letters are queue output). */
-export async function readTree(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  let entries: Array<{ name: string; isDirectory(): boolean }>;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await readTree(path)));
-    else out.push(await readFile(path, 'utf8').catch(() => ''));
-  }
-  return out;
+/**
+ * The raw bytes of the state database and its WAL, as text: queue messages, dead letters and
+ * the status board, including pages SQLite has freed but not overwritten.
+ */
+export async function readStateFiles(stateDir: string): Promise<string[]> {
+  const names = (await readdir(stateDir).catch(() => [] as string[])).filter((n) =>
+    n.startsWith(STATE_DB_FILE),
+  );
+  return Promise.all(names.map((n) => readFile(join(stateDir, n), 'latin1').catch(() => '')));
 }

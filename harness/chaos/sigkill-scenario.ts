@@ -7,17 +7,18 @@
  * emulator runs on the wall clock, so this scenario uses short fixed delays at real time.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEmulator } from '../../emulator/index.ts';
 import { createRandom, deriveSeed } from '../../emulator/seeded-random.ts';
 import { createFileEscrowStore } from '../../lib/escrow/file-store.ts';
-import { FileQueue } from '../../lib/queue/file-queue.ts';
+import { STATE_DB_FILE } from '../../lib/local/local-config.ts';
+import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
 import { snapshotEscrow } from './escrow-snapshot.ts';
 import { checkInvariants } from './invariants.ts';
-import { readTree, type ScenarioResult } from './run-scenario.ts';
+import { readStateFiles, type ScenarioResult } from './run-scenario.ts';
 import type { ScenarioSpec } from './scenario.ts';
 import { fastServeEnv } from '../serve-env.ts';
 
@@ -133,7 +134,7 @@ export async function runSigkillScenario(options: SigkillOptions): Promise<Scena
     let wave = 0;
     let killed = 0;
     const deadline = Date.now() + (options.timeoutSeconds ?? 60) * 1000;
-    const queue = new FileQueue({ dir: join(stateDir, 'queue') });
+    const queue = new SqliteQueue({ database: join(stateDir, STATE_DB_FILE) });
     let quiescent = false;
     while (Date.now() < deadline) {
       const elapsed = Date.now() - t0;
@@ -189,8 +190,7 @@ export async function runSigkillScenario(options: SigkillOptions): Promise<Scena
       passwordEvents: calls.passwordEvents,
       outputs: {
         'service stdout/stderr': children.flatMap((c) => c.output),
-        'queue directory': await readTree(join(stateDir, 'queue')),
-        'status board': [await readFile(join(stateDir, 'status.json'), 'utf8').catch(() => '')],
+        'state database (queue, dead letters, status board)': await readStateFiles(stateDir),
       },
       secrets,
       queuedMessages: depth.visible + depth.invisible,

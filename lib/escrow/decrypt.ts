@@ -178,6 +178,7 @@ export function withDecryption(store: EscrowStore, decryptor: PasswordDecryptor)
     read: (ref, versionId, options) => store.read(ref, versionId, options),
     markCleared: (ref, versionId, options) => store.markCleared(ref, versionId, options),
     ledger: (ref, options) => store.ledger(ref, options),
+    watches: store.watches,
   };
 }
 

@@ -4,6 +4,7 @@
  * compares it, and only then may the cloud record be cleared.
  */
 import type { CallOptions } from '../huawei/bms-types.ts';
+import type { WatchStore } from './watch-lease.ts';
 
 export interface ServerRef {
   projectId: string;
@@ -72,6 +73,8 @@ export interface EscrowStore {
   markCleared(ref: ServerRef, versionId: string, options?: CallOptions): Promise<void>;
   /** The ledger for one server, or undefined if nothing was ever escrowed for it. */
   ledger(ref: ServerRef, options?: CallOptions): Promise<EscrowLedger | undefined>;
+  /** Which polling chain watches each server (watch-lease.ts); absent where the queue itself keeps one chain. */
+  readonly watches?: WatchStore | undefined;
 }
 
 export class EscrowStoreError extends Error {

@@ -8,12 +8,16 @@
  * processes at once) converges on one file. A write goes to a temp file, is fsynced, then
  * hard-linked into place (no-clobber: the first writer wins and nothing is overwritten; a
  * rename is the fallback where hard links are unsupported), and the directory is fsynced.
- * A crash leaves at most a stray `.tmp` file that nothing reads.
+ * A crash leaves at most a stray `.tmp` file that nothing reads; reading a server's ledger
+ * removes those whose writer is gone. A version file that does not hold the record its name
+ * says (truncated, hand-edited) is not counted as escrowed, and the next put replaces it.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { CallOptions } from '../huawei/bms-types.ts';
+import { makeDirs } from '../make-dirs.ts';
+import { processAlive } from '../process-alive.ts';
 import {
   EscrowRecordError,
   isSafeId,
@@ -21,6 +25,7 @@ import {
   parseEscrowRecord,
   serializeEscrowRecord,
 } from './escrow-record.ts';
+import { encodeWatchLease, parseWatchLease, type WatchStore } from './watch-lease.ts';
 import {
   type EscrowLedger,
   type EscrowStore,
@@ -32,6 +37,8 @@ import {
 export const DEFAULT_ESCROW_FILE_DIR = './.escrow';
 const STORE = 'file';
 const VERSION_FILE = /^([0-9a-f]{64})\.json$/;
+/** `.<name>.<pid>.<random>.tmp`, as writeOnce names its temp files. */
+const TEMP_FILE = /^\..+\.(\d+)\.[0-9a-f]+\.tmp$/;
 
 export interface FileEscrowStoreOptions {
   /** The root directory; created 0700 if missing. */
@@ -75,9 +82,25 @@ async function writeOnce(
   name: string,
   content: string,
   beforeCommit?: (tempPath: string) => void | Promise<void>,
+  writing?: Set<string>,
 ): Promise<boolean> {
   const final = join(dir, name);
   const temp = join(dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  writing?.add(temp);
+  try {
+    return await writeTemp(dir, final, temp, content, beforeCommit);
+  } finally {
+    writing?.delete(temp);
+  }
+}
+
+async function writeTemp(
+  dir: string,
+  final: string,
+  temp: string,
+  content: string,
+  beforeCommit?: (tempPath: string) => void | Promise<void>,
+): Promise<boolean> {
   const fh = await open(temp, 'wx', 0o600);
   try {
     await fh.writeFile(content, 'utf8');
@@ -149,12 +172,35 @@ export function createFileEscrowStore(options: FileEscrowStoreOptions): EscrowSt
     return join(serverDir(operation, ref), `${versionId}.json`);
   };
 
+  /** Temp files of writes in progress in this process, which a ledger read must not remove. */
+  const writing = new Set<string>();
+
   const ensureDir = async (dir: string): Promise<void> => {
-    const created = await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Not mkdir's recursive mode: on a read-only filesystem it reports ENOENT instead of EROFS.
+    const created = await makeDirs(dir);
     if (created === undefined) return;
     // New directory entries are durable only once their parents are fsynced.
     await fsyncDir(resolve(dir, '..'));
     await fsyncDir(resolve(dir, '../..'));
+  };
+
+  /** Whether the version file holds the record its name says; a truncated file does not. */
+  const intact = async (dir: string, ref: ServerRef, sha256: string): Promise<boolean> => {
+    try {
+      return parseEscrowRecord(await readFile(join(dir, `${sha256}.json`), 'utf8'), ref).sha256 === sha256;
+    } catch (error) {
+      if (error instanceof EscrowRecordError || error instanceof SyntaxError) return false;
+      throw error;
+    }
+  };
+
+  /** Removes temp files left by a writer that is gone (a crash, a full disk). */
+  const removeStrayTemps = async (dir: string, names: readonly string[]): Promise<void> => {
+    for (const name of names) {
+      const pid = Number(TEMP_FILE.exec(name)?.[1]);
+      if (!pid || writing.has(join(dir, name)) || (pid !== process.pid && processAlive(pid))) continue;
+      await unlink(join(dir, name)).catch(() => undefined);
+    }
   };
 
   const info = async (dir: string, sha256: string): Promise<EscrowVersionInfo> => {
@@ -169,8 +215,35 @@ export function createFileEscrowStore(options: FileEscrowStoreOptions): EscrowSt
     };
   };
 
+  const watches: WatchStore = {
+    async read(ref) {
+      try {
+        return parseWatchLease(await readFile(join(serverDir('watch', ref), 'watch.lease'), 'utf8'));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw fsError('watch', error);
+      }
+    },
+    async write(ref, lease) {
+      const dir = serverDir('watch', ref);
+      const temp = join(dir, `.watch.lease.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+      try {
+        await ensureDir(dir);
+        writing.add(temp);
+        await writeFile(temp, encodeWatchLease(lease), { mode: 0o600 });
+        await rename(temp, join(dir, 'watch.lease'));
+      } catch (error) {
+        await unlink(temp).catch(() => undefined);
+        throw fsError('watch', error);
+      } finally {
+        writing.delete(temp);
+      }
+    },
+  };
+
   return {
     kind: STORE,
+    watches,
 
     async put(record, callOptions) {
       checkAborted('put', callOptions);
@@ -185,7 +258,10 @@ export function createFileEscrowStore(options: FileEscrowStoreOptions): EscrowSt
       }
       try {
         await ensureDir(dir);
-        await writeOnce(dir, `${record.sha256}.json`, content, options.beforeCommit);
+        const final = join(dir, `${record.sha256}.json`);
+        // Content-addressed: a file under this name that does not hold this record is damage.
+        if ((await exists(final)) && !(await intact(dir, record, record.sha256))) await unlink(final);
+        await writeOnce(dir, `${record.sha256}.json`, content, options.beforeCommit, writing);
         return await info(dir, record.sha256);
       } catch (error) {
         throw fsError('put', error);
@@ -228,6 +304,8 @@ export function createFileEscrowStore(options: FileEscrowStoreOptions): EscrowSt
           dir,
           `${versionId}.cleared`,
           `${JSON.stringify({ clearedAt: new Date().toISOString() })}\n`,
+          undefined,
+          writing,
         );
       } catch (error) {
         throw fsError('markCleared', error);
@@ -245,7 +323,10 @@ export function createFileEscrowStore(options: FileEscrowStoreOptions): EscrowSt
           if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
           throw error;
         }
-        const shas = names.map((n) => VERSION_FILE.exec(n)?.[1]).filter((s): s is string => s !== undefined);
+        await removeStrayTemps(dir, names);
+        const named = names.map((n) => VERSION_FILE.exec(n)?.[1]).filter((s): s is string => s !== undefined);
+        const shas: string[] = [];
+        for (const sha of named) if (await intact(dir, ref, sha)) shas.push(sha);
         if (shas.length === 0) return undefined;
         const versions = await Promise.all(shas.map((sha) => info(dir, sha)));
         versions.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''));

@@ -23,6 +23,7 @@ import {
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
+  TagResourceCommand,
   type SecretsManagerClientConfig,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
@@ -37,10 +38,13 @@ import {
   type EscrowVersionInfo,
   type ServerRef,
 } from './escrow-store.ts';
+import { encodeWatchLease, parseWatchLease, type WatchStore } from './watch-lease.ts';
 
 export const DEFAULT_SECRET_PREFIX = 'bms-password-escrow';
 export const ESCROWED_LABEL_PREFIX = 'escrowed-';
 export const CLEARED_LABEL_PREFIX = 'cleared-';
+/** The tag on a server's secret that names the chain watching it (watch-lease.ts). */
+export const WATCH_TAG = 'bms-password-escrow:watch';
 const STORE = 'secrets-manager';
 /** Fixed namespace for the UUIDv5 version ids (random, generated once for this project). */
 const VERSION_NAMESPACE = Buffer.from('6f1d3c2a9b8e4f7da1c05e2b7d94f3a1', 'hex');
@@ -353,6 +357,56 @@ async function readLedger(
   };
 }
 
+/**
+ * Watch leases as a tag on the server's secret, so renewing one writes no secret version. A
+ * server that has not posted has no secret yet: it gets one without a value (it would get one
+ * at escrow anyway), to which putRecord then adds the first version.
+ */
+function watchStore(ctx: SecretsContext): WatchStore {
+  return {
+    async read(ref, options) {
+      try {
+        const d = await ctx.client.send(
+          new DescribeSecretCommand({ SecretId: escrowSecretName(ctx.prefix, ref) }),
+          callOptions(options),
+        );
+        return parseWatchLease(d.Tags?.find((t) => t.Key === WATCH_TAG)?.Value);
+      } catch (error) {
+        if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
+        throw storeError('watch', error);
+      }
+    },
+    async write(ref, lease, options) {
+      const name = escrowSecretName(ctx.prefix, ref);
+      const tag = { Key: WATCH_TAG, Value: encodeWatchLease(lease) };
+      const tagSecret = () =>
+        ctx.client.send(new TagResourceCommand({ SecretId: name, Tags: [tag] }), callOptions(options));
+      try {
+        await tagSecret();
+        return;
+      } catch (error) {
+        if (awsErrorName(error) !== 'ResourceNotFoundException') throw storeError('watch', error);
+      }
+      try {
+        await ctx.client.send(
+          new CreateSecretCommand({
+            Name: name,
+            Description: DESCRIPTION,
+            KmsKeyId: ctx.kmsKeyId,
+            Tags: [...ctx.tags, tag],
+          }),
+          callOptions(options),
+        );
+      } catch (error) {
+        if (awsErrorName(error) !== 'ResourceExistsException') throw storeError('watch', error);
+        await tagSecret().catch((e: unknown) => {
+          throw storeError('watch', e);
+        });
+      }
+    },
+  };
+}
+
 export function createSecretsManagerEscrowStore(config: SecretsManagerStoreOptions = {}): EscrowStore {
   const ctx: SecretsContext = {
     client: config.client ?? new SecretsManagerClient(config.clientConfig ?? {}),
@@ -366,5 +420,6 @@ export function createSecretsManagerEscrowStore(config: SecretsManagerStoreOptio
     read: (ref, versionId, options) => readRecord(ctx, ref, versionId, options),
     markCleared: (ref, versionId, options) => markVersionCleared(ctx, ref, versionId, options),
     ledger: (ref, options) => readLedger(ctx, ref, options),
+    watches: watchStore(ctx),
   };
 }

@@ -124,14 +124,15 @@ export class AuthGuard {
    * An auth failure: stop every signed call in the process. `signedWithSkewMs` is the correction
    * the failed request was signed with: when the gateway's Date shows that correction was more
    * than a minute wrong, the failure is understood (a clock off) and one probe with the new
-   * correction may go at once.
+   * correction may go at once (returns true).
    */
-  onAuthFailure(error: HuaweiApiError, signedWithSkewMs: number): void {
+  onAuthFailure(error: HuaweiApiError, signedWithSkewMs: number): boolean {
     this.#failures++;
     this.#reason = error.message;
     const explained =
       this.#skewMs !== undefined && Math.abs(this.#skewMs - signedWithSkewMs) > SKEW_EXPLAINS_MS;
     this.#reopenAt = explained ? this.#now() : this.#now() + this.#cooldownMs * 2 ** (this.#failures - 1);
+    return explained;
   }
 
   health(): HuaweiHealth {

@@ -12,6 +12,8 @@ export const SIGNING_ALGORITHM = 'SDK-HMAC-SHA256';
 export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 export const HEADER_SDK_DATE = 'x-sdk-date';
 export const HEADER_CONTENT_SHA256 = 'x-sdk-content-sha256';
+/** Declared in X-Sdk-Content-Sha256 in place of a body hash; the gateway then skips the body. */
+export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 
 const UNRESERVED = /^[A-Za-z0-9\-_.~]$/;
 
@@ -117,6 +119,27 @@ export function payloadHash(
   if (declared) return declared;
   if (body === undefined || body.length === 0) return EMPTY_BODY_SHA256;
   return sha256Hex(body);
+}
+
+/**
+ * The official SDK's body rule (huaweicloud-sdk-core `BaseCredentials.processAuthRequest` with
+ * `ICredential.isJsonContentType`): a body is hashed only when Content-Type is absent or is
+ * exactly `application/json` (any parameter, even `; charset=UTF-8`, makes it "not JSON");
+ * otherwise the request declares `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD`, a header that is
+ * then signed like any other. A header the caller set itself wins, as in the SDK.
+ */
+export function declaresUnsignedPayload(headers: Readonly<Record<string, string | undefined>>): boolean {
+  if (headerValue(headers, HEADER_CONTENT_SHA256) !== undefined) return false;
+  const contentType = headerValue(headers, 'content-type');
+  return contentType !== undefined && contentType !== '' && contentType.toLowerCase() !== 'application/json';
+}
+
+/**
+ * The official signer (`AKSKSigner.sign`) drops a multipart/form-data Content-Type from the
+ * signed headers (the boundary is chosen after signing); it is still sent.
+ */
+export function isUnsignedHeader(name: string, value: string | undefined): boolean {
+  return name.toLowerCase() === 'content-type' && (value ?? '').includes('multipart/form-data');
 }
 
 export interface CanonicalRequestInput {

@@ -45,7 +45,11 @@ export function createHuaweiClients(config: HuaweiConfig, deps: HuaweiClientsDep
   const transport =
     deps.transport ??
     new UndiciTransport({ connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.timeoutMs });
-  const rateLimiter = new RateLimiter({ clock: deps.clock, limitsPerMinute: config.rateLimitsPerMinute });
+  const rateLimiter = new RateLimiter({
+    clock: deps.clock,
+    limitsPerMinute: config.rateLimitsPerMinute,
+    jitterAllowanceMs: config.rateJitterMs,
+  });
   const caller = new SignedCaller({
     transport,
     credentials: deps.credentials,

@@ -27,6 +27,8 @@ export interface HuaweiConfig {
   /** Headers and body (inactivity) timeout. */
   timeoutMs: number;
   maxAttempts: number;
+  /** Real ms of network jitter the rate limiter leaves headroom for (scaled by an accelerated clock). */
+  rateJitterMs: number;
 }
 
 export const ENV_PROJECT_ID = 'HUAWEICLOUD_SDK_PROJECT_ID';
@@ -35,6 +37,7 @@ export const ENV_RATE_LIMIT_SHARE = 'HUAWEICLOUD_RATE_LIMIT_SHARE';
 export const ENV_CONNECT_TIMEOUT = 'HUAWEICLOUD_HTTP_CONNECT_TIMEOUT_MS';
 export const ENV_TIMEOUT = 'HUAWEICLOUD_HTTP_TIMEOUT_MS';
 export const ENV_MAX_ATTEMPTS = 'HUAWEICLOUD_MAX_ATTEMPTS';
+export const ENV_RATE_JITTER = 'HUAWEICLOUD_RATE_JITTER_MS';
 
 /** "password.get=50,password.delete=50" → overrides; unknown names and non-positive numbers are refused. */
 export function parseRateLimitOverrides(env: Env): Partial<Record<ApiName, number>> {
@@ -89,5 +92,6 @@ export function parseHuaweiConfig(env: Env): HuaweiConfig {
     connectTimeoutMs: readInteger(env, ENV_CONNECT_TIMEOUT, 5000, { min: 1, max: 120_000 }),
     timeoutMs: readInteger(env, ENV_TIMEOUT, 15_000, { min: 1, max: 600_000 }),
     maxAttempts: readInteger(env, ENV_MAX_ATTEMPTS, 4, { min: 1, max: 20 }),
+    rateJitterMs: readNumber(env, ENV_RATE_JITTER, 50, { min: 0, max: 10_000 }),
   };
 }

@@ -47,7 +47,10 @@ export interface SignedCallerOptions {
   retryPolicy?: RetryPolicy | undefined;
   random?: (() => number) | undefined;
   logger?: Logger | undefined;
-  /** Counts every attempt as HuaweiApiCall{api, result}: 2xx, 4xx, 429, 5xx, network, timeout… */
+  /**
+   * Counts every attempt as HuaweiApiCall{api, result}: 2xx, 401, 403, 429, 4xx (the rest),
+   * 5xx, network, timeout…; also rolled up by result alone, which the stack's alarms watch.
+   */
   metrics?: Metrics | undefined;
   /**
    * The time written into X-Sdk-Date. The gateway rejects dates more than 15 minutes off its own
@@ -100,8 +103,8 @@ export class SignedCaller {
     } catch (error) {
       const result =
         error instanceof HuaweiApiError
-          ? error.status === 429
-            ? '429'
+          ? error.status === 429 || error.status === 401 || error.status === 403
+            ? String(error.status)
             : error.status !== undefined
               ? `${Math.floor(error.status / 100)}xx`
               : error.kind
@@ -114,14 +117,14 @@ export class SignedCaller {
   }
 
   #count(api: ApiName, result: string): void {
-    (this.#options.metrics ?? nullMetrics).add('HuaweiApiCall', 'Count', 1, { api, result });
+    (this.#options.metrics ?? nullMetrics).add('HuaweiApiCall', 'Count', 1, { api, result }, ['result']);
   }
 
   #localNow(): Date {
     return this.#options.signingTime?.() ?? new Date();
   }
 
-  async #send(call: SignedCall): Promise<HttpResponse> {
+  async #send(call: SignedCall, skewRetried = false): Promise<HttpResponse> {
     const { transport, credentials, rateLimiter } = this.#options;
     await rateLimiter?.acquire(call.api, call.signal);
     // After the token wait, so a breaker that opened meanwhile stops this call too.
@@ -164,7 +167,10 @@ export class SignedCaller {
     );
     if (response.status >= 200 && response.status < 300) return response;
     const error = errorFromResponse(call.api, response, call.sensitive ?? false);
-    if (error.kind === 'auth') this.#guard.onAuthFailure(error, signedWithSkewMs);
+    // A rejection the measured skew explains is re-signed on the gateway's time once, at once:
+    // the cause is known, and it costs at most this one strike.
+    if (error.kind === 'auth' && this.#guard.onAuthFailure(error, signedWithSkewMs) && !skewRetried)
+      return this.#send(call, true);
     throw error;
   }
 }

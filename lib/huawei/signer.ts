@@ -2,13 +2,16 @@ import {
   buildCanonicalRequest,
   buildStringToSign,
   computeSignature,
+  declaresUnsignedPayload,
   formatAuthorization,
   formatSdkDate,
   HEADER_SDK_DATE,
   headerValue,
+  isUnsignedHeader,
   parseQuery,
   payloadHash,
   signedHeaderNames,
+  UNSIGNED_PAYLOAD,
 } from './canonical-request.ts';
 
 export interface SigningCredentials {
@@ -38,7 +41,8 @@ export interface SignedRequest {
 
 /**
  * Signs a request the way Huawei's official SDKs do: all headers handed over are signed,
- * plus Host, X-Sdk-Date, X-Project-Id and X-Security-Token when those apply.
+ * plus Host, X-Sdk-Date, X-Project-Id and X-Security-Token when those apply; a body that is
+ * not JSON is declared UNSIGNED-PAYLOAD (see declaresUnsignedPayload).
  */
 export function signRequest(request: RequestToSign, credentials: SigningCredentials): SignedRequest {
   const headers: Record<string, string> = { ...request.headers };
@@ -49,8 +53,11 @@ export function signRequest(request: RequestToSign, credentials: SigningCredenti
     headers['X-Project-Id'] = request.projectId;
   }
   if (credentials.securityToken) headers['X-Security-Token'] = credentials.securityToken;
+  if (declaresUnsignedPayload(headers)) headers['X-Sdk-Content-Sha256'] = UNSIGNED_PAYLOAD;
 
-  const signedHeaders = signedHeaderNames(Object.keys(headers));
+  const signedHeaders = signedHeaderNames(
+    Object.keys(headers).filter((name) => !isUnsignedHeader(name, headers[name])),
+  );
   const canonicalRequest = buildCanonicalRequest({
     method: request.method,
     path: request.url.pathname,

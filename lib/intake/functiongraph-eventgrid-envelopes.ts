@@ -12,6 +12,7 @@ import type { IntakeDeps } from './intake-deps.ts';
 import { IntakeError, describeType } from './intake-errors.ts';
 import { isValidId } from './ids.ts';
 import { parseTopicUrn } from './smn/smn-message.ts';
+import { assertTopicAllowed } from './smn/topic-trust.ts';
 import { type TraceContext, intakeTrace } from './cts/trace-intake.ts';
 import { isObject } from '../is-object.ts';
 
@@ -69,14 +70,18 @@ function smnTriggerEnvelopes(event: Record<string, unknown>, deps: IntakeDeps): 
         'invalid_message',
         `SMN trigger record ${i} needs string topic_urn and message_id`,
       );
-    if (deps.config.topicUrnAllowlist.length > 0 && !deps.config.topicUrnAllowlist.includes(topicUrn))
-      throw new IntakeError('topic_not_allowed', 'SMN topic_urn is not on SMN_TOPIC_URN_ALLOWLIST');
+    // Only the platform can invoke this entry, so an unset allow-list is not a hole here; a
+    // configured one still applies.
+    if (deps.config.topicTrust.mode === 'list') assertTopicAllowed(deps.config.topicTrust, topicUrn);
     const topic = parseTopicUrn(topicUrn);
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(messageId))
       throw new IntakeError('invalid_message', `SMN trigger record ${i} message_id is not well-formed`);
     return {
       trace: smn['message'],
-      context: context('smn', `smn:${messageId}`, topic?.region, topic?.projectId, deps),
+      context: {
+        ...context('smn', `smn:${messageId}`, topic?.region, topic?.projectId, deps),
+        topicProjectId: topic?.projectId,
+      },
     };
   });
 }

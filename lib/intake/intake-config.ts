@@ -6,6 +6,7 @@ import { ConfigError, type Env, readInteger, readList, readString } from '../con
 import { ENV_REGION } from '../huawei/endpoints.ts';
 import { ENV_PROJECT_ID } from '../huawei/huawei-config.ts';
 import { isValidId } from './ids.ts';
+import { ENV_ALLOWED_PROJECTS, parseTopicTrust, type TopicTrust } from './smn/topic-trust.ts';
 import { type HostPattern, parseHostPattern } from './smn/url-allowlist.ts';
 
 export interface SweepTarget {
@@ -20,8 +21,10 @@ export interface IntakeConfig {
   subscribeHostAllowlist: HostPattern[];
   /** Messages older (or further in the future) than this are refused. */
   maxMessageAgeSeconds: number;
-  /** Empty = any topic whose message carries a valid SMN signature. */
-  topicUrnAllowlist: string[];
+  /** SMN topics trusted by the webhook; unset trusts none (fail closed), `*` any. */
+  topicTrust: TopicTrust;
+  /** Projects a trace may name besides its topic's own (ESCROW_ALLOWED_PROJECT_IDS). */
+  allowedProjectIds: string[];
   /** CTS trace names that announce a new (or newly installed) server. */
   traceNames: string[];
   serviceTypes: string[];
@@ -37,8 +40,32 @@ export interface IntakeConfig {
   defaultProjectId: string | undefined;
 }
 
+/**
+ * Where SMN's signing certificates live. Each entry, with the source that shows it:
+ *  - smn.{region}.myhuaweicloud.com: a live sa-brazil-1 message
+ *    (huaweicloud-latam.github.io/knowledge-base, cloudeye-dataminer-alarm-integration:
+ *    https://smn.sa-brazil-1.myhuaweicloud.com/smn/SMN_sa-brazil-1_{32 hex}.pem) and the
+ *    RGC API reference's SMN example (support.huaweicloud.com/intl/en-us/api-rgc/AcceptSmnMessage.html:
+ *    https://smn.cn-north-9.myhuaweicloud.com/smn/SMN_cn-north-9_{32 hex}.pem);
+ *  - smn.{region}.myhuaweicloud.eu: inferred [I] for the EU sovereign region, whose endpoints
+ *    are *.eu-west-101.myhuaweicloud.eu (SDK IamRegion.ts); no message seen yet.
+ */
 export const DEFAULT_CERT_HOSTS = ['smn.*.myhuaweicloud.com', 'smn.*.myhuaweicloud.eu'];
+/**
+ * Where subscribe_url / unsubscribe_url may point:
+ *  - {region}-console.huaweicloud.com: the live sa-brazil-1 message above
+ *    (https://sa-brazil-1-console.huaweicloud.com/smn/subscription/confirm?…&region=…&region_id=…);
+ *  - console.huaweicloud.com: the RGC API reference's example above
+ *    (https://console.huaweicloud.com/smn/subscription/unsubscribe?region=cn-north-9&region_id=cn-north-9&…);
+ *  - console.{x}.huaweicloud.com: the SMN user guide's samples (usermanual-smn smn_ug_a9002,
+ *    "HTTP(S)消息格式") mask the host as console.******.com; this is the shape kept from the
+ *    first edition [I], as are console-intl.huaweicloud.com (the international console) and
+ *    the console.*.myhuaweicloud.com / .eu forms;
+ *  - smn.{region}.myhuaweicloud.com / .eu: the SMN API's own confirm endpoint
+ *    (api-smn ConfirmSubscription.html: GET {SMN endpoint}/rest/v2/notifications/subscription/confirm).
+ */
 export const DEFAULT_SUBSCRIBE_HOSTS = [
+  '*-console.huaweicloud.com',
   'console.huaweicloud.com',
   'console-intl.huaweicloud.com',
   'console.*.huaweicloud.com',
@@ -110,7 +137,8 @@ export function parseIntakeConfig(env: Env): IntakeConfig {
     certHostAllowlist: readHostPatterns(env, 'SMN_CERT_HOST_ALLOWLIST', DEFAULT_CERT_HOSTS),
     subscribeHostAllowlist: readHostPatterns(env, 'SMN_SUBSCRIBE_HOST_ALLOWLIST', DEFAULT_SUBSCRIBE_HOSTS),
     maxMessageAgeSeconds: readInteger(env, 'SMN_MAX_MESSAGE_AGE_SECONDS', 900, { min: 1, max: 7 * 86400 }),
-    topicUrnAllowlist: readList(env, 'SMN_TOPIC_URN_ALLOWLIST'),
+    topicTrust: parseTopicTrust(env),
+    allowedProjectIds: readList(env, ENV_ALLOWED_PROJECTS),
     traceNames: readList(env, 'CTS_TRACE_NAMES', DEFAULT_TRACE_NAMES),
     serviceTypes: readList(env, 'CTS_SERVICE_TYPES', ['BMS']),
     certFetchTimeoutMs: readInteger(env, 'SMN_CERT_FETCH_TIMEOUT_MS', 3000, { min: 100, max: 30_000 }),

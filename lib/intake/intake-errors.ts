@@ -22,7 +22,12 @@ export type IntakeErrorCode =
   | 'certificate_unavailable'
   | 'subscription_confirm_failed'
   | 'upstream_unavailable'
-  | 'enqueue_failed';
+  | 'enqueue_failed'
+  | 'unsupported_media_type'
+  | 'posted_disabled'
+  | 'project_not_allowed'
+  | 'server_not_eligible'
+  | 'rate_limited';
 
 export interface IntakeErrorOptions {
   /** Whether redelivering the same input later may succeed (answered with a 5xx). */
@@ -51,6 +56,11 @@ const STATUS: Record<IntakeErrorCode, number> = {
   subscription_confirm_failed: 502,
   upstream_unavailable: 503,
   enqueue_failed: 503,
+  unsupported_media_type: 415,
+  posted_disabled: 404,
+  project_not_allowed: 403,
+  server_not_eligible: 422,
+  rate_limited: 429,
 };
 
 export class IntakeError extends Error {

@@ -9,12 +9,13 @@ import { randomUUID } from 'node:crypto';
 import type { BmsServer } from '../huawei/bms-types.ts';
 import { launchOf, osType } from '../huawei/bms-server.ts';
 import type { EscrowLedger } from '../escrow/escrow-store.ts';
+import { leaseIsLive } from '../escrow/watch-lease.ts';
 import { enqueueServers } from './enqueue-servers.ts';
 import type { SweepTarget } from './intake-config.ts';
 import type { SweepDeps } from './intake-deps.ts';
 import { isValidId } from './ids.ts';
 
-export type SweepSkipReason = 'not-windows' | 'deleted' | 'already-cleared' | 'invalid-id';
+export type SweepSkipReason = 'not-windows' | 'deleted' | 'already-cleared' | 'invalid-id' | 'watched';
 
 export interface SweepTargetReport extends SweepTarget {
   listed: number;
@@ -98,7 +99,7 @@ function emptyReport(target: SweepTarget): SweepTargetReport {
     listed: 0,
     windows: 0,
     enqueued: 0,
-    skipped: { 'not-windows': 0, deleted: 0, 'already-cleared': 0, 'invalid-id': 0 },
+    skipped: { 'not-windows': 0, deleted: 0, 'already-cleared': 0, 'invalid-id': 0, watched: 0 },
     serverIds: [],
   };
 }
@@ -157,6 +158,16 @@ async function sweepTarget(
     if (clearedSinceLastLaunch(server, ledger)) {
       report.skipped['already-cleared']++;
       continue;
+    }
+    // A live polling chain watches it already (SQS, where the queue cannot merge chains).
+    if (deps.escrow.watches) {
+      const lease = await deps.escrow.watches
+        .read({ ...target, serverId: server.id }, { signal: options.signal })
+        .catch(() => undefined);
+      if (leaseIsLive(lease, deps.clock.now())) {
+        report.skipped.watched++;
+        continue;
+      }
     }
     batch.push(server.id);
     if (batch.length >= batchSize) await flush();

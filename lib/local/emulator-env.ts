@@ -15,12 +15,20 @@ import {
   ENV_SMN_ENDPOINT,
 } from '../huawei/endpoints.ts';
 import { ENV_PROJECT_ID } from '../huawei/huawei-config.ts';
+import { ENV_TOPIC_ALLOWLIST } from '../intake/smn/topic-trust.ts';
 import {
   ENV_LOCAL_TIME_EPOCH_MS,
   ENV_LOCAL_TIME_SCALE,
   isLoopbackEndpoint,
   type LocalConfig,
 } from './local-config.ts';
+
+/** The one SMN topic an emulator publishes CTS key events to, in its project. */
+export const EMULATOR_TOPIC_NAME = 'bms-password-escrow-events';
+
+export function emulatorTopicUrn(region: string, projectId: string): string {
+  return `urn:smn:${region}:${projectId}:${EMULATOR_TOPIC_NAME}`;
+}
 
 export interface EmulatorEndpoint {
   url: string;
@@ -33,7 +41,8 @@ export interface EmulatorEndpoint {
 
 /**
  * The environment a client needs to talk to this emulator: its throwaway AK/SK, region,
- * project, every endpoint, and (when its clock is compressed) the clock's scale and epoch.
+ * project, every endpoint, the emulator's SMN topic as the webhook's topic allow-list, and
+ * (when its clock is compressed) the clock's scale and epoch.
  */
 export function clientEnv(emulator: EmulatorEndpoint): Record<string, string> {
   const env: Record<string, string> = {
@@ -45,6 +54,7 @@ export function clientEnv(emulator: EmulatorEndpoint): Record<string, string> {
     [ENV_IAM_ENDPOINT]: emulator.url,
     [ENV_SMN_ENDPOINT]: emulator.url,
     [ENV_CTS_ENDPOINT]: emulator.url,
+    [ENV_TOPIC_ALLOWLIST]: emulatorTopicUrn(emulator.region, emulator.projectId),
   };
   const clock = emulator.clock;
   if (clock && clock.scale !== 1 && clock.epochMs !== undefined) {

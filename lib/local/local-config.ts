@@ -47,6 +47,8 @@ export const ENV_LOCAL_VISIBILITY_TIMEOUT = 'LOCAL_VISIBILITY_TIMEOUT_SECONDS';
 
 export const DEFAULT_LOCAL_PORT = 8787;
 export const DEFAULT_STATE_DIR = './.local';
+/** The SQLite database under the state dir: queue, dead letters, the serve lock, the status board. */
+export const STATE_DB_FILE = 'state.db';
 
 export function parseLocalConfig(env: Env): LocalConfig {
   const host = readString(env, ENV_LOCAL_HOST, '127.0.0.1');

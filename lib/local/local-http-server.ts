@@ -6,12 +6,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JsonResponse } from '../intake/intake-response.ts';
+import { POSTED_MAX_BODY_BYTES } from '../intake/posted/posted-intake.ts';
 import type { Logger } from '../observability/logger.ts';
 import { BodyTooLargeError, readBody } from '../http-body.ts';
 
 export interface LocalRoutes {
   /** POST /smn: one SMN delivery, answered exactly as the Lambda webhook would. */
   smn(body: string, headers: Record<string, string | undefined>, signal: AbortSignal): Promise<JsonResponse>;
+  /** POST /posted: a guest's "posted" notification, answered as the Lambda would. */
+  posted?(
+    body: string,
+    headers: Record<string, string | undefined>,
+    signal: AbortSignal,
+  ): Promise<JsonResponse>;
   /** GET /healthz */
   health(): { ok: boolean; [field: string]: unknown };
   /** GET / */
@@ -64,18 +71,25 @@ export async function startLocalHttpServer(options: LocalHttpServerOptions): Pro
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
     const method = req.method ?? 'GET';
-    if (path === '/smn') {
+    const post =
+      path === '/smn'
+        ? routes.smn.bind(routes)
+        : path === '/posted' && routes.posted
+          ? routes.posted.bind(routes)
+          : undefined;
+    if (post) {
       if (method !== 'POST')
         return sendJson(res, 405, { error: { code: 'method_not_allowed', message: 'use POST' } });
       let body: Buffer;
       try {
-        body = await readBody(req, options.maxBodyBytes);
+        // A notification is tiny: read a little past its limit so the route can say 413 itself.
+        body = await readBody(req, path === '/posted' ? POSTED_MAX_BODY_BYTES * 4 : options.maxBodyBytes);
       } catch (error) {
         if (error instanceof BodyTooLargeError)
           return sendJson(res, 413, { error: { code: 'payload_too_large', message: error.message } });
         throw error;
       }
-      const response = await routes.smn(body.toString('utf8'), flatHeaders(req), inFlight.signal);
+      const response = await post(body.toString('utf8'), flatHeaders(req), inFlight.signal);
       res.writeHead(response.statusCode, response.headers);
       res.end(response.body);
       return;
@@ -91,7 +105,10 @@ export async function startLocalHttpServer(options: LocalHttpServerOptions): Pro
     if (path === '/') return send(res, 200, 'text/html; charset=utf-8', await routes.statusPage());
     if (path === '/status.json') return sendJson(res, 200, await routes.statusJson());
     return sendJson(res, 404, {
-      error: { code: 'not_found', message: 'routes: GET /, GET /status.json, GET /healthz, POST /smn' },
+      error: {
+        code: 'not_found',
+        message: 'routes: GET /, GET /status.json, GET /healthz, POST /smn, POST /posted',
+      },
     });
   };
 

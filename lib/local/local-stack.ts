@@ -1,40 +1,56 @@
 /**
  * The local stack: the whole hook in one process, built from the same modules the Lambda
  * functions use. An HTTP server takes SMN deliveries (lib/intake/webhook-http.ts, as the
- * webhook Lambda does) and serves a status page; a durable file queue under the state dir
- * stands in for SQS; a worker loop runs the shared batch logic; the sweep runs on an interval;
+ * webhook Lambda does) and serves a status page; a SQLite database under the state dir holds
+ * the durable queue that stands in for SQS, the single-instance lock and the status board; a worker loop runs the shared batch logic; the sweep runs on an interval;
  * escrowed versions go to the file store.
  *
  * With AK/SK in the environment it talks to the endpoints the Huawei config names (the real
  * cloud, or an external emulator); without, it starts the bundled emulator in this process,
  * shares its (possibly compressed) clock and subscribes its webhook to the emulator's topic.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Clock } from '../clock.ts';
 import { huaweiHealth } from '../huawei/auth-guard.ts';
 import type { Env } from '../config/env-parsers.ts';
 import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
+import type { EscrowStore } from '../escrow/escrow-store.ts';
 import { ENV_SECURITY_TOKEN, envCredentialProvider } from '../huawei/credentials.ts';
 import { ENV_BMS_ENDPOINT } from '../huawei/endpoints.ts';
 import { createHuaweiClients } from '../huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../huawei/huawei-config.ts';
-import { parseIntakeConfig, type SweepTarget } from '../intake/intake-config.ts';
+import { type IntakeConfig, parseIntakeConfig, type SweepTarget } from '../intake/intake-config.ts';
 import { composeIntakeRuntime, type IntakeRuntime } from '../intake/intake-runtime.ts';
+import { ENV_TOPIC_ALLOWLIST, parseTopicTrust, requireTopicTrust } from '../intake/smn/topic-trust.ts';
 import { runSweep, type SweepReport } from '../intake/sweep.ts';
+import { parsePostedConfig } from '../intake/posted/posted-config.ts';
+import { handlePostedRequest, type PostedServerDirectory } from '../intake/posted/posted-intake.ts';
 import { handleWebhookRequest } from '../intake/webhook-http.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
-import { parsePipelineConfig } from '../pipeline/pipeline-config.ts';
+import { makeDirs } from '../make-dirs.ts';
+import { type PipelineConfig, parsePipelineConfig } from '../pipeline/pipeline-config.ts';
 import { createWorkerRuntime, type WorkerRuntime } from '../worker/worker-runtime.ts';
-import { FileQueue } from '../queue/file-queue.ts';
+import { SqliteDatabase } from '../queue/sqlite-database.ts';
+import { SqliteQueue } from '../queue/sqlite-queue.ts';
 import type { EnqueueOptions, EnqueueResult, WorkItem, WorkQueue } from '../queue/work-item.ts';
-import { checkEmulatorClock, clientClock, clientEnv } from './emulator-env.ts';
-import { isLoopbackEndpoint, type LocalConfig, resolveLocalMode } from './local-config.ts';
+import { checkEmulatorClock, clientClock, clientEnv, emulatorTopicUrn } from './emulator-env.ts';
+import {
+  errorCode,
+  type HealthCheck,
+  HealthProbe,
+  type HealthReport,
+  type HealthSource,
+  healthReport,
+} from './health.ts';
+import { isLoopbackEndpoint, type LocalConfig, resolveLocalMode, STATE_DB_FILE } from './local-config.ts';
 import { type LocalHttpServer, startLocalHttpServer } from './local-http-server.ts';
+import { isPostedHint } from '../worker/batch-worker.ts';
 import { QueueWorker } from '../worker/file-queue-worker.ts';
-import { StatusBoard } from './status-board.ts';
-import { renderStatusPage } from './status-page.ts';
+import { ServeLock } from './serve-lock.ts';
+import { StatusBoard, sqliteBoardStore } from './status-board.ts';
+import { renderStatusPage, type StatusPageInfo } from './status-page.ts';
 
 /** The emulator surface the stack needs (emulator/index.ts RunningEmulator satisfies it). */
 export interface LocalEmulator {
@@ -73,6 +89,10 @@ export interface LocalStackOptions {
   emulatorSeed?: number | undefined;
   /** Run a sweep right after start (default true). */
   sweepOnStart?: boolean | undefined;
+  /** More /healthz checks (Huawei auth, clock skew…), read on every request. */
+  healthChecks?: readonly HealthSource[] | undefined;
+  /** Aborts a start in progress (SIGTERM while the stack is still starting). */
+  signal?: AbortSignal | undefined;
 }
 
 export type LocalModeLabel = 'real cloud' | 'emulator';
@@ -90,9 +110,11 @@ export interface LocalStack {
   dryRun: boolean;
   clock: Clock;
   board: StatusBoard;
-  queue: FileQueue;
+  queue: SqliteQueue;
   /** Present when the stack started (or was given) an emulator. */
   emulator: LocalEmulator | undefined;
+  /** What /healthz reports. */
+  health(): HealthReport;
   /** Runs one sweep now. */
   sweep(): Promise<SweepReport>;
   /** Stops accepting, lets in-flight work finish (up to `graceMs`), then closes everything. */
@@ -104,7 +126,7 @@ export class LocalStackError extends Error {
 }
 
 /** Messages the stack queues pass the board first, so the page shows a server the moment it is known. */
-function observedQueue(inner: FileQueue, board: StatusBoard): WorkQueue {
+function observedQueue(inner: SqliteQueue, board: StatusBoard): WorkQueue {
   return {
     async enqueue(items: readonly WorkItem[], options?: EnqueueOptions): Promise<EnqueueResult> {
       const result = await inner.enqueue(items, options);
@@ -115,29 +137,28 @@ function observedQueue(inner: FileQueue, board: StatusBoard): WorkQueue {
   };
 }
 
-/** One `serve` per state dir: a second one would lease the same messages. A dead owner's lock is taken over. */
-async function takeLock(stateDir: string): Promise<string> {
-  const lock = join(stateDir, 'serve.lock');
-  try {
-    const pid = Number((await readFile(lock, 'utf8')).trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid))
-      throw new LocalStackError(
-        `state dir ${stateDir} is in use by process ${pid}; stop it or choose another --state-dir`,
-      );
-  } catch (error) {
-    if (error instanceof LocalStackError) throw error;
-  }
-  await writeFile(lock, `${process.pid}\n`);
-  return lock;
+/** The configured sweep targets, or else the project this stack runs for. */
+function sweepTargetsOf(config: IntakeConfig, where: SweepTarget): SweepTarget[] {
+  return config.sweepTargets.length > 0 ? config.sweepTargets : [where];
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/**
+ * The status board as the /posted route's directory: a server the worker has looked at is
+ * known, so a notification for it costs no show-server call.
+ */
+function boardDirectory(board: StatusBoard): PostedServerDirectory {
+  return {
+    lookup(projectId, serverId) {
+      const status = board.get(serverId);
+      if (!status || status.projectId !== projectId) return undefined;
+      if (status.state === 'cleared' || status.state === 'escrowed') return 'done';
+      if (status.state === 'skipped') return 'refused';
+      // Waiting on a password GET means it was shown Windows and ACTIVE; queued or BUILD does not.
+      return status.state === 'waiting' && (status.reason === 'not-posted' || status.reason === 'deferred')
+        ? 'eligible'
+        : undefined;
+    },
+  };
 }
 
 function loopbackOrigin(url: string): string {
@@ -146,7 +167,7 @@ function loopbackOrigin(url: string): string {
 }
 
 interface Target {
-  env: Env;
+  env: Record<string, string | undefined>;
   clock: Clock;
   mode: LocalModeLabel;
   emulator: LocalEmulator | undefined;
@@ -195,6 +216,7 @@ async function resolveTarget(options: LocalStackOptions, escrowDir: string): Pro
   }
   Object.assign(base, clientEnv(emulator));
   delete base[ENV_SECURITY_TOKEN];
+  // clientEnv names the emulator's topic in SMN_TOPIC_URN_ALLOWLIST: trusted explicitly.
   allowEmulatorHost(loopbackOrigin(emulator.url));
   return { env: base, clock: emulator.clock, mode: 'emulator', emulator, ownsEmulator };
 }
@@ -214,111 +236,313 @@ async function resolveProjectId(
   }
 }
 
+/** Real milliseconds between two health ticks (lock heartbeat, database file, escrow probe). */
+const HEALTH_TICK_MS = 5000;
+
+type Cleanup = () => Promise<void> | void;
+
+interface LocalState {
+  stateDir: string;
+  escrowDir: string;
+  db: SqliteDatabase;
+  lock: ServeLock;
+}
+
+/** The state dir, its database and the lock on it. */
+async function openLocalState(config: LocalConfig, cleanups: Cleanup[]): Promise<LocalState> {
+  if (config.stateDir.trim() === '') throw new LocalStackError('the state dir must not be empty');
+  const stateDir = resolve(config.stateDir);
+  try {
+    await makeDirs(stateDir);
+  } catch (error) {
+    throw new LocalStackError(`cannot create the state dir ${stateDir}: ${errorCode(error)}`, {
+      cause: error,
+    });
+  }
+  let db: SqliteDatabase;
+  try {
+    db = new SqliteDatabase(join(stateDir, STATE_DB_FILE));
+  } catch (error) {
+    throw new LocalStackError(`cannot open the state database in ${stateDir}: ${errorCode(error)}`, {
+      cause: error,
+    });
+  }
+  cleanups.push(() => db.close());
+  const lock = ServeLock.acquire(db, stateDir);
+  cleanups.push(() => lock.release());
+  return { stateDir, escrowDir: join(stateDir, 'escrow'), db, lock };
+}
+
+interface WorkPlane {
+  board: StatusBoard;
+  queue: SqliteQueue;
+  store: EscrowStore;
+  pipeline: WorkerRuntime;
+  pipelineConfig: PipelineConfig;
+  intake: IntakeRuntime;
+  intakeConfig: IntakeConfig;
+  worker: QueueWorker;
+  workerHealth: HealthProbe;
+}
+
+/** The queue, the escrow store, the pipeline and intake over them, and the worker loop. */
+async function buildWorkPlane(
+  options: LocalStackOptions,
+  state: LocalState,
+  target: Target,
+  where: { region: string; projectId: string },
+  logger: Logger,
+  cleanups: Cleanup[],
+): Promise<WorkPlane> {
+  const { config } = options;
+  const { env, clock } = target;
+  // Metrics are CloudWatch's business; locally the status page and the log say it all.
+  const metrics = createMetrics({ sink: { write: () => true } });
+  const board = new StatusBoard({ store: sqliteBoardStore(state.db), now: () => clock.now() });
+  await board.load();
+  const queue = new SqliteQueue({
+    database: state.db,
+    clock,
+    visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+    // A guest's "posted" hint is leased before everything else that is due.
+    priority: (item) => (isPostedHint(item) ? 1 : 0),
+  });
+  const observed = observedQueue(queue, board);
+
+  const pipelineConfig = parsePipelineConfig(env);
+  if (options.dryRun !== undefined) pipelineConfig.dryRun = options.dryRun;
+  const store = await createEscrowStore(parseEscrowConfig(env));
+  const pipeline = await createWorkerRuntime(env, {
+    config: pipelineConfig,
+    clock,
+    logger: logger.child({ component: 'worker' }),
+    metrics,
+    store,
+    queue: observed,
+    dlq: queue,
+  });
+  cleanups.push(() => pipeline.close());
+  pipeline.batch.onOutcome = (item, outcome, updated) => board.noteOutcome(item, outcome, updated);
+
+  const intakeConfig = parseIntakeConfig(env);
+  const intake = composeIntakeRuntime({
+    config: intakeConfig,
+    queue: observed,
+    bmsFor: pipeline.process.bmsFor,
+    escrowStore: async () => store,
+    clock,
+    logger: logger.child({ component: 'intake' }),
+    metrics,
+    posted: parsePostedConfig(env, sweepTargetsOf(intakeConfig, where)),
+    postedDirectory: boardDirectory(board),
+  });
+
+  const workerHealth = new HealthProbe('worker');
+  const worker = new QueueWorker({
+    queue,
+    batch: pipeline.batch,
+    logger,
+    batchSize: config.batchSize,
+    idlePollMs: config.idlePollMs,
+    retryDelaySeconds: 30,
+    onDeadLettered: (item, reason) => {
+      if (item) board.noteDeadLettered(item, reason);
+    },
+    beforeSettle: () => board.flush(),
+    onRound: (error) => (error === undefined ? workerHealth.ok() : workerHealth.fail(errorCode(error))),
+  });
+  return { board, queue, store, pipeline, pipelineConfig, intake, intakeConfig, worker, workerHealth };
+}
+
+/**
+ * Every HEALTH_TICK_MS: refresh the lock, put a deleted database back in place, and write a
+ * probe into the escrow dir. Each feeds a named /healthz check.
+ */
+function startHealthMonitor(state: LocalState, logger: Logger): { checks: HealthSource; stop(): void } {
+  const queueHealth = new HealthProbe('state-database');
+  const escrowHealth = new HealthProbe('escrow-store');
+  const lockHealth = new HealthProbe('lock');
+  let running = false;
+  const tick = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    try {
+      try {
+        if (state.db.checkFile() === 'restored')
+          logger.error('the state database was deleted while in use; written back from the open copy', {
+            file: state.db.file,
+          });
+        if (state.lock.heartbeat()) lockHealth.ok();
+        else lockHealth.fail('taken over by another process');
+        queueHealth.ok();
+      } catch (error) {
+        queueHealth.fail(errorCode(error));
+      }
+      try {
+        await probeWritable(state.escrowDir);
+        escrowHealth.ok();
+      } catch (error) {
+        escrowHealth.fail(errorCode(error));
+      }
+    } finally {
+      running = false;
+    }
+  };
+  void tick();
+  const timer = setInterval(() => void tick(), HEALTH_TICK_MS);
+  timer.unref();
+  return {
+    checks: () => [queueHealth.check(), escrowHealth.check(), lockHealth.check()],
+    stop: () => clearInterval(timer),
+  };
+}
+
+/** Writes, syncs and removes a small file in `dir`: what an escrow write needs, minus the secret. */
+async function probeWritable(dir: string): Promise<void> {
+  await makeDirs(dir);
+  const probe = join(dir, `.healthz-${process.pid}.probe`);
+  try {
+    const handle = await open(probe, 'w', 0o600);
+    try {
+      await handle.writeFile('probe\n');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } finally {
+    await rm(probe, { force: true });
+  }
+}
+
+/** Signed calls cannot make progress: auth failing (the breaker is open) or the clock skewed. */
+function huaweiCheck(): HealthCheck {
+  const h = huaweiHealth();
+  return { name: 'huawei', ok: !h.degraded, detail: h.degraded ? (h.detail ?? `auth ${h.auth}`) : undefined };
+}
+
+/** The status page and JSON read the queue; a broken queue shows as unavailable, never as a 500. */
+async function queueDepth(queue: SqliteQueue): Promise<StatusPageInfo['queueDepth']> {
+  try {
+    const depth = await queue.depth();
+    return { ready: depth.visible, delayed: depth.invisible, deadLettered: depth.deadLettered };
+  } catch {
+    return undefined;
+  }
+}
+
+async function startHttp(
+  options: LocalStackOptions,
+  plane: WorkPlane,
+  target: Target,
+  where: { region: string; projectId: string },
+  health: () => HealthReport,
+  logger: Logger,
+): Promise<LocalHttpServer> {
+  const { config } = options;
+  const pageInfo = async (): Promise<StatusPageInfo> => ({
+    mode: target.mode,
+    region: where.region,
+    projectId: where.projectId,
+    dryRun: plane.pipelineConfig.dryRun,
+    queueDepth: await queueDepth(plane.queue),
+    refreshSeconds: config.refreshSeconds,
+    generatedAt: new Date(target.clock.now()).toISOString(),
+    emulatedTimeScale: target.mode === 'emulator' ? target.clock.scale : undefined,
+  });
+  return startLocalHttpServer({
+    host: config.host,
+    port: config.port,
+    maxBodyBytes: plane.intakeConfig.maxBodyBytes,
+    logger,
+    routes: {
+      smn: (body, headers, signal) =>
+        handleWebhookRequest(plane.intake, { method: 'POST', headers, body }, signal),
+      posted: (body, headers, signal) =>
+        handlePostedRequest(plane.intake.posted, { method: 'POST', headers, body }, signal),
+      health: () => ({ ...health(), mode: target.mode, batches: plane.worker.batches }),
+      statusPage: async () => renderStatusPage(plane.board.list(), await pageInfo()),
+      statusJson: async () => ({ ...(await pageInfo()), servers: plane.board.list() }),
+    },
+  });
+}
+
+/** Sweeps at start (unless told not to) and then every sweepIntervalSeconds of clock time. */
+function startSweepLoop(
+  options: LocalStackOptions,
+  clock: Clock,
+  sweep: () => Promise<SweepReport>,
+  logger: Logger,
+): { stop(): Promise<void> } {
+  const interval = options.config.sweepIntervalSeconds;
+  const stop = new AbortController();
+  const loop = (async () => {
+    if (interval === 0 && options.sweepOnStart === false) return;
+    let first = options.sweepOnStart !== false;
+    while (!stop.signal.aborted) {
+      if (!first) {
+        if (interval === 0) return;
+        try {
+          await clock.sleep(interval * 1000, stop.signal);
+        } catch {
+          return;
+        }
+      }
+      first = false;
+      try {
+        await sweep();
+      } catch (error) {
+        logger.warn('sweep failed; the next one will try again', { error });
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stop.abort(new Error('closing'));
+      await loop;
+    },
+  };
+}
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { config } = options;
   const logger = options.logger ?? createLogger({ sink: process.stderr, fields: { component: 'local' } });
-  const stateDir = resolve(config.stateDir);
-  const escrowDir = join(stateDir, 'escrow');
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const lock = await takeLock(stateDir);
-
-  const cleanups: Array<() => Promise<void>> = [() => rm(lock, { force: true })];
+  const cleanups: Cleanup[] = [];
   const cleanup = async (): Promise<void> => {
-    for (const fn of cleanups.reverse()) await fn().catch(() => {});
+    for (const fn of cleanups.reverse())
+      await Promise.resolve()
+        .then(fn)
+        .catch(() => {});
   };
 
   try {
-    const target = await resolveTarget(options, escrowDir);
+    const state = await openLocalState(config, cleanups);
+    const target = await resolveTarget(options, state.escrowDir);
     if (target.ownsEmulator && target.emulator) {
       const em = target.emulator;
       cleanups.push(() => em.close());
     }
+    options.signal?.throwIfAborted();
     const { env, clock } = target;
-    const { region, projectId } = await resolveProjectId(env, clock);
-    // Metrics are CloudWatch's business; locally the status page and the log say it all.
-    const metrics = createMetrics({ sink: { write: () => true } });
+    const where = await resolveProjectId(env, clock, options.signal);
+    // An external emulator on loopback publishes to its one topic in this project.
+    if (target.mode === 'emulator' && !target.emulator)
+      env[ENV_TOPIC_ALLOWLIST] ??= emulatorTopicUrn(where.region, where.projectId);
+    // Against the real cloud, no topic allow-list means no start (see topic-trust.ts).
+    requireTopicTrust(parseTopicTrust(env), logger);
+    const plane = await buildWorkPlane(options, state, target, where, logger, cleanups);
 
-    const board = new StatusBoard({ file: join(stateDir, 'status.json'), now: () => clock.now() });
-    await board.load();
-    const fileQueue = new FileQueue({
-      dir: join(stateDir, 'queue'),
-      clock,
-      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
-    });
-    const queue = observedQueue(fileQueue, board);
-
-    const pipelineConfig = parsePipelineConfig(env);
-    if (options.dryRun !== undefined) pipelineConfig.dryRun = options.dryRun;
-    const store = await createEscrowStore(parseEscrowConfig(env));
-    const pipeline: WorkerRuntime = await createWorkerRuntime(env, {
-      config: pipelineConfig,
-      clock,
-      logger: logger.child({ component: 'worker' }),
-      metrics,
-      store,
-      queue,
-      dlq: fileQueue,
-    });
-    cleanups.push(() => pipeline.close());
-    pipeline.batch.onOutcome = (item, outcome, updated) => board.noteOutcome(item, outcome, updated);
-
-    const intakeConfig = parseIntakeConfig(env);
-    const intake: IntakeRuntime = composeIntakeRuntime({
-      config: intakeConfig,
-      queue,
-      bmsFor: pipeline.process.bmsFor,
-      escrowStore: async () => store,
-      clock,
-      logger: logger.child({ component: 'intake' }),
-      metrics,
-    });
-    const sweepTargets: SweepTarget[] =
-      intakeConfig.sweepTargets.length > 0 ? intakeConfig.sweepTargets : [{ region, projectId }];
-
-    const worker = new QueueWorker({
-      queue: fileQueue,
-      batch: pipeline.batch,
-      logger,
-      batchSize: config.batchSize,
-      idlePollMs: config.idlePollMs,
-      retryDelaySeconds: 30,
-      onDeadLettered: (item, reason) => {
-        if (item) board.noteDeadLettered(item, reason);
-      },
-      beforeSettle: () => board.flush(),
-    });
-
+    const monitor = startHealthMonitor(state, logger);
+    cleanups.push(() => monitor.stop());
     let closing = false;
-    const pageInfo = async () => {
-      const depth = await fileQueue.depth();
-      const dead = (await fileQueue.deadLetters()).length;
-      return {
-        mode: target.mode,
-        region,
-        projectId,
-        dryRun: pipelineConfig.dryRun,
-        queueDepth: { ready: depth.visible, delayed: depth.invisible, deadLettered: dead },
-        refreshSeconds: config.refreshSeconds,
-        generatedAt: new Date(clock.now()).toISOString(),
-      };
-    };
-    const http: LocalHttpServer = await startLocalHttpServer({
-      host: config.host,
-      port: config.port,
-      maxBodyBytes: intakeConfig.maxBodyBytes,
-      logger,
-      routes: {
-        smn: (body, headers, signal) =>
-          handleWebhookRequest(intake, { method: 'POST', headers, body }, signal),
-        health: () => {
-          // Degraded whenever signed calls cannot make progress (auth failing, clock skew).
-          const huawei = huaweiHealth();
-          return { ok: !closing && !huawei.degraded, mode: target.mode, batches: worker.batches, huawei };
-        },
-        statusPage: async () => renderStatusPage(board.list(), await pageInfo()),
-        statusJson: async () => ({ ...(await pageInfo()), servers: board.list() }),
-      },
-    });
+    const health = (): HealthReport =>
+      healthReport([
+        () => ({ name: 'accepting', ok: !closing, detail: closing ? 'shutting down' : undefined }),
+        monitor.checks,
+        () => plane.workerHealth.check(),
+        huaweiCheck,
+        ...(options.healthChecks ?? []),
+      ]);
+    const http = await startHttp(options, plane, target, where, health, logger);
     cleanups.push(() => http.close());
     const webhookUrl = `${http.url}/smn`;
 
@@ -330,39 +554,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         );
     }
 
-    worker.start();
-
+    plane.worker.start();
+    const sweepTargets = sweepTargetsOf(plane.intakeConfig, where);
     const sweep = (): Promise<SweepReport> =>
-      runSweep({ ...intake, escrow: store }, { targets: sweepTargets, dryRun: false });
-    const sweepStop = new AbortController();
-    const sweepLoop = (async () => {
-      if (config.sweepIntervalSeconds === 0 && options.sweepOnStart === false) return;
-      let first = options.sweepOnStart !== false;
-      while (!sweepStop.signal.aborted) {
-        if (!first) {
-          if (config.sweepIntervalSeconds === 0) return;
-          try {
-            await clock.sleep(config.sweepIntervalSeconds * 1000, sweepStop.signal);
-          } catch {
-            return;
-          }
-        }
-        first = false;
-        try {
-          await sweep();
-        } catch (error) {
-          logger.warn('sweep failed; the next one will try again', { error });
-        }
-      }
-    })();
+      // The SQLite queue keeps one chain per server: no watch leases to read here.
+      runSweep(
+        { ...plane.intake, escrow: { ...plane.store, watches: undefined } },
+        { targets: sweepTargets, dryRun: false },
+      );
+    const sweepLoop = startSweepLoop(options, clock, sweep, logger);
 
     logger.info('local stack started', {
       url: http.url,
       mode: target.mode,
-      region,
-      projectId,
-      stateDir,
-      dryRun: pipelineConfig.dryRun,
+      ...where,
+      stateDir: state.stateDir,
+      dryRun: plane.pipelineConfig.dryRun,
       timeScale: clock.scale,
     });
 
@@ -372,27 +579,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       webhookUrl,
       mode: target.mode,
       endpoint: parseHuaweiConfig(env).endpoints.bms.origin,
-      region,
-      projectId,
-      stateDir,
+      ...where,
+      stateDir: state.stateDir,
       escrowDir: parseEscrowConfig(env).fileDir,
-      dryRun: pipelineConfig.dryRun,
+      dryRun: plane.pipelineConfig.dryRun,
       clock,
-      board,
-      queue: fileQueue,
+      board: plane.board,
+      queue: plane.queue,
       emulator: target.emulator,
+      health,
       sweep,
       close(graceMs = 10_000) {
         closed ??= (async () => {
           closing = true;
-          sweepStop.abort(new Error('closing'));
           // Stop taking deliveries first: SMN redelivers what we refuse, nothing is lost.
           await http.close(Math.min(graceMs, 5000));
-          await worker.stop(graceMs);
-          await sweepLoop;
-          await board.flush();
+          await plane.worker.stop(graceMs);
+          await sweepLoop.stop();
+          await plane.board.flush();
           await cleanup();
-          logger.info('local stack stopped', { stateDir });
+          logger.info('local stack stopped', { stateDir: state.stateDir });
         })();
         return closed;
       },

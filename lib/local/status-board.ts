@@ -2,10 +2,9 @@
  * What the local stack knows about each server, for the status page, the demo's progress
  * lines and its summary. It is a view, not the source of truth (that is the queue and the
  * escrow store), so it holds only ids, states, reasons and timestamps: never a ciphertext.
- * It is saved to the state dir so a restarted `serve` still shows what happened before.
+ * It is saved in the state database so a restarted `serve` still shows what happened before.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import type { SqliteDatabase } from '../queue/sqlite-database.ts';
 import type { Outcome } from '../pipeline/outcome.ts';
 import type { WorkItem } from '../queue/work-item.ts';
 
@@ -29,49 +28,86 @@ export interface ServerStatus {
   versionId?: string | undefined;
   foundAt?: string | undefined;
   clearedAt?: string | undefined;
+  /** The last GET that found nothing, and when the server was seen ACTIVE: the post was after. */
+  lastEmptyCheckAt?: string | undefined;
+  activeSince?: string | undefined;
+  /** When the guest notified that it had posted (the `posted` snippet), if it did. */
+  postedHintAt?: string | undefined;
   /** The server launch (launched_at) the state is about; a reinstall starts the server over. */
   launchedAt?: string | undefined;
 }
 
 export type StatusListener = (status: ServerStatus, previous: ServerStatus | undefined) => void;
 
-interface SavedBoard {
-  v: 1;
-  servers: ServerStatus[];
+/** Where a board persists: every saved server at load, the changed ones on save. */
+export interface BoardStore {
+  load(): ServerStatus[];
+  save(changed: readonly ServerStatus[]): void;
+}
+
+/** One row per server in the state database; a row that does not parse is left out of the view. */
+export function sqliteBoardStore(db: SqliteDatabase): BoardStore {
+  db.exec('CREATE TABLE IF NOT EXISTS status_board (server_id TEXT PRIMARY KEY, status TEXT NOT NULL)');
+  return {
+    load() {
+      const out: ServerStatus[] = [];
+      for (const row of db.statement('SELECT status FROM status_board').all()) {
+        try {
+          const s = JSON.parse(String(row['status'])) as ServerStatus;
+          if (typeof s?.serverId === 'string' && typeof s.firstSeenAt === 'string') out.push(s);
+        } catch {
+          // Hand-edited or garbled: the view starts without it; the queue still has the work.
+        }
+      }
+      return out;
+    },
+    save(changed) {
+      const upsert = db.statement(
+        'INSERT INTO status_board (server_id, status) VALUES (?, ?) ON CONFLICT (server_id) DO UPDATE SET status = excluded.status',
+      );
+      db.transaction(() => {
+        for (const s of changed) upsert.run(s.serverId, JSON.stringify(s));
+      });
+    },
+  };
 }
 
 /** A state never moves backwards: a late duplicate of an old message must not un-clear a server. */
 const RANK: Record<ServerState, number> = { waiting: 0, escrowed: 1, failed: 2, skipped: 3, cleared: 3 };
 
+/**
+ * What bounds the post time, newest knowledge first, and whether a guest's "posted" hint was
+ * processed for the server (a hint item is first seen when the notification arrived).
+ */
+function postBounds(
+  item: WorkItem | undefined,
+  exposure: { lastEmptyCheckAt?: string | undefined },
+  previous: ServerStatus | undefined,
+): Pick<ServerStatus, 'lastEmptyCheckAt' | 'activeSince' | 'postedHintAt'> {
+  return {
+    lastEmptyCheckAt: exposure.lastEmptyCheckAt ?? item?.lastEmptyCheckAt ?? previous?.lastEmptyCheckAt,
+    activeSince: item?.activeSince ?? previous?.activeSince,
+    postedHintAt: item?.source === 'posted' ? item.firstSeenAt : previous?.postedHintAt,
+  };
+}
+
 export class StatusBoard {
   readonly #servers = new Map<string, ServerStatus>();
   readonly #listeners = new Set<StatusListener>();
-  readonly #file: string | undefined;
+  readonly #store: BoardStore | undefined;
   readonly #now: () => number;
+  readonly #dirty = new Set<string>();
+  #scheduled = false;
   #saving: Promise<void> = Promise.resolve();
-  #dirty = false;
 
-  constructor(options: { file?: string | undefined; now?: () => number } = {}) {
-    this.#file = options.file;
+  constructor(options: { store?: BoardStore | undefined; now?: () => number } = {}) {
+    this.#store = options.store;
     this.#now = options.now ?? Date.now;
   }
 
-  /** Restores a board saved by a previous run; a missing or unreadable file starts empty. */
+  /** Restores the board a previous run saved. */
   async load(): Promise<void> {
-    if (!this.#file) return;
-    let text: string;
-    try {
-      text = await readFile(this.#file, 'utf8');
-    } catch {
-      return;
-    }
-    try {
-      const saved = JSON.parse(text) as SavedBoard;
-      if (saved.v !== 1 || !Array.isArray(saved.servers)) return;
-      for (const s of saved.servers) if (typeof s.serverId === 'string') this.#servers.set(s.serverId, s);
-    } catch {
-      // A torn write cannot happen (rename is atomic), but a hand-edited file can: start afresh.
-    }
+    for (const s of this.#store?.load() ?? []) this.#servers.set(s.serverId, s);
   }
 
   onChange(listener: StatusListener): () => void {
@@ -132,6 +168,7 @@ export class StatusBoard {
           passwordChecks: outcome.exposure.passwordChecks,
           foundAt: outcome.exposure.foundAt,
           clearedAt: outcome.exposure.clearedAt,
+          ...postBounds(updated, outcome.exposure, previous),
         };
         break;
       case 'escrowed':
@@ -142,6 +179,7 @@ export class StatusBoard {
           versionId: outcome.versionId,
           passwordChecks: outcome.exposure.passwordChecks,
           foundAt: outcome.exposure.foundAt,
+          ...postBounds(updated, outcome.exposure, previous),
         };
         break;
       case 'skipped':
@@ -155,6 +193,8 @@ export class StatusBoard {
             reason: 'escrowed earlier; record already gone',
             versionId: previous?.versionId,
             foundAt: previous?.foundAt,
+            clearedAt: previous?.clearedAt,
+            ...postBounds(undefined, {}, previous),
           };
         } else {
           next = { ...base, state: 'skipped', reason: outcome.reason };
@@ -173,8 +213,10 @@ export class StatusBoard {
                     : 'clear pending',
                 versionId: updated.versionId,
                 foundAt: updated.foundAt,
+                clearedAt: updated.clearedAt,
+                ...postBounds(updated, {}, previous),
               }
-            : { ...base, state: 'waiting', reason: outcome.reason };
+            : { ...base, state: 'waiting', reason: outcome.reason, ...postBounds(updated, {}, previous) };
         break;
       case 'failed':
         next = outcome.permanent
@@ -227,23 +269,27 @@ export class StatusBoard {
     const previous = this.#servers.get(status.serverId);
     this.#servers.set(status.serverId, status);
     for (const listener of this.#listeners) listener(status, previous);
-    this.#scheduleSave();
+    this.#scheduleSave(status.serverId);
   }
 
-  #scheduleSave(): void {
-    if (!this.#file || this.#dirty) return;
-    this.#dirty = true;
-    const file = this.#file;
-    this.#saving = this.#saving.then(async () => {
-      this.#dirty = false;
-      const body: SavedBoard = { v: 1, servers: this.list() };
-      await mkdir(dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      await writeFile(tmp, `${JSON.stringify(body)}\n`);
-      await rename(tmp, file);
+  /** Changes made in one turn of the event loop are saved in one transaction. */
+  #scheduleSave(serverId: string): void {
+    const store = this.#store;
+    if (!store) return;
+    this.#dirty.add(serverId);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    this.#saving = this.#saving.then(() => {
+      this.#scheduled = false;
+      const ids = [...this.#dirty];
+      this.#dirty.clear();
+      try {
+        store.save(ids.map((id) => this.#servers.get(id)).filter((s): s is ServerStatus => s !== undefined));
+      } catch {
+        // A failed save only loses the view, not work (the queue keeps that): try again with the next change.
+        for (const id of ids) this.#dirty.add(id);
+      }
     });
-    // A failed save only loses the view, not work; the next change tries again.
-    this.#saving = this.#saving.catch(() => {});
   }
 
   #iso(): string {

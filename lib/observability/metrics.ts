@@ -15,10 +15,21 @@ interface Datum {
   unit: MetricUnit;
   values: number[];
   dimensions: Record<string, string>;
+  rollup: readonly string[] | undefined;
 }
 
 export interface Metrics {
-  add(name: string, unit: MetricUnit, value: number, dimensions?: Record<string, string>): void;
+  /**
+   * `rollup` names dimensions under which the datum is also published on its own (with
+   * `service`), so one alarm can watch e.g. every API's 429s without listing the APIs.
+   */
+  add(
+    name: string,
+    unit: MetricUnit,
+    value: number,
+    dimensions?: Record<string, string>,
+    rollup?: readonly string[],
+  ): void;
   /** Writes buffered metrics and clears the buffer. */
   flush(): void;
 }
@@ -38,9 +49,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const buffer = new Map<string, Datum>();
 
   return {
-    add(name, unit, value, dimensions = {}) {
+    add(name, unit, value, dimensions = {}, rollup = undefined) {
       const key = `${name}|${JSON.stringify(dimensions)}`;
-      const datum = buffer.get(key) ?? { name, unit, values: [], dimensions };
+      const datum = buffer.get(key) ?? { name, unit, values: [], dimensions, rollup };
       datum.values.push(value);
       buffer.set(key, datum);
     },
@@ -57,7 +68,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
                 CloudWatchMetrics: [
                   {
                     Namespace: namespace,
-                    Dimensions: [Object.keys(dims)],
+                    Dimensions: datum.rollup
+                      ? [Object.keys(dims), ['service', ...datum.rollup]]
+                      : [Object.keys(dims)],
                     Metrics: [{ Name: datum.name, Unit: datum.unit }],
                   },
                 ],

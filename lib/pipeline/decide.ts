@@ -41,6 +41,9 @@ export type ServerAssessment =
   | { kind: 'eligible'; activeSinceMs: number };
 
 /** Nova/BMS task states of a server that is (re)installing; its launched_at is about to move. */
+/** Within this of its deadline a verify GET stops yielding its turn. */
+export const VERIFY_DEADLINE_MARGIN_MS = 15 * 60_000;
+
 const REBUILDING_TASK = /^(rebuild|spawning|scheduling|networking|block_device_mapping)/;
 
 export function assessServer(
@@ -106,8 +109,10 @@ export function planPasswordCheck(args: {
 }): PasswordCheckPlan {
   const { item, scheduler, rateWaitMs } = args;
   if (item.phase === 'verify') {
-    // The exposure window closed at DELETE: the verify GET only takes a token nobody waits for.
-    if (scheduler.defersUnderLoad && rateWaitMs > VERIFY_YIELD_WAIT_MS)
+    // The exposure window closed at DELETE: the verify GET only takes a token nobody waits for,
+    // until its deadline nears (a rush of hints would otherwise starve it into the DLQ).
+    const nearDeadline = args.nowMs >= args.deadlineMs - VERIFY_DEADLINE_MARGIN_MS;
+    if (scheduler.defersUnderLoad && rateWaitMs > VERIFY_YIELD_WAIT_MS && !nearDeadline)
       return { kind: 'wait', reason: 'deferred', delaySeconds: deferDelaySeconds(rateWaitMs) };
     return { kind: 'get' };
   }
@@ -118,8 +123,10 @@ export function planPasswordCheck(args: {
       return { kind: 'wait', reason: 'deferred', delaySeconds: deferDelaySeconds(rateWaitMs) };
     return { kind: 'get' };
   }
-  // An operator who runs `process` asks for a look now; only later looks follow the model.
-  if (item.source === 'cli' && (item.passwordChecks ?? 0) === 0) return { kind: 'get' };
+  // An operator who runs `process` asks for a look now, and a guest's "posted" hint is the
+  // reason to look now: both take the next token, whatever the model says.
+  if ((item.source === 'cli' || item.source === 'posted') && (item.passwordChecks ?? 0) === 0)
+    return { kind: 'get' };
   const lastCheckMs =
     item.lastPasswordCheckAt === undefined ? undefined : Date.parse(item.lastPasswordCheckAt);
   const plan: CheckPlan = planFindCheck(

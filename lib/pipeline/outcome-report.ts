@@ -39,6 +39,7 @@ export function reportOutcome(
     fields['versionId'] = outcome.versionId;
     fields['sha256'] = outcome.sha256;
     fields['foundAt'] = outcome.exposure.foundAt;
+    if (outcome.exposure.lastEmptyCheckAt) fields['lastEmptyCheckAt'] = outcome.exposure.lastEmptyCheckAt;
     fields['clearedAt'] = outcome.exposure.clearedAt;
     fields['passwordChecks'] = outcome.exposure.passwordChecks;
   }

@@ -22,8 +22,11 @@ export type FailReason =
   | 'invalid-item';
 
 export interface ExposureReport {
-  /** ISO time the hook first saw the record (the GET that found it). */
+  /** ISO time the hook first saw the record (the GET that found it): the post was by then. */
   foundAt: string;
+  /** ISO time of the last GET that found nothing: the post was after it (absent: found at the first look). */
+  lastEmptyCheckAt?: string | undefined;
+
   /** ISO time the DELETE was accepted; absent on dry runs. */
   clearedAt?: string | undefined;
   /** Password GETs this server cost, including the one that found it and the verify. */

@@ -18,18 +18,29 @@
  *   over that interval); low-priority items are deferred without spending a call once the
  *   rate limiter says the budget for this invocation is gone.
  * - The budget is also use-it-or-lose-it: a token not spent this minute is gone. So the model's
- *   gaps shrink toward the minimum gap while the GET budget is idle, and stretch back to the
- *   model as its use approaches the share this hook aims for (ESCROW_BUDGET_TARGET_SHARE,
- *   leaving the rest to other users of the account). A small fleet is then polled about as
- *   often as fixed polling would, and a large one as sparingly as the model says.
+ *   gaps shrink toward the minimum gap while the GET budget is not fully used, and stretch back
+ *   to the model as its use approaches the share this hook aims for (ESCROW_BUDGET_TARGET_SHARE,
+ *   leaving the rest to other users of the account). A small fleet
+ *   is then polled about as often as fixed polling would, and a large one as sparingly as the
+ *   model says.
  * - The verify GET after a DELETE does not affect exposure (the window ended at DELETE), so it
  *   is ordered last and yields the budget whenever there is any wait.
+ *
+ * - A guest that runs the `posted` snippet says when it has posted; its hint takes the next
+ *   token (batch-worker.ts). Where guests are expected to notify (ESCROW_POSTED_HINT_SHARE =
+ *   s), a server that has not notified has posted unseen only if it is among the 1 − s that
+ *   do not: the model covers that mass with proportionally fewer checks, and an unused
+ *   budget shrinks its gaps only by that share, so tokens are not spent on servers that would
+ *   have told us.
  *
  * Two baselines exist for the fleet benchmark: fixed-interval polling and plain exponential
  * backoff. They start checking at ACTIVE and neither prioritise nor defer.
  */
 import type { WorkItem } from '../queue/work-item.ts';
 import { DEFAULT_POST_DELAY_MODEL, type PostDelayModel, type SchedulerConfig } from './pipeline-config.ts';
+
+/** How long before the deadline the last finding GET is due at the latest. */
+const DEADLINE_MARGIN_MS = 10 * 60_000;
 
 /** A message delivered this close to its due time counts as due (queues are not exact). */
 const DUE_TOLERANCE_SECONDS = 1;
@@ -83,9 +94,13 @@ export function planFindCheck(
     facts.lastCheckMs === undefined
       ? undefined
       : Math.max(0, (facts.lastCheckMs - facts.activeSinceMs) / 1000);
+  // The last look comes early enough for a find to be escrowed, cleared and verified before the
+  // deadline (a safety-net check of a fleet that notifies would otherwise land on it).
+  const lastLookMs =
+    facts.deadlineMs - Math.min(DEADLINE_MARGIN_MS, (facts.deadlineMs - facts.activeSinceMs) / 4);
   const dueMs = Math.min(
     facts.activeSinceMs + scheduler.nextCheckElapsedSeconds(lastElapsed, facts.checks, pressure) * 1000,
-    facts.deadlineMs,
+    Math.max(nowMs, lastLookMs),
   );
   const waitSeconds = (dueMs - nowMs) / 1000;
   if (waitSeconds <= DUE_TOLERANCE_SECONDS) return { due: true };
@@ -135,16 +150,19 @@ export function createPollScheduler(config: SchedulerConfig): PollScheduler {
 }
 
 function createModelScheduler(config: SchedulerConfig): PollScheduler {
-  const { model, sliceProbability: q, minGapSeconds, maxGapSeconds } = config;
+  const { model, minGapSeconds, maxGapSeconds } = config;
+  // The share of servers that post without telling us; the model's checks cover only that mass.
+  const silent = 1 - config.postedHintShare;
+  const q = silent > 0 ? config.sliceProbability / silent : Number.POSITIVE_INFINITY;
   return {
     kind: 'model',
     config,
     defersUnderLoad: true,
     nextCheckElapsedSeconds(last, _checks, pressure = 1) {
-      const p = clamp(pressure, 0, 1);
+      const p = 1 - (1 - clamp(pressure, 0, 1)) * silent;
       if (last === undefined) {
         // The first check closes the first slice; a server already older than that is due now.
-        return postDelayQuantile(model, q) * p;
+        return postDelayQuantile(model, Math.min(q, CDF_CEILING)) * p;
       }
       const target = postDelayCdf(model, last) + q;
       const ideal = target >= CDF_CEILING ? last + maxGapSeconds : postDelayQuantile(model, target);
@@ -155,7 +173,7 @@ function createModelScheduler(config: SchedulerConfig): PollScheduler {
       if (item.phase === 'verify') return -1;
       // Found but not yet cleared: certainly posted and exposed right now.
       if (item.sha256 !== undefined) return 2;
-      return postedProbability(item, nowMs, model);
+      return postedProbability(item, nowMs, model) * silent;
     },
   };
 }

@@ -24,5 +24,6 @@ export function processDepsFrom(
     scheduler: createPollScheduler(config.scheduler),
     deadlineSeconds: config.deadlineSeconds,
     dryRun: config.dryRun,
+    ledgerBeforeFind: config.ledgerBeforeFind,
   };
 }

@@ -61,6 +61,8 @@ export interface ProcessDeps {
   deadlineSeconds: number;
   dryRun: boolean;
   logger: Logger;
+  /** See PipelineConfig.ledgerBeforeFind. */
+  ledgerBeforeFind?: boolean | undefined;
   rateBudgetFor?: ((region: string) => RateBudget | undefined) | undefined;
 }
 
@@ -160,6 +162,20 @@ class ServerRun {
     const plan = this.planCheck(activeSinceMs);
     if (plan.kind === 'wait')
       return { kind: 'not-ready', reason: plan.reason, retryAfterSeconds: plan.delaySeconds };
+    if (deps.ledgerBeforeFind && item.phase !== 'verify' && item.sha256 === undefined) {
+      // A "posted" hint may have escrowed and cleared this launch's record ahead of this chain.
+      // The escrow proves it without a password GET: the same decision an empty GET would take,
+      // and only when every version of this launch is marked cleared.
+      let history: EscrowHistory | undefined;
+      try {
+        history = await this.escrowHistory();
+      } catch (error) {
+        return { kind: 'failed', reason: 'escrow-read-failed', permanent: false, detail: errorDetail(error) };
+      }
+      const before = assessPassword({ item: this.item, sha256: undefined, activeSinceMs, history });
+      if (before.kind === 'already-cleared' && before.uncleared.length === 0)
+        return { kind: 'skipped', reason: 'already-cleared' };
+    }
     return this.checkPassword(server, activeSinceMs);
   }
 
@@ -208,6 +224,10 @@ class ServerRun {
     this.item.lastPasswordCheckAt = new Date(this.now()).toISOString();
     const ciphertext = record?.ciphertext ? record.ciphertext : undefined;
     if (ciphertext === undefined) {
+      // Only a look before the find bounds the post; a verify or repost-watch GET comes after our
+      // DELETE and would make the exposure just closed look shorter than it was.
+      if (this.item.phase !== 'verify' && this.item.phase !== 'watch')
+        this.item.lastEmptyCheckAt = this.item.lastPasswordCheckAt;
       // Whatever DELETE we sent has applied (or the record was emptied otherwise), and a
       // ciphertext found from now on in this launch was posted by it.
       this.item.deleteSentAt = undefined;
@@ -349,7 +369,11 @@ class ServerRun {
         detail: readBack ? 'read-back differs from the fetched ciphertext' : 'version not found on read-back',
       };
 
-    const exposure = { foundAt: this.item.foundAt, passwordChecks: this.item.passwordChecks ?? 0 };
+    const exposure = {
+      foundAt: this.item.foundAt,
+      lastEmptyCheckAt: this.item.lastEmptyCheckAt,
+      passwordChecks: this.item.passwordChecks ?? 0,
+    };
     if (deps.dryRun) return { kind: 'escrowed', versionId, sha256, exposure, dryRun: true };
     // Looked again right before the DELETE: a concurrent worker on this server may have had its
     // DELETE of this ciphertext accepted since our put (it marks the version after). Rule 2 then
@@ -512,6 +536,7 @@ class ServerRun {
       newVersion,
       exposure: {
         foundAt: item.foundAt!,
+        lastEmptyCheckAt: item.lastEmptyCheckAt,
         clearedAt: item.clearedAt,
         passwordChecks: item.passwordChecks ?? 0,
       },

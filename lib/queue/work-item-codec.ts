@@ -5,11 +5,21 @@
  */
 import type { WorkItem, WorkSource } from './work-item.ts';
 
-const SOURCES: readonly WorkSource[] = ['smn', 'cts', 'eventgrid', 'direct', 'sweep', 'cli', 'requeue'];
+const SOURCES: readonly WorkSource[] = [
+  'smn',
+  'cts',
+  'eventgrid',
+  'direct',
+  'sweep',
+  'cli',
+  'requeue',
+  'posted',
+];
 /** Huawei project ids are 32 hex characters; server ids are UUIDs. Be a little lenient. */
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const REGION = /^[a-z0-9-]{2,64}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
+const CHAIN = /^[A-Za-z0-9-]{1,64}$/;
 
 export class InvalidWorkItemError extends Error {
   override name = 'InvalidWorkItemError';
@@ -54,6 +64,7 @@ export function validateWorkItem(value: unknown): WorkItem {
     origin: text(o, 'origin', 256),
     lastPasswordCheckAt: isoTime(o, 'lastPasswordCheckAt'),
     phase: o['phase'] === undefined ? undefined : oneOf(o, 'phase', ['find', 'verify', 'watch'] as const),
+    lastEmptyCheckAt: isoTime(o, 'lastEmptyCheckAt'),
     foundAt: isoTime(o, 'foundAt'),
     clearedAt: isoTime(o, 'clearedAt'),
     sha256: o['sha256'] === undefined ? undefined : matching(o, 'sha256', SHA256),
@@ -65,6 +76,7 @@ export function validateWorkItem(value: unknown): WorkItem {
     freshLaunch: o['freshLaunch'] === 'first-build' ? 'first-build' : isoTime(o, 'freshLaunch'),
     postedInLaunch: flag(o, 'postedInLaunch'),
     launchMoved: flag(o, 'launchMoved'),
+    chain: o['chain'] === undefined ? undefined : matching(o, 'chain', CHAIN),
   };
   for (const [key, v] of Object.entries(optional))
     if (v !== undefined) (item as unknown as Record<string, unknown>)[key] = v;

@@ -2,7 +2,8 @@
  * The queue message: which server to look at and how far along its wait is. It carries
  * no secret, only ids and timestamps, so a queue or a DLQ can be inspected freely.
  */
-export type WorkSource = 'smn' | 'cts' | 'eventgrid' | 'direct' | 'sweep' | 'cli' | 'requeue';
+/** 'posted': a hint from the guest's "posted" notification (one GET now; never starts a chain). */
+export type WorkSource = 'smn' | 'cts' | 'eventgrid' | 'direct' | 'sweep' | 'cli' | 'requeue' | 'posted';
 
 export interface WorkItem {
   v: 1;
@@ -28,6 +29,11 @@ export interface WorkItem {
    * Absent = 'find'.
    */
   phase?: 'find' | 'verify' | 'watch' | undefined;
+  /**
+   * ISO time of the last find-phase GET that found nothing: the post happened after it. With
+   * foundAt it bounds the true post time, which the hook cannot see (exposure report).
+   */
+  lastEmptyCheckAt?: string | undefined;
   /** ISO time the GET that found the record ran (exposure report). */
   foundAt?: string | undefined;
   /** ISO time our DELETE was accepted (exposure report). */
@@ -53,6 +59,8 @@ export interface WorkItem {
   launchMoved?: boolean | undefined;
   /** ISO time before which the item must not be processed (delays longer than the queue allows are chained). */
   notBefore?: string | undefined;
+  /** Id of the polling chain this item belongs to, where the queue cannot keep one chain per server (SQS). */
+  chain?: string | undefined;
 }
 
 export interface EnqueueOptions {

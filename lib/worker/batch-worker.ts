@@ -9,15 +9,26 @@
  *   transient failure            → retry (SQS redelivers; maxReceiveCount → DLQ)
  *   deadline / permanent failure → DLQ with the reason, then ack
  *   malformed body               → DLQ with the raw body, then ack
+ *
+ * A "posted" hint (source 'posted') goes first in its batch and is best effort: unless it found
+ * the record (then it carries on to the clear and its verify like any item), a not-ready or a
+ * transient failure is acked and dropped, so a hint never starts a second chain of checks.
  */
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Outcome } from '../pipeline/outcome.ts';
 import { reportOutcome } from '../pipeline/outcome-report.ts';
 import { type ProcessDeps, processServer } from '../pipeline/process-server.ts';
+import type { WatchStore } from '../escrow/watch-lease.ts';
 import type { DeadLetterQueue } from '../queue/dead-letter.ts';
 import type { WorkItem, WorkQueue } from '../queue/work-item.ts';
 import { InvalidWorkItemError, parseWorkItem } from '../queue/work-item-codec.ts';
+import { claimChain, settleChain } from './chain-lease.ts';
+
+/** A guest's "posted" hint that has not yet been requeued as an ordinary item. */
+export function isPostedHint(item: WorkItem | undefined): boolean {
+  return item?.source === 'posted';
+}
 
 export interface BatchMessage {
   messageId: string;
@@ -34,6 +45,11 @@ export interface BatchWorkerDeps {
   logger: Logger;
   metrics: Metrics;
   concurrency: number;
+  /**
+   * One polling chain per server where the queue cannot keep one (SQS): leases in the escrow
+   * store (chain-lease.ts). Absent locally, where the SQLite queue merges chains itself.
+   */
+  watches?: WatchStore | undefined;
   /** Observer called once per processed item (the local status page); must not throw. */
   onOutcome?: ((item: WorkItem, outcome: Outcome, updated: WorkItem) => void) | undefined;
 }
@@ -78,6 +94,14 @@ export async function runBatch(
       const waitSeconds = Math.ceil((notBefore - clock.now()) / 1000);
       if (waitSeconds > 1) {
         // A wait longer than the queue's maximum delay, chained: put it back, spend no call.
+        if (deps.watches && item.chain !== undefined)
+          await settleChain(
+            deps.watches,
+            item,
+            { kind: 'waiting', retryAfterSeconds: waitSeconds },
+            clock.now(),
+            signal,
+          );
         settle(message.messageId, await requeue(deps, item, waitSeconds, signal));
         continue;
       }
@@ -87,7 +111,11 @@ export async function runBatch(
     const now = clock.now();
     const scheduler = deps.process.scheduler;
     const ordered = work
-      .map((w, index) => ({ ...w, index, priority: scheduler.priority(w.item, now) }))
+      .map((w, index) => ({
+        ...w,
+        index,
+        priority: isPostedHint(w.item) ? Number.POSITIVE_INFINITY : scheduler.priority(w.item, now),
+      }))
       .sort((a, b) => b.priority - a.priority || a.index - b.index);
 
     let next = 0;
@@ -112,10 +140,21 @@ export async function runBatch(
 }
 
 async function handleOne(
-  item: WorkItem,
+  received: WorkItem,
   deps: BatchWorkerDeps,
   signal: AbortSignal | undefined,
 ): Promise<Disposition> {
+  let item = received;
+  if (deps.watches) {
+    const claim = await claimChain(deps.watches, item, deps.process.clock.now(), signal);
+    if (claim.duplicate) {
+      // Another chain holds a live lease on this server and will look again: end this one.
+      deps.logger.info('duplicate polling chain ended', { serverId: item.serverId, attempt: item.attempt });
+      deps.metrics.add('DuplicateChainEnded', 'Count', 1);
+      return 'ack';
+    }
+    item = claim.item;
+  }
   let outcome: Outcome;
   let updated: WorkItem = item;
   try {
@@ -132,7 +171,12 @@ async function handleOne(
     };
   }
   reportOutcome(deps.logger, deps.metrics, item, outcome);
+  // A dropped hint leaves the server's own chain as it was; only what it changed is reported.
+  const droppedHint = isPostedHint(item) && updated.sha256 === undefined;
+  if (droppedHint && (outcome.kind === 'not-ready' || (outcome.kind === 'failed' && !outcome.permanent)))
+    return 'ack';
   deps.onOutcome?.(item, outcome, updated);
+  if (deps.watches) await settleChain(deps.watches, updated, outcome, deps.process.clock.now(), signal);
 
   switch (outcome.kind) {
     case 'cleared':

@@ -1,5 +1,5 @@
 /**
- * The local counterpart of the SQS event source mapping: lease due messages from the file
+ * The local counterpart of the SQS event source mapping: lease due messages from the SQLite
  * queue, run them through the batch logic the Lambda SQS handler uses, and apply each
  * disposition (ack, or retry later; the queue moves a message that keeps failing to its DLQ,
  * like a redrive policy). One batch at a time, so a message is never processed twice at once
@@ -7,11 +7,11 @@
  */
 import type { Logger } from '../observability/logger.ts';
 import { type BatchWorkerDeps, runBatch } from './batch-worker.ts';
-import type { FileQueue, ReceivedMessage } from '../queue/file-queue.ts';
+import type { ReceivedMessage, SqliteQueue } from '../queue/sqlite-queue.ts';
 import type { WorkItem } from '../queue/work-item.ts';
 
 export interface QueueWorkerOptions {
-  queue: FileQueue;
+  queue: SqliteQueue;
   batch: BatchWorkerDeps;
   logger: Logger;
   batchSize: number;
@@ -27,6 +27,8 @@ export interface QueueWorkerOptions {
    * leaves a message to redeliver rather than an outcome nobody saved.
    */
   beforeSettle?: (() => Promise<void>) | undefined;
+  /** Called after every round of the loop, with its error if it failed (health reporting). */
+  onRound?: ((error: unknown) => void) | undefined;
 }
 
 function parseItem(body: string): WorkItem | undefined {
@@ -45,6 +47,8 @@ export class QueueWorker {
   readonly #abortBatch = new AbortController();
   #loop: Promise<void> | undefined;
   #batches = 0;
+  /** Ends the current idle wait early (set while idling). */
+  #wakeUp: (() => void) | undefined;
 
   constructor(options: QueueWorkerOptions) {
     this.#options = options;
@@ -53,6 +57,14 @@ export class QueueWorker {
   /** Batches run so far (for health output). */
   get batches(): number {
     return this.#batches;
+  }
+
+  /**
+   * Something was just enqueued (a `posted` hint): look at the queue now rather than after the
+   * idle interval, as an SQS long poll returns when a message arrives.
+   */
+  wake(): void {
+    this.#wakeUp?.();
   }
 
   start(): void {
@@ -98,10 +110,20 @@ export class QueueWorker {
       let handled = 0;
       try {
         handled = await this.runOnce();
+        this.#options.onRound?.(undefined);
       } catch (error) {
+        this.#options.onRound?.(error);
         logger.error('local worker round failed; trying again', { error });
       }
-      if (handled === 0 && !this.#stop.signal.aborted) await idle(idlePollMs, this.#stop.signal);
+      if (handled === 0 && !this.#stop.signal.aborted)
+        await new Promise<void>((resolve) => {
+          const wake = new AbortController();
+          this.#wakeUp = () => wake.abort();
+          void idle(idlePollMs, AbortSignal.any([this.#stop.signal, wake.signal])).then(() => {
+            this.#wakeUp = undefined;
+            resolve();
+          });
+        });
     }
   }
 

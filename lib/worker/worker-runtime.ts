@@ -119,7 +119,16 @@ export async function createWorkerRuntime(env: Env, parts: WorkerParts = {}): Pr
   return {
     config,
     process,
-    batch: { process, queue, dlq, logger, metrics, concurrency: config.concurrency },
+    batch: {
+      process,
+      queue,
+      dlq,
+      logger,
+      metrics,
+      concurrency: config.concurrency,
+      // SQS cannot merge a server's polling chains; the escrow store's watch leases do.
+      watches: queue instanceof SqsWorkQueue ? store.watches : undefined,
+    },
     queue,
     dlq,
     logger,

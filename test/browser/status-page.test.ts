@@ -127,4 +127,55 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
       await page.close();
     }
   });
+
+  it('fits 1280 px, labels emulated time, shows exposure bounds and a histogram, and no red zero', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    try {
+      // The page reloads itself every 2 s; on a loaded machine that can land between two looks
+      // below. Serve it once as the stack sent it (same headers, CSP included), minus the refresh.
+      await page.route(`${stack.url}/`, async (route) => {
+        const response = await route.fetch();
+        const body = (await response.text()).replace(/<meta http-equiv="refresh"[^>]*>/, '');
+        await route.fulfill({ response, body });
+      });
+      await page.goto(`${stack.url}/`);
+      expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1280);
+      expect(await page.locator('#clock').textContent()).toMatch(/emulated/);
+      expect(await page.locator('#servers thead').textContent()).toMatch(/First seen \(emulated\)/);
+
+      // Each cleared server shows its exposure as bounds: "a – b", a ≤ b.
+      for (const id of ids.cleared) {
+        const cell = page.locator(`tr[data-server-id="${id}"] td.exposure`);
+        const min = Number(await cell.getAttribute('data-min-seconds'));
+        const max = Number(await cell.getAttribute('data-max-seconds'));
+        expect(min).toBeLessThanOrEqual(max);
+        expect(await cell.textContent()).toMatch(/–/);
+      }
+      // The histogram is an inline SVG with every cleared server in one bin.
+      const bins = page.locator('#exposure-histogram svg g[data-bin]');
+      expect(await bins.count()).toBeGreaterThan(0);
+      const counted = await bins.evaluateAll((gs) =>
+        gs.reduce((sum, g) => sum + Number(g.getAttribute('data-count')), 0),
+      );
+      expect(counted).toBe(ids.cleared.length);
+      const bar = page.locator('#exposure-histogram svg g:not([data-count="0"]) rect').first();
+      expect(Number(await bar.getAttribute('height'))).toBeGreaterThan(0);
+
+      // "failed: 0" is not red.
+      const failed = page.locator('#counts .count', { hasText: 'failed:' });
+      expect(await failed.textContent()).toBe('failed: 0');
+      expect(
+        await page.evaluate<string>(
+          'getComputedStyle(document.querySelector(\'#counts .count[data-count="0"]:last-child\')).color',
+        ),
+      ).not.toBe('rgb(176, 0, 32)');
+      expect(violations).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
 });

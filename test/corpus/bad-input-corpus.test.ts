@@ -42,6 +42,7 @@ const mutations = load<
   }>
 >('./notification-mutations.json');
 const hostileUrls = load<string[]>('./hostile-urls.json');
+const certUrls = load<Array<{ name: string; url: string }>>('./cert-urls.json');
 const badIds = load<string[]>('./bad-ids.json');
 
 const SERVER_ID = '53206ed0-56de-4d6b-b7ee-ffc62ca26f43';
@@ -64,6 +65,8 @@ interface Case {
   name: string;
   /** Expected error code; undefined = any 4xx refusal. */
   code?: string | undefined;
+  /** Nothing at all may be fetched, not even from the trusted certificate host. */
+  fetchesNothing?: boolean;
   build(ctx: Ctx): Request;
 }
 
@@ -71,6 +74,7 @@ const fill = (text: string, ctx: Ctx): string =>
   text
     .replaceAll('{foreignPort}', String(ctx.foreignPort))
     .replaceAll('{foreign}', ctx.foreign)
+    .replaceAll('{cert}', ctx.certBase)
     .replaceAll('{uuid}', SERVER_ID);
 
 function notification(
@@ -290,6 +294,64 @@ for (const url of hostileUrls) {
   });
 }
 
+// 6b. Certificate URLs refused before any fetch, even on the allowed host.
+for (const c of certUrls)
+  cases.push({
+    group: 'cert-url',
+    name: c.name,
+    code: 'untrusted_url',
+    fetchesNothing: true,
+    build: (ctx) => webhook(resign({ ...notification(ctx), signing_cert_url: fill(c.url, ctx) })),
+  });
+
+// 6c. Another tenant's topic, correctly signed (SMN signs every tenant with one certificate).
+const FOREIGN_TOPIC = 'urn:smn:cn-north-4:ffffffffffffffffffffffffffffffff:bms-events';
+for (const type of ['SubscriptionConfirmation', 'UnsubscribeConfirmation'])
+  cases.push({
+    group: 'forged-topic',
+    name: `${type} from another tenant's topic`,
+    code: 'topic_not_allowed',
+    fetchesNothing: true,
+    build: (ctx) =>
+      webhook(
+        resign({
+          ...confirmation(ctx, type),
+          topic_urn: FOREIGN_TOPIC,
+          subscribe_url: `${ctx.certBase}/smn/subscription/confirm?token=abc&topic_urn=${encodeURIComponent(FOREIGN_TOPIC)}`,
+        }),
+      ),
+  });
+cases.push(
+  {
+    group: 'forged-topic',
+    name: "Notification from another tenant's topic naming our project",
+    code: 'topic_not_allowed',
+    fetchesNothing: true,
+    build: (ctx) => webhook(resign({ ...notification(ctx), topic_urn: FOREIGN_TOPIC })),
+  },
+  {
+    group: 'forged-topic',
+    name: 'our topic, but a subscribe_url that confirms another topic',
+    code: 'untrusted_url',
+    build: (ctx) =>
+      webhook(
+        resign({
+          ...confirmation(ctx),
+          subscribe_url: `${ctx.certBase}/smn/subscription/confirm?token=abc&topic_urn=${encodeURIComponent(FOREIGN_TOPIC)}`,
+        }),
+      ),
+  },
+  {
+    group: 'cross-project',
+    name: 'trace names another project than its topic (correctly signed)',
+    code: 'project_not_allowed',
+    build: (ctx) =>
+      webhook(
+        notification(ctx, createTrace([SERVER_ID], { project_id: 'ffffffffffffffffffffffffffffffff' })),
+      ),
+  },
+);
+
 // 7. Ids that are not well-formed, wherever an id is read.
 const JOB_ID_SYNTAX = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
 for (const raw of badIds) {
@@ -429,6 +491,7 @@ describe(`bad-input corpus (${cases.length} cases)`, () => {
     process.env['HUAWEICLOUD_SDK_REGION'] ??= 'cn-north-4';
     process.env['HUAWEICLOUD_SDK_AK'] ??= 'corpus-access-key';
     process.env['HUAWEICLOUD_SDK_SK'] ??= 'corpus-secret-key';
+    process.env['SMN_TOPIC_URN_ALLOWLIST'] ??= TOPIC_URN;
     direct = await import('../../functions/direct-intake.ts');
     webhook = await import('../../functions/webhook.ts');
     direct.runtime.setFactory(async () => runtime);
@@ -450,6 +513,7 @@ describe(`bad-input corpus (${cases.length} cases)`, () => {
   it.for(cases.map((c) => [`${c.group}: ${c.name}`, c] as const))('%s', async ([, c]) => {
     counts.set(c.group, (counts.get(c.group) ?? 0) + 1);
     const request = c.build(ctx);
+    const fetchedBefore = fetched.length;
     if (request.kind === 'webhook') {
       const event = {
         version: '2.0',
@@ -483,6 +547,7 @@ describe(`bad-input corpus (${cases.length} cases)`, () => {
     }
     expect(queue.items).toEqual([]);
     expect(foreign.hits()).toBe(0);
+    if (c.fetchesNothing) expect(fetched.slice(fetchedBefore)).toEqual([]);
     expect(fetched.filter((u) => !u.startsWith(`${cert.url}/`))).toEqual([]);
   });
 

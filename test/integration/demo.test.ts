@@ -63,6 +63,14 @@ describe('npm start (scripts/demo.ts)', () => {
         escrowFiles: 1,
       });
       expect(s.exposureMinutes).toBeGreaterThanOrEqual(0);
+      // What the hook knows brackets the truth: from its finding GET, at most from its last
+      // empty GET (or ACTIVE), to its DELETE. One second of slack for ISO rounding.
+      const truth = s.exposureMinutes! * 60;
+      expect(s.hookExposure).not.toBeNull();
+      expect(s.hookExposure!.minSeconds).toBeLessThanOrEqual(truth + 1);
+      expect(s.hookExposure!.maxSeconds).not.toBeNull();
+      expect(s.hookExposure!.maxSeconds!).toBeGreaterThanOrEqual(truth - 1);
+      expect(s.notified).toBe(false);
       expect(s.passwordCalls).toBeGreaterThan(0);
       // The escrow file on disk is the version the summary counted, and it was marked cleared.
       const dir = (await readdir(summary.escrowDir))[0]!;
@@ -99,7 +107,12 @@ describe('npm start (scripts/demo.ts)', () => {
     cleanup.push(cwd);
     const run = await runDemo(cwd, ['--windows', '2', '--linux', '1', '--time-scale', '150']);
     expect(run.code, run.stderr.slice(-3000)).toBe(0);
-    expect(run.stdout).toMatch(/Server\s+OS\s+Outcome\s+Exposure \(emulated min\)\s+Password calls/);
+    expect(run.stdout).toMatch(
+      /Server\s+OS\s+Outcome\s+Exposure \(emulated min\)\s+Hook's bounds \(emulated\)\s+Notified\s+Password calls/,
+    );
+    expect(run.stdout).toMatch(
+      /demo-win-\d+\s+Windows\s+cleared\s+[\d.]+\s+[\d.]+ (s|min)( – [\d.]+ (s|min))?\s/,
+    );
     expect(run.stdout).toMatch(/2\/2 Windows passwords escrowed, read back and cleared/);
     expect(run.stdout).toMatch(/skipped \(not-windows\)/);
     const escrowDir = /Escrow files: (\S+)/.exec(run.stdout)?.[1];

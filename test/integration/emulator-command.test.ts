@@ -100,8 +100,13 @@ describe('emulator command', () => {
       'HUAWEICLOUD_SMN_ENDPOINT',
       'LOCAL_TIME_EPOCH_MS',
       'LOCAL_TIME_SCALE',
+      'SMN_TOPIC_URN_ALLOWLIST',
     ]);
     expect(env['LOCAL_TIME_SCALE']).toBe('60');
+    // A webhook pointed at the emulator trusts exactly its topic (fail closed otherwise).
+    expect(env['SMN_TOPIC_URN_ALLOWLIST']).toBe(
+      `urn:smn:${env['HUAWEICLOUD_SDK_REGION']}:${env['HUAWEICLOUD_SDK_PROJECT_ID']}:bms-password-escrow-events`,
+    );
 
     const endpoint = env['HUAWEICLOUD_BMS_ENDPOINT']!;
     const clock = clientClock(env, parseLocalConfig(env));

@@ -72,6 +72,11 @@ describe('emulator CTS → SMN pushes', () => {
     expect(headers['x-smn-topic-urn']).toBe(body['topic_urn']);
     expect(body).toMatchObject({ type: 'SubscriptionConfirmation', signature_version: 'v1' });
     expect(body['subscribe_url']).toMatch(new RegExp(`^${emu.url}/__emulator/smn/confirm\\?token=`));
+    // As live confirmation URLs do: the topic, then the region as region and region_id.
+    const confirmUrl = new URL(body['subscribe_url']!);
+    expect(confirmUrl.searchParams.get('topic_urn')).toBe(emu.smnTopicUrn);
+    expect(confirmUrl.searchParams.get('region')).toBe(emu.region);
+    expect(confirmUrl.searchParams.get('region_id')).toBe(emu.region);
     expect(body['signing_cert_url']).toBe(`${emu.url}/__emulator/smn/SMN_emulator.pem`);
     expect(signatureValid(body, 'sha256')).toBe(true);
     expect(signatureValid({ ...body, message: `${body['message']} ` }, 'sha256')).toBe(false);
@@ -101,7 +106,9 @@ describe('emulator CTS → SMN pushes', () => {
       expect(headers['x-smn-message-type']).toBe('Notification');
       expect(body['type']).toBe('Notification');
       expect(body['timestamp']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-      expect(body['unsubscribe_url']).toContain('/__emulator/smn/unsubscribe?subscription_urn=');
+      expect(body['unsubscribe_url']).toContain(
+        `/__emulator/smn/unsubscribe?region=${emu.region}&region_id=${emu.region}&subscription_urn=`,
+      );
       expect(signatureValid(body, 'sha256')).toBe(true);
     }
     const traces = deliveries.map((d) => JSON.parse(d.body['message']!) as Record<string, string>);
@@ -119,6 +126,27 @@ describe('emulator CTS → SMN pushes', () => {
     expect(JSON.parse(traces[0]!['response']!)).toMatchObject({ job_id: jobId, order_id: orderId });
     expect(traces[0]!['request']).not.toMatch(/adminPass":"[^*]/);
     expect(emu.admin.calls().smnDeliveries.filter((d) => d.outcome === 'delivered')).toHaveLength(4);
+  });
+
+  it('answers an unsubscribe with a signed UnsubscribeConfirmation whose subscribe_url re-subscribes', async () => {
+    await confirmedSubscription();
+    emu.admin.createServers({ windows: 1, linux: 0 });
+    await emu.admin.idle();
+    const notification = deliveries.shift()!.body;
+    const left = await fetch(notification['unsubscribe_url']!);
+    expect(left.status).toBe(200);
+    await emu.admin.idle();
+    expect(emu.admin.subscriptions()).toEqual([]);
+    expect(deliveries).toHaveLength(1);
+    const { headers, body } = deliveries.shift()!;
+    expect(headers['x-smn-message-type']).toBe('UnsubscribeConfirmation');
+    expect(body).toMatchObject({ type: 'UnsubscribeConfirmation', topic_urn: emu.smnTopicUrn });
+    expect(body['message']).toMatch(/^You are unsubscribed from topic: /);
+    expect(signatureValid(body, 'sha256')).toBe(true);
+    expect(new URL(body['subscribe_url']!).searchParams.get('region_id')).toBe(emu.region);
+
+    expect((await fetch(body['subscribe_url']!)).status).toBe(200);
+    expect(emu.admin.subscriptions()).toEqual([expect.objectContaining({ confirmed: true, endpoint })]);
   });
 
   it('switches to one job-level trace, a SHA1 signature and a custom trace name', async () => {

@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +16,7 @@ import { sameCiphertext, sha256Hex } from '../../lib/escrow/escrow-record.ts';
 import type { ServerRef } from '../../lib/escrow/escrow-store.ts';
 import { createFileEscrowStore } from '../../lib/escrow/file-store.ts';
 import { projectRoot } from '../helpers/fixtures.ts';
+import { canUnshare } from '../helpers/mount-namespace.ts';
 import {
   expectCleanStoreError,
   fixtureCiphertexts,
@@ -94,6 +104,8 @@ describe('file escrow store: on disk', () => {
 
     const store = createFileEscrowStore({ root });
     expect(await store.ledger(ref)).toBeUndefined();
+    // Its writer is gone: reading the ledger removed the stray temp file.
+    expect(readdirSync(dir)).toEqual([]);
     expect(await store.read(ref, sha256Hex(first))).toBeUndefined();
     const v = await store.put(recordFor(ref, first));
     expect(sameCiphertext((await store.read(ref, v.versionId))?.ciphertext ?? '', first)).toBe(true);
@@ -136,5 +148,49 @@ describe('file escrow store: on disk', () => {
     const store = createFileEscrowStore({ root: freshRoot() });
     const record = { ...recordFor(newRef(), first), sha256: sha256Hex(second) };
     expectCleanStoreError(await store.put(record).catch((e: unknown) => e), 'InvalidRecord', [first]);
+  });
+
+  it('does not count a truncated version file as escrowed, and the next put repairs it', async () => {
+    const root = freshRoot();
+    const store = createFileEscrowStore({ root });
+    const ref = newRef();
+    const v = await store.put(recordFor(ref, first));
+    await store.markCleared(ref, v.versionId);
+    const file = join(root, ref.projectId, ref.serverId, `${v.versionId}.json`);
+    writeFileSync(file, readFileSync(file, 'utf8').slice(0, 40));
+    expect(await store.ledger(ref)).toBeUndefined();
+    const again = await store.put(recordFor(ref, first));
+    expect(sameCiphertext((await store.read(ref, again.versionId))?.ciphertext ?? '', first)).toBe(true);
+    expect((await store.ledger(ref))?.versions.map((x) => x.versionId)).toEqual([v.versionId]);
+  });
+
+  it.skipIf(!canUnshare())('reports EROFS, not ENOENT, on a read-only filesystem', () => {
+    const mount = join(base, `ro-${++n}`);
+    mkdirSync(mount);
+    const script = `
+      import { createFileEscrowStore } from ${JSON.stringify(join(projectRoot, 'lib/escrow/file-store.ts'))};
+      import { buildEscrowRecord } from ${JSON.stringify(join(projectRoot, 'lib/escrow/escrow-record.ts'))};
+      const store = createFileEscrowStore({ root: ${JSON.stringify(join(mount, 'escrow'))} });
+      const ref = ${JSON.stringify(newRef())};
+      const record = buildEscrowRecord({ ref, ciphertext: ${JSON.stringify(first)}, retrievedAt: new Date() });
+      await store.put(record).catch((e) => console.log(e.code));
+    `;
+    // A private mount namespace: a read-only tmpfs without privileges on the host.
+    const child = spawnSync(
+      'unshare',
+      [
+        '-Urm',
+        'sh',
+        '-c',
+        'mount -t tmpfs tmpfs "$1" && mount -o remount,ro "$1" && exec "$2" --input-type=module -e "$3"',
+        'sh',
+        mount,
+        process.execPath,
+        script,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim()).toBe('EROFS');
   });
 });

@@ -42,7 +42,7 @@ describe('clock skew', () => {
     const c = clients(guard);
     const [id] = emu.admin.createServers({ windows: 1, linux: 0 }).serverIds;
     // Ten sweeps' worth of calls: without the correction and the breaker, the fifth locks the AK/SK.
-    await expect(c.bms.showServer(emu.projectId, id!)).rejects.toMatchObject({ kind: 'auth', status: 401 });
+    // The first is rejected once, then re-signed on the gateway's time and goes through.
     for (let i = 0; i < 10; i++) expect((await c.bms.showServer(emu.projectId, id!)).id).toBe(id);
     expect(unauthorized()).toBe(1);
     const health = guard.health();
@@ -77,8 +77,7 @@ describe('clock skew', () => {
     const guard = new AuthGuard();
     const c = clients(guard);
     const [id] = emu.admin.createServers({ windows: 1, linux: 0 }).serverIds;
-    // The gateway here accepts only 1 minute of skew: the first call measures, the rest pass.
-    await c.bms.showServer(emu.projectId, id!).catch(() => undefined);
+    // The gateway here accepts only 1 minute of skew: the first attempt measures, its re-sign passes.
     expect((await c.bms.showServer(emu.projectId, id!)).id).toBe(id);
     expect(Math.abs(guard.skewMs - 8 * 60_000)).toBeLessThan(3000);
     expect(Math.abs(cloudClock(systemClock, guard).now() - Date.now() - 8 * 60_000)).toBeLessThan(3000);

@@ -69,4 +69,35 @@ describe('Huawei API call metrics', () => {
     });
     expect(counts()).toEqual({ 'server.get:4xx': 1 });
   });
+
+  it('counts a 401 as such, once (never retried), and rolls results up for the alarms', async () => {
+    const bad = createHuaweiClients(
+      parseHuaweiConfig({
+        HUAWEICLOUD_SDK_REGION: emu.region,
+        HUAWEICLOUD_BMS_ENDPOINT: emu.url,
+        HUAWEICLOUD_IAM_ENDPOINT: emu.url,
+      }),
+      {
+        credentials: staticCredentialProvider({ accessKey: emu.accessKey, secretKey: `${emu.secretKey}x` }),
+        clock: emu.clock,
+        metrics,
+        random: () => 0,
+      },
+    );
+    try {
+      await expect(
+        bad.bms.getPassword(emu.projectId, '5f8c6d3a-1b2c-4d5e-8f90-a1b2c3d4e5f6'),
+      ).rejects.toMatchObject({ kind: 'auth' });
+    } finally {
+      await bad.close();
+    }
+    metrics.flush();
+    const emf = lines.map((l) => JSON.parse(l)).find((b) => b.result === '401');
+    lines.length = 0;
+    expect(emf).toMatchObject({ api: 'password.get', result: '401', HuaweiApiCall: 1 });
+    expect(emf._aws.CloudWatchMetrics[0].Dimensions).toEqual([
+      ['service', 'api', 'result'],
+      ['service', 'result'],
+    ]);
+  });
 });

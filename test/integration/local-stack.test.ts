@@ -3,15 +3,19 @@
  * malformed SMN posts (nothing queued), and an HTML page that escapes whatever it shows.
  */
 import { startEmulator } from '../../emulator/index.ts';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseLocalConfig, resolveLocalMode } from '../../lib/local/local-config.ts';
+import type { RunningEmulator } from '../../emulator/index.ts';
+import { parseLocalConfig, resolveLocalMode, STATE_DB_FILE } from '../../lib/local/local-config.ts';
 import { type LocalStack, startLocalStack } from '../../lib/local/local-stack.ts';
 import type { ServerStatus } from '../../lib/local/status-board.ts';
 import { renderStatusPage } from '../../lib/local/status-page.ts';
 import { silentLogger } from '../../lib/observability/logger.ts';
+import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
+import type { WorkItem } from '../../lib/queue/work-item.ts';
 
 describe('local stack HTTP surface', () => {
   let stack: LocalStack;
@@ -36,7 +40,11 @@ describe('local stack HTTP surface', () => {
   it('reports health and mode', async () => {
     const res = await fetch(`${stack.url}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ ok: true, mode: 'emulator' });
+    const health = (await res.json()) as { checks: Array<{ name: string; ok: boolean }> };
+    expect(health).toMatchObject({ ok: true, status: 'ok', mode: 'emulator' });
+    expect(health.checks.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['accepting', 'state-database', 'escrow-store', 'lock', 'worker']),
+    );
     expect(stack.mode).toBe('emulator');
   });
 
@@ -58,7 +66,7 @@ describe('local stack HTTP surface', () => {
     const bad = await fetch(stack.webhookUrl, { method: 'POST', body: '{not json' });
     expect(bad.status).toBe(400);
     expect((await fetch(stack.webhookUrl)).status).toBe(405);
-    expect(await stack.queue.depth()).toEqual({ visible: 0, invisible: 0 });
+    expect(await stack.queue.depth()).toEqual({ visible: 0, invisible: 0, deadLettered: 0 });
     expect(stack.board.list()).toEqual([]);
   });
 
@@ -73,10 +81,35 @@ describe('local stack HTTP surface', () => {
     expect((await fetch(`${stack.url}/nope`)).status).toBe(404);
   });
 
+  it('keeps the status page up with a garbled dead letter in the queue', async () => {
+    stack.queue.db
+      .statement(
+        `INSERT INTO queue_dead_letters (at, reason, item, body) VALUES ('?', '', '{garbled', x'00ff')`,
+      )
+      .run();
+    expect((await fetch(`${stack.url}/`)).status).toBe(200);
+    expect((await fetch(`${stack.url}/status.json`)).status).toBe(200);
+    expect((await stack.queue.depth()).deadLettered).toBe(1);
+  });
+
+  it('sweeps a server that has not posted into one waiting message, however many sweeps run', async () => {
+    const ids = (stack.emulator as RunningEmulator).admin.createServers({
+      windows: 1,
+      linux: 0,
+      distribution: 'fixed',
+      bootDelaySeconds: 1,
+      postDelaySeconds: 10_000_000,
+    }).windowsIds;
+    for (let i = 0; i < 4; i++) await stack.sweep();
+    const waiting = stack.queue.db
+      .statement('SELECT count(*) AS n FROM queue_messages WHERE chain_key LIKE ?')
+      .get(`%/${ids[0]}`) as { n: number };
+    expect(waiting.n).toBe(1);
+  });
+
   it('refuses a second stack on the same state dir', async () => {
     // The lock names this live process, so the takeover check must refuse.
-    const { writeFile } = await import('node:fs/promises');
-    await writeFile(join(stateDir, 'serve.lock'), `${process.ppid}\n`);
+    stack.queue.db.statement('UPDATE serve_lock SET pid = ?').run(process.ppid);
     await expect(
       startLocalStack({
         config: { ...parseLocalConfig({}), port: 0, stateDir },
@@ -85,6 +118,51 @@ describe('local stack HTTP surface', () => {
         logger: silentLogger,
       }),
     ).rejects.toThrow(/in use by process/);
+  });
+});
+
+describe('local stack whose state dir is deleted while it runs', () => {
+  let stack: LocalStack;
+  let stateDir: string;
+
+  beforeAll(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'local-stack-deleted-'));
+    stack = await startLocalStack({
+      config: { ...parseLocalConfig({}), port: 0, stateDir, sweepIntervalSeconds: 0 },
+      env: {},
+      logger: silentLogger,
+      sweepOnStart: false,
+      startEmulator,
+    });
+  });
+  afterAll(async () => {
+    await stack?.close(1000);
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('keeps answering and writes its database back, losing nothing', async () => {
+    const item: WorkItem = {
+      v: 1,
+      projectId: stack.projectId,
+      region: stack.region,
+      serverId: 'kept-across-the-deletion',
+      firstSeenAt: new Date(stack.clock.now()).toISOString(),
+      attempt: 0,
+      source: 'direct',
+    };
+    await stack.queue.enqueue([item], { delaySeconds: 900 });
+    await rm(stateDir, { recursive: true, force: true });
+    for (const path of ['/', '/status.json']) expect((await fetch(`${stack.url}${path}`)).status).toBe(200);
+
+    const file = join(stateDir, STATE_DB_FILE);
+    for (let i = 0; i < 200 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 100));
+    const reader = new SqliteQueue({ database: file });
+    try {
+      expect(await reader.depth()).toMatchObject({ invisible: 1 });
+    } finally {
+      reader.close();
+    }
+    expect(((await (await fetch(`${stack.url}/healthz`)).json()) as { ok: boolean }).ok).toBe(true);
   });
 });
 

@@ -91,6 +91,14 @@ describe('processServer: happy paths', () => {
     const truth = stack.emu.admin.server(id)!;
     const gets = passwordCalls(id, 'GET');
     expect(gets.every((g) => g.time >= truth.activeAt)).toBe(true);
+    // The hook's bounds on the post it cannot see: after its last empty GET, by its finding GET.
+    const posted = truth.postHistory.find((h) => h.event === 'posted')!.at;
+    if (settled.final.kind === 'cleared') {
+      const { lastEmptyCheckAt, foundAt } = settled.final.exposure;
+      expect(lastEmptyCheckAt).toBeDefined();
+      expect(Date.parse(lastEmptyCheckAt!)).toBeLessThanOrEqual(posted);
+      expect(Date.parse(foundAt)).toBeGreaterThanOrEqual(posted);
+    }
     const reasons = settled.outcomes.map((o) => (o.kind === 'not-ready' ? o.reason : o.kind));
     expect(reasons[0]).toBe('building');
     const delays = settled.outcomes.flatMap((o) =>
@@ -201,9 +209,21 @@ describe('processServer: duplicates, concurrency, reinstall, store trouble', () 
     for (const r of results) expect(['cleared', 'skipped']).toContain(r.final.kind);
     expect(results.some((r) => r.final.kind === 'cleared')).toBe(true);
     const deletesBefore = passwordCalls(id, 'DELETE').length;
+    const getsBefore = passwordCalls(id, 'GET').length;
     const late = await stack.runUntilSettled(stack.item(id, { ...extra, firstSeenAt: extra.activeSince }));
     expect(late.final).toMatchObject({ kind: 'skipped', reason: 'already-cleared' });
     expect(passwordCalls(id, 'DELETE')).toHaveLength(deletesBefore);
+    // Where guests notify, the ledger is read before the GET: a duplicate of a server cleared
+    // this launch (the chain beside a `posted` hint) costs no password call of the 50/min.
+    const withHints = stack.deps({}, { ESCROW_POSTED_MODE: 'unsigned' });
+    const getsNow = passwordCalls(id, 'GET').length;
+    const again = await stack.runUntilSettled(
+      stack.item(id, { ...extra, firstSeenAt: extra.activeSince }),
+      withHints,
+    );
+    expect(again.final).toMatchObject({ kind: 'skipped', reason: 'already-cleared' });
+    expect(passwordCalls(id, 'GET')).toHaveLength(getsNow);
+    expect(getsNow).toBeGreaterThan(getsBefore);
     const { ledger, records } = await versionsOf(id);
     expect(ledger?.versions).toHaveLength(1);
     expect(records[0]?.ciphertext).toBe(ciphertext);

@@ -1,6 +1,6 @@
 /**
- * The local stack's path: a durable FileQueue drained by the shared batch logic over the
- * emulator and the Secrets Manager fake. A "restart" (a new FileQueue on the same directory)
+ * The local stack's path: a durable SqliteQueue drained by the shared batch logic over the
+ * emulator and the Secrets Manager fake. A "restart" (a new SqliteQueue on the same file)
  * carries on with the re-queued work.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nullMetrics } from '../../lib/observability/metrics.ts';
-import { FileQueue } from '../../lib/queue/file-queue.ts';
+import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
 import type { ProcessDeps } from '../../lib/pipeline/process-server.ts';
 import { QueueWorker } from '../../lib/worker/file-queue-worker.ts';
 import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';
@@ -25,7 +25,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function workerFor(queue: FileQueue, process: ProcessDeps, beforeSettle?: () => Promise<void>): QueueWorker {
+function workerFor(
+  queue: SqliteQueue,
+  process: ProcessDeps,
+  beforeSettle?: () => Promise<void>,
+): QueueWorker {
   return new QueueWorker({
     queue,
     batch: { process, queue, dlq: queue, logger: stack.logger, metrics: nullMetrics, concurrency: 2 },
@@ -47,14 +51,15 @@ describe('file queue worker', () => {
       // first check on a loaded machine, and then there would be nothing left to wait for.
       postDelaySeconds: 10_000_000,
     }).windowsIds[0]!;
-    const process = stack.deps();
+    // No repost watch: the queue is to be empty once the clear is verified.
+    const process = stack.deps({}, { ESCROW_REPOST_WATCH_SECONDS: '0' });
     const open = () =>
-      new FileQueue({
-        dir,
+      new SqliteQueue({
+        database: join(dir, 'state.db'),
         clock: stack.emu.clock,
         priority: (item, now) => (item ? process.scheduler.priority(item, now) : 0),
       });
-    const worker = (queue: FileQueue) => workerFor(queue, process);
+    const worker = (queue: SqliteQueue) => workerFor(queue, process);
 
     const first = open();
     await first.enqueue([stack.item(id)]);
@@ -71,7 +76,7 @@ describe('file queue worker', () => {
     }
     expect(stack.emu.admin.server(id)!.ciphertext).toBeNull();
     expect(stack.emu.admin.server(id)!.clearedAt).not.toBeNull();
-    expect(await restarted.depth()).toEqual({ visible: 0, invisible: 0 });
+    expect(await restarted.depth()).toEqual({ visible: 0, invisible: 0, deadLettered: 0 });
     expect(await restarted.deadLetters()).toEqual([]);
   });
 
@@ -80,18 +85,18 @@ describe('file queue worker', () => {
     await stack.emu.admin.idle();
     const process = stack.deps();
     // A lease far longer than the batch, so "still leased" cannot be a race with the 1000x clock.
-    const queue = new FileQueue({
-      dir: join(dir, 'settle'),
+    const queue = new SqliteQueue({
+      database: join(dir, 'settle.db'),
       clock: stack.emu.clock,
       visibilityTimeoutSeconds: 10_000_000,
     });
-    const seen: Array<{ visible: number; invisible: number }> = [];
+    const seen: Array<{ visible: number; invisible: number; deadLettered: number }> = [];
     const worker = workerFor(queue, process, async () => {
       seen.push(await queue.depth());
     });
     await queue.enqueue([stack.item(id)]);
     expect(await worker.runOnce()).toBe(1); // Linux: skipped, acked
-    expect(seen).toEqual([{ visible: 0, invisible: 1 }]);
-    expect(await queue.depth()).toEqual({ visible: 0, invisible: 0 });
+    expect(seen).toEqual([{ visible: 0, invisible: 1, deadLettered: 0 }]);
+    expect(await queue.depth()).toEqual({ visible: 0, invisible: 0, deadLettered: 0 });
   });
 });

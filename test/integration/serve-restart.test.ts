@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
+import { STATE_DB_FILE } from '../../lib/local/local-config.ts';
+import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
 import { fastServeEnv } from '../../harness/serve-env.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -163,6 +165,11 @@ describe('serve survives SIGKILL', () => {
     expect(await second.exited).toBe(0);
     expect(second.stderr()).not.toMatch(/"level":"ERROR"/);
     // Nothing was dead-lettered and the queue drained.
-    expect(await readdir(join(stateDir, 'queue', 'dlq'))).toEqual([]);
+    const queue = new SqliteQueue({ database: join(stateDir, STATE_DB_FILE) });
+    try {
+      expect(await queue.depth()).toEqual({ visible: 0, invisible: 0, deadLettered: 0 });
+    } finally {
+      queue.close();
+    }
   }, 240_000);
 });

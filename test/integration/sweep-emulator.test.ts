@@ -42,6 +42,7 @@ describe('sweep against the emulator', () => {
     const config = testConfig({
       SMN_CERT_HOST_ALLOWLIST: emulator.url,
       SMN_SUBSCRIBE_HOST_ALLOWLIST: emulator.url,
+      SMN_TOPIC_URN_ALLOWLIST: emulator.smnTopicUrn,
     });
     runtime = testRuntime({
       config,

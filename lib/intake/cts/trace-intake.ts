@@ -10,12 +10,15 @@ import type { IntakeDeps } from '../intake-deps.ts';
 import { IntakeError } from '../intake-errors.ts';
 import { validateProjectId, validateRegion } from '../ids.ts';
 import { resolveJob } from './job-resolver.ts';
+import { assertTraceProject } from '../smn/topic-trust.ts';
 
 export interface TraceContext {
   /** Region the event belongs to (from the topic URN, or the configured default). */
   region: string | undefined;
   /** Project to use when the trace does not name one. */
   projectId: string | undefined;
+  /** The project in the SMN topic URN the trace came through: the trace may name only it (or an allowed one). */
+  topicProjectId?: string | undefined;
   source: WorkSource;
   origin: string;
 }
@@ -37,6 +40,8 @@ export async function intakeTrace(
     return { status: 'ignored', reason };
   }
   const projectId = validateProjectId(trace.project_id ?? context.projectId, 'project_id');
+  if (context.topicProjectId !== undefined)
+    assertTraceProject(projectId, context.topicProjectId, deps.config.allowedProjectIds);
   const region = validateRegion(context.region, 'region');
   const targets = traceTargets(trace);
 

@@ -1,12 +1,12 @@
 /**
- * Fetches and caches SMN signing certificates. Only URLs that pass the allow-list are
- * fetched; redirects are refused (a redirect could leave the allow-listed host), the fetch
- * has a timeout and the body a size cap. Successful fetches are cached per warm instance;
+ * Fetches and caches SMN signing certificates. Only URLs that pass `checkCertUrl` (allowed
+ * host, https, a `.pem` path, no query or fragment) are fetched; redirects are refused (a
+ * redirect could leave the allow-listed host), the fetch has a timeout and the body a size cap. Successful fetches are cached per warm instance;
  * failures are not, so a transient outage heals on redelivery.
  */
 import { X509Certificate } from 'node:crypto';
 import { IntakeError } from '../intake-errors.ts';
-import { checkUrl, fetchAllowed, type HostPattern } from './url-allowlist.ts';
+import { checkCertUrl, fetchAllowed, type HostPattern } from './url-allowlist.ts';
 import {
   CertificateFormatError,
   type SignatureAlgorithm,
@@ -96,7 +96,7 @@ export function createCertFetcher(options: CertFetcherOptions): CertFetcher {
   };
 
   return async (raw, signal) => {
-    const url = checkUrl(raw, options.allowlist, 'signing_cert_url');
+    const url = checkCertUrl(raw, options.allowlist, 'signing_cert_url');
     const key = url.href;
     let pending = cache.get(key);
     if (!pending) {

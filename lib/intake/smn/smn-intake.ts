@@ -47,10 +47,12 @@ export async function handleSmnDelivery(
 
   switch (message.type) {
     case 'SubscriptionConfirmation':
-      await deps.confirmSubscription(message.subscribe_url, signal);
+      await deps.confirmSubscription(message.subscribe_url, message.topic_urn, signal);
       log.info('SMN subscription confirmed', { topicUrn: message.topic_urn });
       return { type: 'SubscriptionConfirmation', confirmed: true };
     case 'UnsubscribeConfirmation':
+      // Acknowledged and logged, never followed: its subscribe_url would re-subscribe, and
+      // whether to do that is the operator's decision (doctor --fix), not a message's.
       log.warn(
         'SMN subscription was cancelled; this endpoint will get no more notifications from the topic',
         {
@@ -66,6 +68,7 @@ export async function handleSmnDelivery(
         {
           region: topic?.region,
           projectId: topic?.projectId,
+          topicProjectId: topic?.projectId,
           source: 'smn',
           origin: `smn:${message.message_id}`,
         },

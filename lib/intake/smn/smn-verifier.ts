@@ -10,13 +10,14 @@ import type { CertFetcher } from './smn-cert-fetcher.ts';
 import { IntakeError } from '../intake-errors.ts';
 import type { SmnMessage } from './smn-message.ts';
 import { smnStringToSign } from './smn-string-to-sign.ts';
+import { assertTopicAllowed, type TopicTrust } from './topic-trust.ts';
 
 export interface SmnVerifierOptions {
   fetchCertificate: CertFetcher;
   clock: Pick<Clock, 'now'>;
   maxMessageAgeSeconds: number;
-  /** Empty = any topic. */
-  topicUrnAllowlist: readonly string[];
+  /** Unset trusts no topic (fail closed). */
+  topicTrust: TopicTrust;
 }
 
 export type SmnVerifier = (message: SmnMessage, signal?: AbortSignal) => Promise<void>;
@@ -24,8 +25,7 @@ export type SmnVerifier = (message: SmnMessage, signal?: AbortSignal) => Promise
 export function createSmnVerifier(options: SmnVerifierOptions): SmnVerifier {
   const windowMs = options.maxMessageAgeSeconds * 1000;
   return async (message, signal) => {
-    if (options.topicUrnAllowlist.length > 0 && !options.topicUrnAllowlist.includes(message.topic_urn))
-      throw new IntakeError('topic_not_allowed', 'SMN topic_urn is not on SMN_TOPIC_URN_ALLOWLIST');
+    assertTopicAllowed(options.topicTrust, message.topic_urn);
 
     const sentAt = Date.parse(message.timestamp);
     const now = options.clock.now();

@@ -13,6 +13,10 @@
  *  3. The official signer sorts canonical headers with localeCompare but SignedHeaders with a
  *     code-unit sort; the generators only use names where both orders agree.
  *
+ * Bodies that are not JSON go through the official request processing itself
+ * (BasicCredentials.processAuthRequest), which declares them `X-Sdk-Content-Sha256:
+ * UNSIGNED-PAYLOAD` unless Content-Type is absent or exactly application/json.
+ *
  * Set FC_SEED to replay a run; the seed is printed on every run.
  */
 import { createRequire } from 'node:module';
@@ -33,6 +37,19 @@ const { AKSKSigner } = require('@huaweicloud/huaweicloud-sdk-core/auth/AKSKSigne
   AKSKSigner: {
     sign(request: OfficialRequest, credential: { getAk(): string; getSk(): string }): Record<string, string>;
     CanonicalURI(path: string): string;
+  };
+};
+
+interface OfficialHttpRequest extends OfficialRequest {
+  url: string;
+}
+const { BasicCredentials } = require('@huaweicloud/huaweicloud-sdk-core/auth/BasicCredentials.js') as {
+  BasicCredentials: new () => {
+    withAk(ak: string): InstanceType<typeof BasicCredentials>;
+    withSk(sk: string): InstanceType<typeof BasicCredentials>;
+    withProjectId(id: string): InstanceType<typeof BasicCredentials>;
+    withSecurityToken(token: string): InstanceType<typeof BasicCredentials>;
+    processAuthRequest(client: unknown, request: OfficialHttpRequest): Promise<OfficialHttpRequest>;
   };
 };
 
@@ -166,7 +183,103 @@ const PLAIN_GET: Generated = {
   date: '20240101T000000Z',
 };
 
+const contentTypeArb = fc.constantFrom(
+  undefined,
+  'application/json',
+  'APPLICATION/JSON',
+  'application/json; charset=UTF-8',
+  'application/json;charset=utf-8',
+  'text/plain',
+  'application/octet-stream',
+  'application/x-www-form-urlencoded',
+  'application/xml',
+  'multipart/form-data; boundary=----bms',
+);
+const bodyRequestArb = fc.record({
+  method: fc.constantFrom('POST', 'PUT', 'PATCH', 'DELETE'),
+  segments: fc.array(pathSegment, { minLength: 1, maxLength: 3 }),
+  contentType: contentTypeArb,
+  json: fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }), { minKeys: 1 }),
+  text: fc.string({ maxLength: 40 }),
+  ak: secret,
+  sk: secret,
+  securityToken: fc.option(fc.stringMatching(/^[A-Za-z0-9+/=_-]{16,80}$/), { nil: undefined }),
+  projectId: fc.option(fc.stringMatching(/^[0-9a-f]{32}$/), { nil: undefined }),
+});
+type BodyRequest = typeof bodyRequestArb extends fc.Arbitrary<infer T> ? T : never;
+
+const isJson = (r: BodyRequest): boolean =>
+  r.contentType === undefined || r.contentType.toLowerCase() === 'application/json';
+
+/** What the official SDK sends: its own request processing, then the signer. */
+async function officialBodyRequest(r: BodyRequest): Promise<Record<string, string>> {
+  let credentials = new BasicCredentials().withAk(r.ak).withSk(r.sk);
+  if (r.projectId) credentials = credentials.withProjectId(r.projectId);
+  if (r.securityToken) credentials = credentials.withSecurityToken(r.securityToken);
+  const headers: Record<string, string> = { 'X-Sdk-Date': '20240101T000000Z' };
+  if (r.contentType !== undefined) headers['content-type'] = r.contentType;
+  const processed = await credentials.processAuthRequest(undefined, {
+    endpoint: 'https://bms.cn-north-4.myhuaweicloud.com',
+    url: `/${r.segments.join('/')}`,
+    method: r.method,
+    headers,
+    queryParams: {},
+    data: isJson(r) ? r.json : r.text,
+  });
+  return processed.headers;
+}
+
+function ourBodyRequest(r: BodyRequest): Record<string, string> {
+  const headers: Record<string, string> = { 'X-Sdk-Date': '20240101T000000Z' };
+  if (r.contentType !== undefined) headers['content-type'] = r.contentType;
+  return signRequest(
+    {
+      method: r.method,
+      url: new URL(`/${r.segments.join('/')}`, 'https://bms.cn-north-4.myhuaweicloud.com'),
+      headers,
+      body: isJson(r) ? JSON.stringify(r.json) : r.text,
+      projectId: r.projectId,
+    },
+    { accessKey: r.ak, secretKey: r.sk, securityToken: r.securityToken },
+  ).headers;
+}
+
 describe('signer differential against the official Huawei Node SDK', () => {
+  it('matches the official request processing on JSON and non-JSON bodies (UNSIGNED-PAYLOAD)', async () => {
+    await fc.assert(
+      fc.asyncProperty(bodyRequestArb, async (r) => {
+        const official = await officialBodyRequest(r);
+        const ours = ourBodyRequest(r);
+        expect(ours['Authorization']).toBe(official['Authorization']);
+        expect(ours['X-Sdk-Content-Sha256']).toBe(official['X-Sdk-Content-Sha256']);
+        expect(ours['X-Sdk-Content-Sha256']).toBe(isJson(r) ? undefined : 'UNSIGNED-PAYLOAD');
+      }),
+      { seed, numRuns: 300 },
+    );
+  });
+
+  it('signs a non-JSON body as UNSIGNED-PAYLOAD: the body is not covered, the declaration is', () => {
+    const r: BodyRequest = {
+      method: 'POST',
+      segments: ['v1', 'upload'],
+      contentType: 'application/octet-stream',
+      json: {},
+      text: 'first',
+      ak: 'AccessKey',
+      sk: 'SecretKey',
+      securityToken: undefined,
+      projectId: undefined,
+    };
+    const first = ourBodyRequest(r);
+    expect(first['Authorization']).toContain(
+      'SignedHeaders=content-type;host;x-sdk-content-sha256;x-sdk-date,',
+    );
+    expect(ourBodyRequest({ ...r, text: 'second' })['Authorization']).toBe(first['Authorization']);
+    // A multipart Content-Type is sent but not signed (its boundary is chosen after signing).
+    const multipart = ourBodyRequest({ ...r, contentType: 'multipart/form-data; boundary=----bms' });
+    expect(multipart['Authorization']).toContain('SignedHeaders=host;x-sdk-content-sha256;x-sdk-date,');
+  });
+
   it('reproduces the official signer on the BMS password vector', () => {
     const r: Generated = {
       ...PLAIN_GET,

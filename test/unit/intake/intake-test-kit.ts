@@ -110,7 +110,11 @@ export function createTrace(
 }
 
 export function testConfig(env: Env = {}) {
-  return parseIntakeConfig({ SMN_MAX_BODY_BYTES: String(256 * 1024), ...env });
+  return parseIntakeConfig({
+    SMN_MAX_BODY_BYTES: String(256 * 1024),
+    SMN_TOPIC_URN_ALLOWLIST: TOPIC_URN,
+    ...env,
+  });
 }
 
 export function testRuntime(parts: Partial<IntakeParts> & Pick<IntakeParts, 'config'>): IntakeRuntime & {

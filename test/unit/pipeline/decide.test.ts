@@ -111,6 +111,9 @@ describe('planPasswordCheck', () => {
     expect(planPasswordCheck({ ...base, item: verify, nowMs: T0, rateWaitMs: 20_000 }).kind).toBe('wait');
     expect(planPasswordCheck({ ...base, item: verify, nowMs: T0, rateWaitMs: 1_250 }).kind).toBe('get');
     expect(planPasswordCheck({ ...base, item: verify, nowMs: T0 }).kind).toBe('get');
+    // Near its deadline it stops yielding, or a long rush would starve it into the DLQ.
+    const late = base.deadlineMs - 10 * 60_000;
+    expect(planPasswordCheck({ ...base, item: verify, nowMs: late, rateWaitMs: 20_000 }).kind).toBe('get');
   });
 
   it('retries a found-but-not-cleared record at once', () => {

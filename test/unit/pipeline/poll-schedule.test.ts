@@ -158,3 +158,46 @@ describe('baseline schedulers', () => {
     expect(gaps).toEqual([5, 10, 20, 40, 300]);
   });
 });
+
+describe('posted hint share', () => {
+  const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();
+
+  it('polls for the share of guests that do not notify: fewer checks, none spent on a fleet that all notifies', () => {
+    const checksOver = (share: number, pressure: number): number => {
+      const s = createPollScheduler(parseSchedulerConfig({ ESCROW_POSTED_HINT_SHARE: String(share) }));
+      let last: number | undefined;
+      let n = 0;
+      for (;;) {
+        const next = s.nextCheckElapsedSeconds(last, n, pressure);
+        if (next > 3600) return n;
+        last = next;
+        n++;
+      }
+    };
+    expect(checksOver(0.5, 1)).toBeLessThan(checksOver(0, 1));
+    // An idle budget no longer shrinks the gaps of servers that would have told us.
+    expect(checksOver(1, 0)).toBe(0);
+    expect(checksOver(0.5, 0)).toBeLessThan(checksOver(0, 0));
+    // The posting probability of a silent server is scaled by the silent share.
+    const half = createPollScheduler(parseSchedulerConfig({ ESCROW_POSTED_HINT_SHARE: '0.5' }));
+    const waiting = item({ activeSince: at(0) });
+    expect(half.priority(waiting, T0 + 600_000)).toBeCloseTo(
+      modelScheduler.priority(waiting, T0 + 600_000) / 2,
+      9,
+    );
+  });
+});
+
+describe('the last look before the deadline', () => {
+  it('leaves time to clear and verify: a far check is pulled in to 10 minutes before the deadline', () => {
+    const notifying = createPollScheduler(parseSchedulerConfig({ ESCROW_POSTED_HINT_SHARE: '1' }));
+    // Its safety-net check (the model's 99.9th percentile, ~107 min) would fall after this deadline.
+    const deadlineMs = T0 + 3600e3;
+    const plan = planFindCheck(notifying, { activeSinceMs: T0, checks: 0, deadlineMs }, T0);
+    expect(plan).toEqual({ due: false, delaySeconds: 3000 });
+    // Past that point, a look is due at once rather than at the deadline itself.
+    expect(planFindCheck(notifying, { activeSinceMs: T0, checks: 0, deadlineMs }, T0 + 3100e3)).toEqual({
+      due: true,
+    });
+  });
+});
