@@ -265,7 +265,11 @@ export function assessPassword(args: {
 
 /** A "not ready" past the deadline becomes a permanent failure, so it is surfaced in the DLQ. */
 export function applyDeadline(outcome: Outcome, item: WorkItem, nowMs: number, deadlineMs: number): Outcome {
-  if (outcome.kind !== 'not-ready' || nowMs < deadlineMs) return outcome;
+  if (nowMs < deadlineMs) return outcome;
+  // A transient failure is retried until the deadline, like a wait; then it is surfaced too.
+  if (outcome.kind === 'failed' && !outcome.permanent)
+    return { ...outcome, permanent: true, detail: `${outcome.detail ?? outcome.reason}; deadline passed` };
+  if (outcome.kind !== 'not-ready') return outcome;
   if (item.phase === 'verify')
     return {
       kind: 'failed',

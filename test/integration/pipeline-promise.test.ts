@@ -80,9 +80,12 @@ describe('ambiguous DELETE (issue 9, failure 1)', () => {
     });
     try {
       stack.emu.admin.setSwitches({ lostDeleteResponses: 1, lostDeleteResponseKind: 'reset' });
+      // The hook never saw this launch's record empty (the repost landed right after the lost
+      // DELETE), so after the clear it watches until the launch's post window closes (an hour).
       const settled = await stack.runUntilSettled(
         stack.item(id, { source: 'cli' }),
         stack.deps({ bmsFor: () => huawei.bms, rateBudgetFor: () => huawei.rateLimiter }),
+        200,
       );
       expect(settled.final.kind).toBe('cleared');
       await expectEveryPostEscrowed(id);

@@ -264,6 +264,21 @@ describe('assessPassword', () => {
 });
 
 describe('applyDeadline and error mapping', () => {
+  it('retries a transient failure until the deadline, then surfaces it as permanent', () => {
+    const failed = {
+      kind: 'failed',
+      reason: 'escrow-write-failed',
+      permanent: false,
+      detail: 'EIO',
+    } as const;
+    expect(applyDeadline(failed, item(), T0 + 100, T0 + 200)).toBe(failed);
+    expect(applyDeadline(failed, item(), T0 + 200, T0 + 200)).toEqual({
+      ...failed,
+      permanent: true,
+      detail: 'EIO; deadline passed',
+    });
+  });
+
   it('turns a late not-ready into a permanent deadline failure', () => {
     const notReady = { kind: 'not-ready', reason: 'not-posted', retryAfterSeconds: 60 } as const;
     expect(applyDeadline(notReady, item(), T0 + 100, T0 + 200)).toBe(notReady);
