@@ -187,11 +187,11 @@ export class Fleet {
     record.pending.sort((a, b) => a.at - b.at);
   }
 
-  #clear(record: ServerRecord, at: number): void {
+  #clear(record: ServerRecord, at: number, source: 'delete-api' | 'late-clear' = 'delete-api'): void {
     if (record.ciphertext === null) return;
     record.ciphertext = null;
     record.clearedAt = at;
-    record.history.push({ at, event: 'cleared', source: 'delete-api' });
+    record.history.push({ at, event: 'cleared', source });
   }
 
   /** A post by the guest right now (test hook). */
@@ -269,7 +269,7 @@ export class Fleet {
   #materialize(record: ServerRecord, now: number): void {
     while (record.pending.length > 0 && record.pending[0]!.at <= now) {
       const due = record.pending.shift()!;
-      if (due.source === 'late-clear') this.#clear(record, due.at);
+      if (due.source === 'late-clear') this.#clear(record, due.at, 'late-clear');
       else this.#post(record, due.at, due.source);
     }
   }

@@ -122,7 +122,8 @@ export interface PostHistoryEntry {
   /** Emulated epoch milliseconds. */
   at: number;
   event: 'posted' | 'refused' | 'cleared';
-  source: PostSource | 'delete-api';
+  /** 'late-clear': a DELETE accepted earlier (202) applied now. */
+  source: PostSource | 'delete-api' | 'late-clear';
   /**
    * 'posted' only: lower-case hex SHA-256 of the ciphertext stored (not secret; the same hash
    * a WorkItem carries), so tests can check each posted version against the escrow.

@@ -64,7 +64,9 @@ export function checkInvariants(input: CheckInput): CheckResult {
 
   const deletesByServer = new Map<string, Array<{ index: number; time: number }>>();
   input.passwordEvents.forEach((e, index) => {
-    if (e.method !== 'DELETE' || e.status < 200 || e.status >= 300) return;
+    // Every DELETE that reached the cloud, whatever its answer: an ambiguous one (reset or 500
+    // after the clear) applied too, and it is the one its clear must be judged against.
+    if (e.method !== 'DELETE') return;
     const list = deletesByServer.get(e.serverId) ?? [];
     list.push({ index, time: e.time });
     deletesByServer.set(e.serverId, list);
@@ -118,6 +120,7 @@ export function checkInvariants(input: CheckInput): CheckResult {
             deletesByServer.get(truth.id) ?? [],
             current,
             h.at,
+            h.source === 'late-clear',
           )
         : writtenBefore(view, current, h.at);
       if (!ok) {
@@ -177,9 +180,13 @@ function readBackPreceded(
   deletes: Array<{ index: number; time: number }>,
   sha: string | undefined,
   clearedAt: number,
+  late = false,
 ): boolean {
   if (sha === undefined) return false;
-  const deleteEvent = deletes.find((d) => d.time >= clearedAt);
+  // A late-applied 202 was caused by a DELETE sent before the clear: the last one before it.
+  const deleteEvent = late
+    ? deletes.findLast((d) => d.time <= clearedAt)
+    : deletes.find((d) => d.time >= clearedAt);
   if (!deleteEvent) return false;
   return readBacks.some((r) => r.sha256 === sha && r.passwordEventIndex <= deleteEvent.index);
 }

@@ -21,6 +21,8 @@ import type { EscrowStore } from '../../lib/escrow/escrow-store.ts';
 import { createFileEscrowStore } from '../../lib/escrow/file-store.ts';
 import { createSecretsManagerEscrowStore } from '../../lib/escrow/secrets-manager-store.ts';
 import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
+import { AuthGuard } from '../../lib/huawei/auth-guard.ts';
+import type { BmsApi } from '../../lib/huawei/bms-types.ts';
 import { createHuaweiClients, type HuaweiClients } from '../../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
 import { parseIntakeConfig } from '../../lib/intake/intake-config.ts';
@@ -65,6 +67,8 @@ export interface FaultTally {
   storeReadMismatches: number;
   crashes: Partial<Record<CrashPoint | 'sigkill', number>>;
   reinstalls: number;
+  /** Reinstalls started right after the hook's GET found a record, before its DELETE. */
+  reinstallsBetweenGetAndDelete: number;
   sweeps: number;
 }
 
@@ -132,6 +136,8 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
     timeScale: spec.timeScale,
     switches: {
       deletePasswordStatus: spec.deletePasswordStatus,
+      lostDeleteResponses: spec.ambiguousDeletes,
+      deleteApplyDelaySeconds: spec.deletePasswordStatus === 202 ? spec.deleteApplyDelaySeconds : 0,
       smnDropRate: spec.intake === 'smn' ? spec.events.dropRate : 0,
       distribution: spec.distribution,
       faults: spec.huawei,
@@ -159,6 +165,7 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
     storeReadMismatches: 0,
     crashes: {},
     reinstalls: 0,
+    reinstallsBetweenGetAndDelete: 0,
     sweeps: 0,
   };
   const outcomes: Record<string, number> = {};
@@ -171,8 +178,10 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
       // The campaign waits for quiescence; the repost watch after each clear is the simulator's.
       ESCROW_REPOST_WATCH_SECONDS: '0',
     };
+    const scenarioGuard = new AuthGuard({ now: () => Date.now() });
     const huaweiClients = (): HuaweiClients =>
       createHuaweiClients(parseHuaweiConfig(env), {
+        authGuard: scenarioGuard,
         credentials: staticCredentialProvider({
           accessKey: emulator.accessKey,
           secretKey: emulator.secretKey,
@@ -240,6 +249,31 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
 
     // The worker, one life at a time.
     const crashRandom = random('crashes');
+    // Reinstall between GET and DELETE: the hook holds the old ciphertext while the OS is rebuilt.
+    const betweenRandom = random('reinstall-between');
+    const reinstalledBetween = new Set<string>();
+    const reinstallingBms = (inner: BmsApi): BmsApi => ({
+      // BmsClient's methods live on its prototype: delegate each one, a spread would drop them.
+      showServer: (...args) => inner.showServer(...args),
+      listServers: (...args) => inner.listServers(...args),
+      deletePassword: (...args) => inner.deletePassword(...args),
+      showJob: (...args) => inner.showJob(...args),
+      async getPassword(projectId, serverId, options) {
+        const record = await inner.getPassword(projectId, serverId, options);
+        if (
+          record !== undefined &&
+          reinstalledBetween.size < spec.reinstallsBetweenGetAndDelete &&
+          !reinstalledBetween.has(serverId) &&
+          betweenRandom.next() < 0.5
+        ) {
+          reinstalledBetween.add(serverId);
+          faults.reinstalls++;
+          faults.reinstallsBetweenGetAndDelete++;
+          emulator.admin.reinstall(serverId, { bootDelaySeconds: 30, postDelaySeconds: 60 });
+        }
+        return record;
+      },
+    });
     const smFaultRandom = random('sm-faults');
     const stop = new AbortController();
     const workerLoop = (async () => {
@@ -255,7 +289,10 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions = {}):
           logger: logger.child({ component: 'worker' }),
           metrics,
           store: crashingStore(recorded, life),
-          bmsFor: () => crashingBms(clients.bms, life),
+          bmsFor: () => crashingBms(reinstallingBms(clients.bms), life),
+          // Fresh per scenario: the process-wide guard would carry one scenario's skew and
+          // breaker into the next, and a single-seed replay would not see the same run.
+          authGuard: scenarioGuard,
           rateBudgetFor: () => clients.rateLimiter,
           queue: gated,
           dlq: gated,

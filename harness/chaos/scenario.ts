@@ -54,6 +54,12 @@ export interface ScenarioSpec {
   reinstalls: number;
   /** Emulated seconds between sweeps (the recovery path for dropped events). */
   sweepIntervalSeconds: number;
+  /** DELETEs that clear the record and then lose their answer (reset or 500): ambiguous DELETEs. */
+  ambiguousDeletes: number;
+  /** A DELETE answered 202 empties the record this many emulated seconds later (0: at once). */
+  deleteApplyDelaySeconds: number;
+  /** Servers reinstalled right after the hook's GET found their record, before its DELETE. */
+  reinstallsBetweenGetAndDelete: number;
 }
 
 function pick<T>(random: Random, options: readonly T[]): T {
@@ -98,6 +104,23 @@ export function drawScenario(seed: number, sizing: ScenarioSizing = { maxWindows
     crashRate: rate(random, 0.03),
     reinstalls: Math.floor(random.next() * Math.min(4, windows / 3)),
     sweepIntervalSeconds: pick(random, [600, 900, 1200]),
+    ...drawAmbiguity(seed, windows),
+  };
+}
+
+/**
+ * The faults added for issue 9, from their own stream so that every older seed still draws the
+ * same servers, rates and store as before.
+ */
+function drawAmbiguity(
+  seed: number,
+  windows: number,
+): Pick<ScenarioSpec, 'ambiguousDeletes' | 'deleteApplyDelaySeconds' | 'reinstallsBetweenGetAndDelete'> {
+  const random = createRandom(deriveSeed(seed, 'chaos-scenario-ambiguity'));
+  return {
+    ambiguousDeletes: random.next() < 0.4 ? 0 : 1 + Math.floor(random.next() * Math.min(4, windows)),
+    deleteApplyDelaySeconds: random.next() < 0.5 ? 0 : pick(random, [5, 20, 45]),
+    reinstallsBetweenGetAndDelete: random.next() < 0.5 ? 0 : 1 + Math.floor(random.next() * 2),
   };
 }
 
@@ -117,5 +140,6 @@ export function describeScenario(spec: ScenarioSpec): string {
     `putFail=${s.writeFailRate} tamper=${s.tamperReadRate}`,
     `crash=${spec.crashRate}`,
     `reinstall=${spec.reinstalls}`,
+    `ambiguousDELETE=${spec.ambiguousDeletes} late202=${spec.deleteApplyDelaySeconds}s reinstallGET→DELETE=${spec.reinstallsBetweenGetAndDelete}`,
   ].join(' ');
 }

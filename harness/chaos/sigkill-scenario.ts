@@ -100,6 +100,9 @@ export async function runSigkillScenario(options: SigkillOptions): Promise<Scena
     crashRate: 0,
     reinstalls: 0,
     sweepIntervalSeconds: 4,
+    ambiguousDeletes: 0,
+    deleteApplyDelaySeconds: 0,
+    reinstallsBetweenGetAndDelete: 0,
   };
   const emulator = await startEmulator({
     seed: options.seed,
@@ -213,6 +216,7 @@ export async function runSigkillScenario(options: SigkillOptions): Promise<Scena
         huaweiResets: resets,
         huaweiLatencyMs: 0,
         deleteStatus: spec.deletePasswordStatus,
+        reinstallsBetweenGetAndDelete: 0,
         smnDropped: calls.smnDeliveries.filter((d) => d.outcome !== 'delivered').length,
         eventsDuplicated: 0,
         eventsDelayed: 0,

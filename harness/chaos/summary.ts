@@ -45,6 +45,9 @@ export function summarizeCampaign(results: readonly ScenarioResult[], realSecond
     'escrow write failures': sum((r) => r.faults.storeWriteFailures),
     'read-back mismatches': sum((r) => r.faults.storeReadMismatches),
     'OS reinstalls (2nd version)': sum((r) => r.faults.reinstalls),
+    'reinstalls between GET and DELETE': sum((r) => r.faults.reinstallsBetweenGetAndDelete ?? 0),
+    'ambiguous DELETEs (answers to lose)': sum((r) => r.spec.ambiguousDeletes ?? 0),
+    'scenarios with late 202s': sum((r) => (r.spec.deleteApplyDelaySeconds > 0 ? 1 : 0)),
     sweeps: sum((r) => r.faults.sweeps),
   };
   const lines = [

@@ -1,10 +1,36 @@
 /**
  * Runs a range of simulated scenarios and sums them up: steps, faults by kind, violations by
  * kind and by failure class (with the scenario number and seed where each class first showed).
+ * With `jobs` > 1 the seeds are shared out to worker threads; every scenario is independent and
+ * the results are merged in seed order, so the summary does not depend on the number of jobs.
  */
-import type { ViolationKind } from './oracle.ts';
+import { Worker } from 'node:worker_threads';
+import type { Violation, ViolationKind } from './oracle.ts';
 import { describeScenario } from './scenario.ts';
 import { runSimScenario, type SimResult } from './run-scenario.ts';
+
+/** What a worker thread sends back per scenario (the trace stays behind: a replay recreates it). */
+export interface ScenarioDigest {
+  seed: number;
+  steps: number;
+  end: string;
+  faults: Array<[string, number]>;
+  violations: Violation[];
+  lockouts: number;
+  surfacedByHealth: number;
+}
+
+export function digest(result: SimResult): ScenarioDigest {
+  return {
+    seed: result.scenario.seed,
+    steps: result.steps,
+    end: result.end,
+    faults: [...result.faults],
+    violations: result.violations,
+    lockouts: result.lockouts,
+    surfacedByHealth: result.surfacedByHealth,
+  };
+}
 
 export interface CampaignSummary {
   scenarios: number;
@@ -17,12 +43,22 @@ export interface CampaignSummary {
   /** The first failing scenario, for its trace. */
   firstFailure: SimResult | undefined;
   ends: Map<string, number>;
+  /** AK/SK lockouts the hook walked into (invariant 5), and the scenarios where it happened. */
+  lockouts: number;
+  lockoutSeeds: number[];
+  surfacedByHealth: number;
+}
+
+export interface CampaignOptions {
+  /** Worker threads (1: run in this thread). */
+  jobs?: number | undefined;
+  onProgress?: ((done: number, summary: CampaignSummary) => void) | undefined;
 }
 
 export async function runCampaign(
   startSeed: number,
   count: number,
-  onProgress?: (done: number, summary: CampaignSummary) => void,
+  options: CampaignOptions = {},
 ): Promise<CampaignSummary> {
   const summary: CampaignSummary = {
     scenarios: 0,
@@ -33,29 +69,74 @@ export async function runCampaign(
     failingSeeds: [],
     firstFailure: undefined,
     ends: new Map(),
+    lockouts: 0,
+    lockoutSeeds: [],
+    surfacedByHealth: 0,
   };
-  for (let i = 0; i < count; i++) {
-    const seed = startSeed + i;
-    const result = await runSimScenario(seed);
+  const add = (d: ScenarioDigest): void => {
+    const position = d.seed - startSeed + 1;
     summary.scenarios++;
-    summary.steps += result.steps;
-    summary.ends.set(result.end, (summary.ends.get(result.end) ?? 0) + 1);
-    for (const [kind, n] of result.faults) summary.faults.set(kind, (summary.faults.get(kind) ?? 0) + n);
+    summary.steps += d.steps;
+    summary.ends.set(d.end, (summary.ends.get(d.end) ?? 0) + 1);
+    summary.lockouts += d.lockouts;
+    if (d.lockouts > 0) summary.lockoutSeeds.push(d.seed);
+    summary.surfacedByHealth += d.surfacedByHealth;
+    for (const [kind, n] of d.faults) summary.faults.set(kind, (summary.faults.get(kind) ?? 0) + n);
     const seen = new Set<string>();
-    for (const v of result.violations) {
+    for (const v of d.violations) {
       summary.violations[v.kind]++;
       if (seen.has(v.tag)) continue;
       seen.add(v.tag);
       const cls = summary.classes.get(v.tag);
       if (cls) cls.scenarios++;
-      else summary.classes.set(v.tag, { first: i + 1, seed, scenarios: 1 });
+      else summary.classes.set(v.tag, { first: position, seed: d.seed, scenarios: 1 });
     }
-    if (result.violations.length > 0) {
-      summary.failingSeeds.push(seed);
-      summary.firstFailure ??= result;
+    if (d.violations.length > 0) summary.failingSeeds.push(d.seed);
+    if (options.onProgress && summary.scenarios % 1000 === 0) options.onProgress(summary.scenarios, summary);
+  };
+
+  const jobs = Math.max(1, Math.min(options.jobs ?? 1, count));
+  if (jobs === 1) {
+    for (let i = 0; i < count; i++) {
+      const result = await runSimScenario(startSeed + i);
+      add(digest(result));
+      if (result.violations.length > 0) summary.firstFailure ??= result;
     }
-    if (onProgress && (i + 1) % 1000 === 0) onProgress(i + 1, summary);
+    return summary;
   }
+
+  // Threads finish out of order; merge strictly by seed so the summary is the same for any `jobs`.
+  const pending = new Map<number, ScenarioDigest>();
+  let nextSeed = startSeed;
+  const flush = (): void => {
+    for (let d = pending.get(nextSeed); d !== undefined; d = pending.get(nextSeed)) {
+      pending.delete(nextSeed);
+      add(d);
+      nextSeed++;
+    }
+  };
+  await Promise.all(
+    Array.from(
+      { length: jobs },
+      (_, job) =>
+        new Promise<void>((resolve, reject) => {
+          const worker = new Worker(new URL('./campaign-worker.ts', import.meta.url), {
+            workerData: { startSeed: startSeed + job, count, stride: jobs, lastSeed: startSeed + count - 1 },
+          });
+          worker.on('message', (batch: ScenarioDigest[]) => {
+            for (const d of batch) pending.set(d.seed, d);
+            flush();
+          });
+          worker.on('error', reject);
+          worker.on('exit', (code) =>
+            code === 0 ? resolve() : reject(new Error(`sim worker ${job} exited with ${code}`)),
+          );
+        }),
+    ),
+  );
+  flush();
+  const first = summary.failingSeeds[0];
+  if (first !== undefined) summary.firstFailure = await runSimScenario(first);
   return summary;
 }
 

@@ -32,8 +32,11 @@ export interface SimServer {
 
 export type ClearCause = 'immediate' | 'late-202';
 
+/** first: the launch's first post; retry: Cloudbase-Init re-sending the same one; rerun: a new one after a reboot. */
+export type PostKind = 'first' | 'retry' | 'rerun';
+
 export interface CloudObserver {
-  onPost(server: SimServer, ciphertext: string): void;
+  onPost(server: SimServer, ciphertext: string, kind: PostKind): void;
   /** `ciphertext` is what the clear removed (undefined: the record was already empty). */
   onClear(
     server: SimServer,
@@ -138,11 +141,11 @@ export class SimCloud {
   }
 
   /** Cloudbase-Init's POST: lands only on an empty record (Nova answers 409 otherwise). */
-  guestPost(server: SimServer, ciphertext: string): boolean {
+  guestPost(server: SimServer, ciphertext: string, kind: PostKind): boolean {
     if (server.record !== undefined || server.status !== 'ACTIVE') return false;
     server.record = ciphertext;
     this.#trace(`guest ${server.name} posts ${sha256Hex(ciphertext).slice(0, 8)} (launch ${server.launch})`);
-    this.#observer.onPost(server, ciphertext);
+    this.#observer.onPost(server, ciphertext, kind);
     return true;
   }
 

@@ -34,6 +34,9 @@ interface StoredVersion {
   value: string;
   createdAt: string;
   cleared: boolean;
+  /** Non-secret launch facts kept beside the value, as the file store's ledger reports them. */
+  launchedAt: string | undefined;
+  postedInLaunch: boolean | undefined;
 }
 
 export interface StoreObserver {
@@ -94,7 +97,15 @@ export class SimEscrowStore implements EscrowStore {
   }
 
   #info(v: StoredVersion): EscrowVersionInfo {
-    return { versionId: v.versionId, sha256: v.sha256, createdAt: v.createdAt, cleared: v.cleared };
+    const launch =
+      v.launchedAt === undefined ? {} : { launchedAt: v.launchedAt, postedInLaunch: v.postedInLaunch };
+    return {
+      versionId: v.versionId,
+      sha256: v.sha256,
+      createdAt: v.createdAt,
+      cleared: v.cleared,
+      ...launch,
+    };
   }
 
   async put(record: EscrowRecord, options?: CallOptions): Promise<EscrowVersionInfo> {
@@ -118,6 +129,8 @@ export class SimEscrowStore implements EscrowStore {
         value,
         createdAt: new Date(this.#loop.now()).toISOString(),
         cleared: false,
+        launchedAt: record.launchedAt,
+        postedInLaunch: record.launchedAt === undefined ? undefined : record.postedInLaunch,
       };
       versions.push(version);
       if (!this.#broken) this.#observer.onDurable(record.serverId, record.sha256);

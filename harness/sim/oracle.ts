@@ -12,7 +12,7 @@
  *   queue/DLQ body.
  */
 import { createHash } from 'node:crypto';
-import type { ClearCause, CloudObserver, SimServer } from './fake-cloud.ts';
+import type { ClearCause, CloudObserver, PostKind, SimServer } from './fake-cloud.ts';
 import type { StoreObserver } from './fake-escrow-store.ts';
 import type { DlqEntry } from './fake-queue.ts';
 
@@ -34,6 +34,7 @@ interface Post {
   at: number;
   /** Wiped by a reinstall before anyone could escrow it: not the hook's to keep. */
   wiped: boolean;
+  kind: PostKind;
 }
 
 const sha = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -43,8 +44,6 @@ export class Oracle implements CloudObserver, StoreObserver {
   readonly posts: Post[] = [];
   readonly #durable = new Set<string>();
   readonly #readBack = new Set<string>();
-  /** Servers whose earlier-launch ciphertext we saw cleared: a lost post after that is failure 2's shape. */
-  readonly #clearedLaunches = new Map<string, Set<number>>();
   readonly #secrets: string[] = [];
   readonly #now: () => number;
 
@@ -53,7 +52,7 @@ export class Oracle implements CloudObserver, StoreObserver {
     for (const s of fixedSecrets) this.#secrets.push(s);
   }
 
-  onPost(server: SimServer, ciphertext: string): void {
+  onPost(server: SimServer, ciphertext: string, kind: PostKind = 'first'): void {
     this.#secrets.push(ciphertext.slice(0, 32));
     this.posts.push({
       serverId: server.id,
@@ -62,6 +61,7 @@ export class Oracle implements CloudObserver, StoreObserver {
       sha: sha(ciphertext),
       at: this.#now(),
       wiped: false,
+      kind,
     });
   }
 
@@ -79,12 +79,6 @@ export class Oracle implements CloudObserver, StoreObserver {
     if (ciphertext === undefined) return;
     const h = sha(ciphertext);
     const key = `${server.id}|${h}`;
-    const post = this.posts.find((p) => p.serverId === server.id && p.sha === h);
-    if (post) {
-      const set = this.#clearedLaunches.get(server.id) ?? new Set<number>();
-      set.add(post.launch);
-      this.#clearedLaunches.set(server.id, set);
-    }
     if (this.#durable.has(key) && this.#readBack.has(key)) return;
     const why = this.#durable.has(key) ? 'escrowed but never read back' : 'never escrowed';
     const tag =
@@ -92,7 +86,7 @@ export class Oracle implements CloudObserver, StoreObserver {
         ? 'failure 1 (late 202 cleared a newer post)'
         : afterAmbiguous
           ? 'failure 1 (ambiguous DELETE retried blindly)'
-          : 'clear before escrow';
+          : "failure 1 (an unconditional DELETE, e.g. a concurrent worker's, cleared a newer post)";
     this.violations.push({
       kind: 'premature',
       at: this.#now(),
@@ -137,34 +131,48 @@ export class Oracle implements CloudObserver, StoreObserver {
     return true;
   }
 
-  /** The checks that only make sense once nothing moves any more. */
-  atQuiescence(servers: Iterable<SimServer>, dlq: readonly DlqEntry[]): void {
+  /** Which failure a post the hook never escrowed looks like. */
+  #classify(p: Post | undefined): string {
+    if (p === undefined) return 'post never escrowed';
+    if (p.kind === 'rerun')
+      return 'a new ciphertext in the same launch after our clear (guest re-run after a reboot)';
+    if (p.launch > 1) return 'failure 2 (reinstall: the new launch was never looked at again)';
+    return 'post never escrowed';
+  }
+
+  /**
+   * The checks that only make sense once nothing moves any more. `degraded` is the hook's own
+   * health, when it says it cannot make progress (e.g. the clock is beyond the gateway's window):
+   * a server the hook cannot reach is then surfaced by that, not silently reported done.
+   */
+  atQuiescence(servers: Iterable<SimServer>, dlq: readonly DlqEntry[], degraded?: string | undefined): void {
+    const problems: Violation[] = [];
     for (const p of this.posts) {
       if (p.wiped || this.#durable.has(`${p.serverId}|${p.sha}`)) continue;
-      const cleared = this.#clearedLaunches.get(p.serverId);
-      this.violations.push({
+      problems.push({
         kind: 'lost',
         at: this.#now(),
         detail: `${p.name} launch ${p.launch}: posted ${p.sha.slice(0, 8)} at ${p.at}, never escrowed`,
-        tag: cleared?.has(p.launch)
-          ? 'a second post in the same launch after our clear was never looked at (the watch after DELETE)'
-          : p.launch > 1 && cleared !== undefined
-            ? 'failure 2 (reinstall: the new launch was never looked at again)'
-            : 'post never escrowed',
+        tag: this.#classify(p),
       });
     }
     for (const server of servers) {
       if (!server.windows || server.record === undefined) continue;
       const h = sha(server.record);
-      const post = this.posts.find((p) => p.serverId === server.id && p.sha === h);
+      const post = this.posts.findLast((p) => p.serverId === server.id && p.sha === h);
       const postedAt = post?.at ?? 0;
       if (dlq.some((d) => d.serverId === server.id && d.at >= postedAt)) continue;
-      this.violations.push({
+      problems.push({
         kind: 'unfinished',
         at: this.#now(),
         detail: `${server.name} launch ${server.launch}: record ${h.slice(0, 8)} still exposed, nothing in the DLQ`,
-        tag: server.launch > 1 ? 'failure 2 (reinstalled server left exposed)' : 'server left exposed',
+        tag: this.#classify(post),
       });
     }
+    if (degraded === undefined) this.violations.push(...problems);
+    else this.surfacedByHealth += problems.length;
   }
+
+  /** Problems the hook itself reported through its health (degraded) instead of a DLQ letter. */
+  surfacedByHealth = 0;
 }

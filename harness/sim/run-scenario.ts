@@ -17,6 +17,7 @@
  */
 import { processDepsFrom } from '../../lib/pipeline/process-deps.ts';
 import { parsePipelineConfig } from '../../lib/pipeline/pipeline-config.ts';
+import { AuthGuard } from '../../lib/huawei/auth-guard.ts';
 import { BmsClient } from '../../lib/huawei/bms-client.ts';
 import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
 import type { HttpTransport } from '../../lib/huawei/http-transport.ts';
@@ -85,6 +86,8 @@ export interface SimResult {
   servers: number;
   posts: number;
   lockouts: number;
+  /** Exposures the hook reported through degraded health rather than the DLQ. */
+  surfacedByHealth: number;
 }
 
 const TRACE_TAIL = 400;
@@ -146,10 +149,17 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
   const jitter = stream('retry-jitter');
   const endpoint = new URL('https://bms.cn-north-4.myhuaweicloud.com');
 
-  /** A process's view of the Huawei API: its own rate limiter and signed caller. */
+  const guards: AuthGuard[] = [];
+  /**
+   * A process's view of the Huawei API: its own rate limiter, signed caller and auth guard (the
+   * process-wide one in production; one per simulated process here, on simulated time).
+   */
   const huaweiFor = (transport: HttpTransport, logger: Logger, metrics: Metrics) => {
     const rateLimiter = new RateLimiter({ clock: hookClock });
+    const authGuard = new AuthGuard({ now: () => hookClock.now() });
+    guards.push(authGuard);
     const caller = new SignedCaller({
+      authGuard,
       transport,
       credentials,
       clock: hookClock,
@@ -159,7 +169,7 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
       metrics,
       signingTime: () => new Date(hookClock.now()),
     });
-    return { bms: new BmsClient({ caller, endpoint }), rateLimiter };
+    return { bms: new BmsClient({ caller, endpoint }), rateLimiter, authGuard };
   };
 
   const pipelineConfig = parsePipelineConfig({
@@ -198,18 +208,31 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
   };
   const rangeMs = ([lo, hi]: [number, number]): number => env.int(lo * 1000, hi * 1000);
 
-  const guestPost = (server: SimServer, launch: number, retriesLeft: number): void => {
+  const guestPost = (
+    server: SimServer,
+    launch: number,
+    ciphertext: string | undefined,
+    retriesLeft: number,
+  ): void => {
     if (server.launch !== launch || server.status !== 'ACTIVE') return;
+    const posted = ciphertext ?? freshCiphertext();
     // Cloudbase-Init checks is_password_set first; a set record (or a 409) ends its attempt.
-    if (!cloud.guestPost(server, freshCiphertext())) {
+    const kind = ciphertext !== undefined ? 'retry' : retriesLeft < 2 ? 'rerun' : 'first';
+    if (!cloud.guestPost(server, posted, kind)) {
       addTrace(`guest ${server.name} finds a record set, does not post (launch ${launch})`);
       return;
     }
     if (retriesLeft > 0 && env.next() < scenario.guestRepostRate) {
-      faults.add('guest-repost');
-      addTrace(`guest ${server.name} POST answer lost; will check and post again`);
+      // The POST landed but its answer was lost. Cloudbase-Init's _exec_with_retry sends the same
+      // ciphertext again (a 409 ends it); a plugin run that failed runs again at the next boot
+      // with a new password: a new ciphertext in the same launch (a reboot keeps launched_at).
+      const rerun = env.next() < scenario.guestRerunShare;
+      faults.add(rerun ? 'guest-rerun-new-ciphertext' : 'guest-retry-same-ciphertext');
+      addTrace(
+        `guest ${server.name} POST answer lost; ${rerun ? 'reboots and runs again' : 'retries the POST'}`,
+      );
       envAt(rangeMs(scenario.guestRepostDelaySeconds), 'guest-repost', () =>
-        guestPost(server, launch, retriesLeft - 1),
+        guestPost(server, launch, rerun ? undefined : posted, retriesLeft - 1),
       );
     }
   };
@@ -222,7 +245,7 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
       return;
     }
     const launch = server.launch;
-    envAt(rangeMs(scenario.postDelaySeconds), 'guest-post', () => guestPost(server, launch, 2));
+    envAt(rangeMs(scenario.postDelaySeconds), 'guest-post', () => guestPost(server, launch, undefined, 2));
   };
 
   // ---- SMN delivery of CTS traces to intake instances ----
@@ -396,8 +419,13 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
     const name = `w${index}.${++incarnations}`;
     const logger = loggerFor(`worker-${name}`);
     const metrics = metricsFor();
-    const { bms, rateLimiter } = huaweiFor(guardedTransport(life, cloud.transport(name)), logger, metrics);
+    const { bms, rateLimiter, authGuard } = huaweiFor(
+      guardedTransport(life, cloud.transport(name)),
+      logger,
+      metrics,
+    );
     const processDeps = processDepsFrom(pipelineConfig, {
+      authGuard,
       bmsFor: () => bms,
       rateBudgetFor: () => rateLimiter,
       store: guardedStore(life, store),
@@ -522,7 +550,10 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
   });
   if (outcome === 'idle') end = 'idle';
   if (outcome === 'step-limit') end = 'step-limit';
-  oracle.atQuiescence(servers, dlq.entries);
+  const degraded = guards.map((g) => g.health()).find((h) => h.degraded)?.detail;
+  if (degraded) addTrace(`hook health: degraded (${degraded})`);
+  oracle.atQuiescence(servers, dlq.entries, degraded);
+  if (cloud.lockouts > 0) addTrace(`the AK/SK was locked ${cloud.lockouts} time(s)`);
   // Beyond the gateway's 15-minute window every signed call fails: that is failure 3's shape.
   if (Math.abs(scenario.skewMs) > 15 * 60_000)
     for (const v of oracle.violations)
@@ -539,5 +570,6 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
     servers: servers.length,
     posts: oracle.posts.length,
     lockouts: cloud.lockouts,
+    surfacedByHealth: oracle.surfacedByHealth,
   };
 }

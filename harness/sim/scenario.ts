@@ -18,6 +18,8 @@ export interface SimScenario {
   neverPostRate: number;
   /** The guest's POST is applied but its answer is lost; it checks and posts again (a new ciphertext). */
   guestRepostRate: number;
+  /** Of those, the share where the guest reboots and posts a new ciphertext (else it retries the same one). */
+  guestRerunShare: number;
   guestRepostDelaySeconds: [number, number];
   reinstalls: number;
   /** Seconds a reinstall keeps the server rebuilding before the new launch is ACTIVE. */
@@ -101,6 +103,7 @@ export function drawScenario(seed: number): SimScenario {
     postDelaySeconds: r.next() < 0.8 ? range(r, 1, 240) : range(r, 1, 900),
     neverPostRate: r.next() < 0.9 ? 0 : 0.3,
     guestRepostRate: rate(r, 0.8),
+    guestRerunShare: r.next() < 0.5 ? 0 : 0.3,
     guestRepostDelaySeconds: r.next() < 0.5 ? range(r, 1, 30) : range(r, 1, 300),
     reinstalls: r.next() < 0.4 ? 0 : r.int(1, 3),
     rebuildSeconds: range(r, 1, 900),
@@ -164,7 +167,7 @@ export function describeScenario(s: SimScenario): string {
     `seed=${s.seed}`,
     `${s.servers}W+${s.linux}L`,
     `reinstall=${s.reinstalls}${s.rebuildClearsRecord ? '(clears)' : ''}`,
-    `repost=${s.guestRepostRate}`,
+    `repost=${s.guestRepostRate}(new ${s.guestRerunShare})`,
     `skew=${Math.round(s.skewMs / 1000)}s`,
     `reset=${h.resetRate} 5xx=${h.serverErrorRate} 429=${h.throttleRate} lost=${h.lostResponseRate}/DELETE ${h.lostDeleteRate}`,
     `DELETE→${h.deleteStatus} late=${h.lateDeleteRate}@${h.lateDeleteSeconds.join('-')}s`,

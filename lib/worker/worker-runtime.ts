@@ -10,6 +10,7 @@ import type { Env } from '../config/env-parsers.ts';
 import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
 import type { EscrowStore } from '../escrow/escrow-store.ts';
 import type { BmsApi } from '../huawei/bms-types.ts';
+import type { AuthGuard } from '../huawei/auth-guard.ts';
 import { parseHuaweiConfig } from '../huawei/huawei-config.ts';
 import { createRegionalClients } from '../huawei/regional-clients.ts';
 import { checkCredentialSource, credentialProviderFromEnv } from '../huawei/secrets-manager-credentials.ts';
@@ -42,6 +43,8 @@ export interface WorkerParts {
   queue?: WorkQueue | undefined;
   dlq?: DeadLetterQueue | undefined;
   sqsClient?: SQSClient | undefined;
+  /** The auth guard (skew, breaker) the clock is corrected by; the process-wide one by default. */
+  authGuard?: AuthGuard | undefined;
 }
 
 export interface WorkerRuntime {
@@ -105,7 +108,14 @@ export async function createWorkerRuntime(env: Env, parts: WorkerParts = {}): Pr
   const dlq =
     parts.dlq ?? new SqsDeadLetterQueue({ client: sqsClient(), queueUrl: requireDlqUrl(queueConfig) });
 
-  const process = processDepsFrom(config, { bmsFor, rateBudgetFor, store, clock, logger });
+  const process = processDepsFrom(config, {
+    bmsFor,
+    rateBudgetFor,
+    store,
+    clock,
+    logger,
+    authGuard: parts.authGuard,
+  });
   return {
     config,
     process,
