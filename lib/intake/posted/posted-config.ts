@@ -22,9 +22,9 @@ export { type PostedMode, readPostedMode } from '../../config/posted-mode.ts';
 /**
  * Show-server calls per minute that notifications for servers the hook does not know may spend
  * (the API allows 1,000 a minute, shared with the worker). The worker needs about one show per
- * password GET (find or verify, ≤ 50 + 50 a minute) plus BUILD polls that its own limiter
- * throttles; 250 leaves it 750, over seven times its password-bound need. A 1,000-server rush
- * posts ~60 a minute at its peak, so 250 covers four such fleets at once. Each server id costs at
+ * password GET (≤ 50 a minute) plus BUILD polls that its own limiter throttles; 250 leaves it
+ * 750. A 1,000-server rush posts about 100 a minute at its peak (the emulator's realistic post
+ * times), so 250 covers it two and a half times. Each server id costs at
  * most one show per ESCROW_POSTED_MIN_INTERVAL_SECONDS, whatever the number of notifications,
  * and forged ones (HMAC mode) none. The former 60 refused most of a 1,000-server rush.
  */
