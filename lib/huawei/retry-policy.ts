@@ -43,6 +43,23 @@ export function computeBackoffMs(attempt: number, policy: RetryPolicy, random: (
   return Math.floor(unit * ceiling);
 }
 
+/**
+ * How long a work item waits after its `streak`-th transient failure in a row before it is
+ * looked at again: 30 s doubling to 15 minutes, so a store or API that stays down costs a few
+ * calls an hour per server, not a password-budget's worth. No jitter: the queue spreads items,
+ * and a deterministic delay keeps the simulator's replays exact.
+ */
+export const WORK_ITEM_FAILURE_BACKOFF: Readonly<RetryPolicy> = Object.freeze({
+  maxAttempts: Number.POSITIVE_INFINITY,
+  baseDelayMs: 30_000,
+  maxDelayMs: 900_000,
+  maxRetryAfterMs: 900_000,
+});
+
+export function failureBackoffSeconds(streak: number): number {
+  return computeBackoffMs(streak, WORK_ITEM_FAILURE_BACKOFF, () => 1) / 1000;
+}
+
 /** Whether an error is one the policy may retry at all. Non-Huawei errors (bugs) are not. */
 export function isRetryableError(error: unknown): boolean {
   return isHuaweiApiError(error) && error.retryable;

@@ -157,8 +157,11 @@ export type PasswordAssessment =
   | { kind: 'clear-pending'; retryAfterSeconds: number }
   /** Empty, and this launch's password is already escrowed: a duplicate or a rerun after a crash. */
   | { kind: 'already-cleared'; uncleared: string[] }
-  /** Empty after a clear of a ciphertext this launch may not have posted: its own post may still come. */
-  | { kind: 'watch' };
+  /**
+   * Empty after a clear of a ciphertext this launch may not have posted: its own post may still
+   * come. `untilMs`: a find-phase look inside the repost window of a clear found in the ledger.
+   */
+  | { kind: 'watch'; untilMs?: number | undefined };
 
 /** What the escrow ledger says about a server, reduced to what the decision needs. */
 export interface EscrowHistory {
@@ -184,6 +187,13 @@ export interface LaunchTiming {
 export function launchWatchOver(launchedAt: string | undefined, timing: LaunchTiming): boolean {
   const launched = launchedAt === undefined ? Number.NaN : Date.parse(launchedAt);
   return !Number.isFinite(launched) || timing.nowMs >= launched + timing.postClearWatchSeconds * 1000;
+}
+
+/** When the repost watch after the clear of a version found at `retrievedAt` ends (0: unknown). */
+export function repostWatchEndMs(retrievedAt: string | undefined, timing: LaunchTiming): number {
+  const found = retrievedAt === undefined ? Number.NaN : Date.parse(retrievedAt);
+  const seconds = timing.repostWatchSeconds ?? 0;
+  return Number.isFinite(found) && seconds > 0 ? found + seconds * 1000 : 0;
 }
 
 /**
@@ -221,6 +231,11 @@ export function assessPassword(args: {
     // launch's own post can no longer come (we know it posted what we cleared, or it is too late).
     if (history?.latestLaunchedAt !== undefined && item.launchedAt !== undefined) {
       if (history.latestLaunchedAt !== item.launchedAt) return { kind: 'not-posted' };
+      // The repost watch after that clear lives in the chain's work item; a redelivered or
+      // duplicated copy of an older item must keep it too (the guest's retried POST lands
+      // after our clear). It counts from the find: a repost follows its post, which came before.
+      const repostEndMs = repostWatchEndMs(history.latestRetrievedAt, timing);
+      if (timing.nowMs < repostEndMs) return { kind: 'watch', untilMs: repostEndMs };
       if (history.latestPostedInLaunch === true || launchWatchOver(item.launchedAt, timing))
         return { kind: 'already-cleared', uncleared: history.uncleared };
       return { kind: 'watch' };
@@ -250,7 +265,11 @@ export function assessPassword(args: {
 
 /** A "not ready" past the deadline becomes a permanent failure, so it is surfaced in the DLQ. */
 export function applyDeadline(outcome: Outcome, item: WorkItem, nowMs: number, deadlineMs: number): Outcome {
-  if (outcome.kind !== 'not-ready' || nowMs < deadlineMs) return outcome;
+  if (nowMs < deadlineMs) return outcome;
+  // A transient failure is retried until the deadline, like a wait; then it is surfaced too.
+  if (outcome.kind === 'failed' && !outcome.permanent)
+    return { ...outcome, permanent: true, detail: `${outcome.detail ?? outcome.reason}; deadline passed` };
+  if (outcome.kind !== 'not-ready') return outcome;
   if (item.phase === 'verify')
     return {
       kind: 'failed',

@@ -91,8 +91,8 @@ export interface PipelineConfig {
   /** Servers processed in parallel within one batch. */
   concurrency: number;
   /**
-   * Consult the escrow ledger before a finding GET, as the sweep does: on when guests may send
-   * "posted" notifications, whose hints can clear a server ahead of its own chain of checks.
+   * A "posted" hint consults the escrow ledger before its finding GET, as the sweep does: on when
+   * guests may send notifications, so a hint for a server its chain already cleared costs no call.
    */
   ledgerBeforeFind: boolean;
 }

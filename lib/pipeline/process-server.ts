@@ -4,7 +4,8 @@
  *
  * Order of effects, and why it is crash-safe:
  *   show → GET → escrow put (idempotent by sha256) → read back by version id and compare in
- *   constant time → DELETE (never after the signal fired) → markCleared → verify GET.
+ *   constant time → markCleared (the durable "DELETE sent") → DELETE (never after the signal
+ *   fired) → verify GET.
  * A DELETE is never repeated blindly (issue 9): after one whose answer was lost, or one that
  * was accepted (202 may apply late), the next step is a GET. Empty: done. The same ciphertext:
  * DELETE again only after the grace period. A different one: escrow it first.
@@ -162,17 +163,30 @@ class ServerRun {
     const plan = this.planCheck(activeSinceMs);
     if (plan.kind === 'wait')
       return { kind: 'not-ready', reason: plan.reason, retryAfterSeconds: plan.delaySeconds };
-    if (deps.ledgerBeforeFind && item.phase !== 'verify' && item.sha256 === undefined) {
-      // A "posted" hint may have escrowed and cleared this launch's record ahead of this chain.
-      // The escrow proves it without a password GET: the same decision an empty GET would take,
-      // and only when every version of this launch is marked cleared.
+    if (
+      deps.ledgerBeforeFind &&
+      item.source === 'posted' &&
+      item.phase !== 'verify' &&
+      item.sha256 === undefined
+    ) {
+      // The server's chain may have escrowed and cleared this launch's record ahead of this hint.
+      // The escrow says so without a password GET: the same decision an empty GET would take,
+      // and only when every version of this launch is marked cleared. Only a hint may end on it:
+      // a version is marked before its DELETE goes out, so a mark alone does not prove the
+      // record empty (a worker may have died in between), and the chain must look for itself.
       let history: EscrowHistory | undefined;
       try {
         history = await this.escrowHistory();
       } catch (error) {
         return { kind: 'failed', reason: 'escrow-read-failed', permanent: false, detail: errorDetail(error) };
       }
-      const before = assessPassword({ item: this.item, sha256: undefined, activeSinceMs, history });
+      const before = assessPassword({
+        item: this.item,
+        sha256: undefined,
+        activeSinceMs,
+        history,
+        timing: this.timing(),
+      });
       if (before.kind === 'already-cleared' && before.uncleared.length === 0)
         return { kind: 'skipped', reason: 'already-cleared' };
     }
@@ -272,6 +286,7 @@ class ServerRun {
       case 'verified':
         return this.verified(activeSinceMs);
       case 'watch':
+        if (assessment.untilMs !== undefined) return this.notPosted(activeSinceMs, 'watching');
         return this.watch(activeSinceMs);
       case 'clear-pending':
         return {
@@ -375,15 +390,32 @@ class ServerRun {
       passwordChecks: this.item.passwordChecks ?? 0,
     };
     if (deps.dryRun) return { kind: 'escrowed', versionId, sha256, exposure, dryRun: true };
-    // Looked again right before the DELETE: a concurrent worker on this server may have had its
-    // DELETE of this ciphertext accepted since our put (it marks the version after). Rule 2 then
-    // holds across workers too. (A narrow race remains between this read and our DELETE.)
-    if (item.deleteSentAt === undefined && (await this.markedCleared(versionId))) {
-      this.item.deleteSentAt = nowIso;
-      this.item.phase = 'verify';
-      return this.clearPending();
+    // Looked again right before the DELETE: a concurrent worker on this server may have sent its
+    // DELETE of this ciphertext since our put (it marks the version first). Its DELETE may be
+    // a 202 that applies late, so a second one could land after a repost and empty a record
+    // nobody escrowed: defer to it, as this chain does to its own within the grace period.
+    // A ledger that cannot be read is no answer: wait and look again rather than DELETE.
+    if (item.deleteSentAt === undefined) {
+      const markedBefore = await this.step('escrow-read-failed', () => this.markedCleared(versionId));
+      if (!markedBefore.ok) return markedBefore.outcome;
+      if (markedBefore.value) {
+        this.item.deleteSentAt = nowIso;
+        this.item.phase = 'verify';
+        return this.clearPending();
+      }
     }
     // Invariant: no DELETE starts once the invocation is being cut short; the retry resumes here.
+    if (this.signal?.aborted)
+      return { kind: 'failed', reason: 'aborted', permanent: false, detail: 'before DELETE' };
+    // The version is marked before the DELETE goes out (the durable "DELETE sent" every other
+    // worker checks above); unmarked, no DELETE is sent. (A narrow race remains: two workers
+    // that both read the ledger before either marks it. Only a conditional DELETE would close
+    // it, and the API has none.)
+    const premarked = await this.step('escrow-write-failed', () =>
+      deps.store.markCleared(this.ref, versionId, { signal: this.signal }),
+    );
+    if (!premarked.ok) return premarked.outcome;
+    // Marked but not sent: whoever looks next finds the mark and waits out the grace, then sends it.
     if (this.signal?.aborted)
       return { kind: 'failed', reason: 'aborted', permanent: false, detail: 'before DELETE' };
 
@@ -402,18 +434,14 @@ class ServerRun {
         });
         return this.verifyInline();
       }
-      // A definite refusal (4xx, 429): nothing was cleared.
-      this.item.deleteSentAt = undefined;
+      // A definite refusal (4xx, 429): nothing was cleared, though the version is marked. This
+      // chain knows that, so its next pass sends the DELETE again without the grace wait.
+      const graceMs = (deps.scheduler.config.deleteGraceSeconds ?? DEFAULT_DELETE_GRACE_SECONDS) * 1000;
+      this.item.deleteSentAt = new Date(this.now() - graceMs).toISOString();
       this.item.phase = 'find';
       return this.huaweiFailure(error);
     }
     this.item.clearedAt = new Date(this.now()).toISOString();
-
-    const marked = await this.step('escrow-write-failed', () =>
-      deps.store.markCleared(this.ref, versionId, { signal: this.signal }),
-    );
-    // The record is gone; the bookkeeping is repeated when the clear is verified.
-    if (!marked.ok) deps.logger.warn('markCleared failed; will retry on verify', { serverId: item.serverId });
     return this.verifyInline();
   }
 
@@ -438,12 +466,8 @@ class ServerRun {
   }
 
   private async markedCleared(versionId: string): Promise<boolean> {
-    try {
-      const ledger = await this.deps.store.ledger(this.ref, { signal: this.signal });
-      return ledger?.versions.some((v) => v.versionId === versionId && v.cleared) ?? false;
-    } catch {
-      return false;
-    }
+    const ledger = await this.deps.store.ledger(this.ref, { signal: this.signal });
+    return ledger?.versions.some((v) => v.versionId === versionId && v.cleared) ?? false;
   }
 
   private clearPending(): Outcome {

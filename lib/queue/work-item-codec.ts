@@ -70,6 +70,7 @@ export function validateWorkItem(value: unknown): WorkItem {
     sha256: o['sha256'] === undefined ? undefined : matching(o, 'sha256', SHA256),
     versionId: text(o, 'versionId', 256),
     verifyAttempts: count(o, 'verifyAttempts'),
+    failureStreak: count(o, 'failureStreak'),
     notBefore: isoTime(o, 'notBefore'),
     deleteSentAt: isoTime(o, 'deleteSentAt'),
     launchedAt: isoTime(o, 'launchedAt'),

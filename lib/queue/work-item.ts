@@ -44,6 +44,11 @@ export interface WorkItem {
   versionId?: string | undefined;
   /** Verify GETs that still saw the same ciphertext. */
   verifyAttempts?: number | undefined;
+  /**
+   * Transient failures in a row (store down, 5xx after the client's retries): the item is
+   * re-queued with a growing delay until its deadline, never left to the queue's receive count.
+   */
+  failureStreak?: number | undefined;
   /** ISO time our last DELETE went out; while it may still apply, no other DELETE is sent. */
   deleteSentAt?: string | undefined;
   /** The launch (ISO of the server's launched_at) the fields above belong to. */

@@ -6,7 +6,10 @@
  *   cleared / escrowed / skipped → ack
  *   not-ready                    → enqueue a NEW message (delay, attempt + 1), then ack: a
  *                                  long wait must not burn the message's receive count
- *   transient failure            → retry (SQS redelivers; maxReceiveCount → DLQ)
+ *   transient failure            → enqueue a NEW message after a growing backoff, then ack: it is
+ *                                  retried until its deadline, not until the receive count runs
+ *                                  out (SQS redelivery and the redrive to the DLQ remain for a
+ *                                  worker that dies, or a re-queue that fails)
  *   deadline / permanent failure → DLQ with the reason, then ack
  *   malformed body               → DLQ with the raw body, then ack
  *
@@ -16,6 +19,7 @@
  */
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { failureBackoffSeconds } from '../huawei/retry-policy.ts';
 import type { Outcome } from '../pipeline/outcome.ts';
 import { reportOutcome } from '../pipeline/outcome-report.ts';
 import { type ProcessDeps, processServer } from '../pipeline/process-server.ts';
@@ -184,11 +188,14 @@ async function handleOne(
     case 'skipped':
       return 'ack';
     case 'not-ready':
-      return requeue(deps, updated, outcome.retryAfterSeconds, signal);
-    case 'failed':
-      if (!outcome.permanent) return 'retry';
-      return sendToDlq(deps, { item: updated, reason: outcome.reason, detail: outcome.detail }, signal);
+      return requeue(deps, { ...updated, failureStreak: undefined }, outcome.retryAfterSeconds, signal);
+    case 'failed': {
+      if (outcome.permanent) break;
+      const failureStreak = (updated.failureStreak ?? 0) + 1;
+      return requeue(deps, { ...updated, failureStreak }, failureBackoffSeconds(failureStreak), signal);
+    }
   }
+  return sendToDlq(deps, { item: updated, reason: outcome.reason, detail: outcome.detail }, signal);
 }
 
 async function requeue(

@@ -213,12 +213,13 @@ describe('processServer: duplicates, concurrency, reinstall, store trouble', () 
     const late = await stack.runUntilSettled(stack.item(id, { ...extra, firstSeenAt: extra.activeSince }));
     expect(late.final).toMatchObject({ kind: 'skipped', reason: 'already-cleared' });
     expect(passwordCalls(id, 'DELETE')).toHaveLength(deletesBefore);
-    // Where guests notify, the ledger is read before the GET: a duplicate of a server cleared
-    // this launch (the chain beside a `posted` hint) costs no password call of the 50/min.
+    // Where guests notify, the ledger is read before the GET: a `posted` hint for a server
+    // cleared this launch costs no password call of the 50/min. (A chain still looks: a version
+    // is marked before its DELETE goes out, so the mark alone does not prove the record empty.)
     const withHints = stack.deps({}, { ESCROW_POSTED_MODE: 'unsigned' });
     const getsNow = passwordCalls(id, 'GET').length;
     const again = await stack.runUntilSettled(
-      stack.item(id, { ...extra, firstSeenAt: extra.activeSince }),
+      stack.item(id, { ...extra, firstSeenAt: extra.activeSince, source: 'posted' }),
       withHints,
     );
     expect(again.final).toMatchObject({ kind: 'skipped', reason: 'already-cleared' });

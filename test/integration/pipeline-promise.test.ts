@@ -10,8 +10,7 @@ import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
 import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
 import { type HttpTransport, UndiciTransport } from '../../lib/huawei/http-transport.ts';
 import { clientEnv } from '../../lib/local/emulator-env.ts';
-import { exitCodeFor } from '../../cli/commands/process.ts';
-import { EXIT } from '../../cli/exit-codes.ts';
+import { processServer } from '../../lib/pipeline/process-server.ts';
 import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';
 
 let stack: PipelineStack;
@@ -81,9 +80,12 @@ describe('ambiguous DELETE (issue 9, failure 1)', () => {
     });
     try {
       stack.emu.admin.setSwitches({ lostDeleteResponses: 1, lostDeleteResponseKind: 'reset' });
+      // The hook never saw this launch's record empty (the repost landed right after the lost
+      // DELETE), so after the clear it watches until the launch's post window closes (an hour).
       const settled = await stack.runUntilSettled(
         stack.item(id, { source: 'cli' }),
         stack.deps({ bmsFor: () => huawei.bms, rateBudgetFor: () => huawei.rateLimiter }),
+        200,
       );
       expect(settled.final.kind).toBe('cleared');
       await expectEveryPostEscrowed(id);
@@ -153,37 +155,70 @@ describe('reinstall while the old record is present (issue 9, failure 2)', () =>
   });
 });
 
-describe('bookkeeping fails after a good clear (issue 9, nearly full disk)', () => {
-  it('says the record was escrowed and cleared, and process exits with its own code', async () => {
+describe('the ledger cannot be marked (issue 9, nearly full disk)', () => {
+  it('sends no DELETE without the durable "DELETE sent" mark; clears once the store takes it', async () => {
     const id = quietWindows();
     stack.emu.admin.guestPost(id);
     // Every markCleared fails on the wire (the store's disk is full); put and read still work.
     const { store } = stack;
+    let full = true;
     const fullDisk = {
       ...store,
       kind: store.kind,
       markCleared: (...args: Parameters<typeof store.markCleared>) => {
-        stack.sm.faults.failNext('UpdateSecretVersionStage', 1, {
-          status: 500,
-          type: 'InternalServiceError',
-          message: 'ENOSPC: no space left on device',
-        });
+        if (full)
+          stack.sm.faults.failNext('UpdateSecretVersionStage', 1, {
+            status: 500,
+            type: 'InternalServiceError',
+            message: 'ENOSPC: no space left on device',
+          });
         return store.markCleared(...args);
       },
     };
     try {
-      const settled = await stack.runUntilSettled(
-        stack.item(id, { source: 'cli' }),
-        stack.deps({ store: fullDisk }),
-      );
-      expect(settled.final).toMatchObject({ kind: 'cleared' });
-      expect(settled.final.kind === 'cleared' && settled.final.bookkeeping).toMatchObject({
+      const deps = stack.deps({ store: fullDisk });
+      const first = await processServer(stack.item(id, { source: 'cli' }), deps);
+      // Escrowed and read back, but a concurrent worker could not see a DELETE coming: none is sent.
+      expect(first.outcome).toMatchObject({
+        kind: 'failed',
         reason: 'escrow-write-failed',
+        permanent: false,
       });
-      expect(exitCodeFor(settled.final)).toBe(EXIT.clearedBookkeepingFailed);
+      expect(deletes(id)).toHaveLength(0);
+      full = false;
+      const settled = await stack.runUntilSettled({ ...first.item, attempt: 1, source: 'requeue' }, deps);
+      expect(settled.final).toMatchObject({ kind: 'cleared' });
+      expect(deletes(id)).toHaveLength(1);
     } finally {
       stack.sm.faults.reset();
     }
     await expectEveryPostEscrowed(id);
+  });
+});
+
+describe('a DELETE whose answer was lost (sim seed 2763)', () => {
+  it('is already marked in the ledger, so a concurrent worker defers instead of sending its own', async () => {
+    const id = quietWindows();
+    stack.emu.admin.guestPost(id);
+    // The 202 applies 20 emulated minutes later and its answer is lost on the way back.
+    stack.emu.admin.setSwitches({ deleteApplyDelaySeconds: 1200, lostDeleteResponses: 1 });
+    try {
+      const a = await processServer(stack.item(id, { source: 'cli' }), stack.deps());
+      expect(a.outcome).toMatchObject({ kind: 'not-ready', reason: 'clear-pending' });
+      expect(deletes(id)).toHaveLength(1);
+      const ledger = await stack.store.ledger({
+        projectId: stack.emu.projectId,
+        region: stack.emu.region,
+        serverId: id,
+      });
+      // Before: marked only after a DELETE answered, so B saw it unmarked and sent a second,
+      // late DELETE that emptied the guest's next post.
+      expect(ledger?.versions.map((v) => v.cleared)).toEqual([true]);
+      const b = await processServer(stack.item(id, { source: 'cli' }), stack.deps());
+      expect(b.outcome).toMatchObject({ kind: 'not-ready', reason: 'clear-pending' });
+      expect(deletes(id)).toHaveLength(1);
+    } finally {
+      stack.emu.admin.setSwitches({ deleteApplyDelaySeconds: 0, lostDeleteResponses: 0 });
+    }
   });
 });

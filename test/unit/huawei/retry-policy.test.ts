@@ -5,6 +5,7 @@ import {
   computeBackoffMs,
   DEFAULT_RETRY_POLICY,
   decideRetry,
+  failureBackoffSeconds,
   type RetryPolicy,
   withRetry,
 } from '../../../lib/huawei/retry-policy.ts';
@@ -16,6 +17,12 @@ const err = (kind: HuaweiErrorKind, extra: Partial<ConstructorParameters<typeof 
   new HuaweiApiError({ kind, api: 'password.get', ...extra });
 const fromStatus = (status: number, body = '', headers: Record<string, string> = {}) =>
   errorFromResponse('password.get', { status, headers, body }, true);
+
+describe('failureBackoffSeconds', () => {
+  it('waits 30 s after the first transient failure of a work item, doubling to 15 minutes', () => {
+    expect([1, 2, 3, 5, 6, 20].map(failureBackoffSeconds)).toEqual([30, 60, 120, 480, 900, 900]);
+  });
+});
 
 describe('computeBackoffMs', () => {
   it('stays within [0, min(cap, base * 2^(n-1))] for any attempt and random draw', () => {

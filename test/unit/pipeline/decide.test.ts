@@ -238,9 +238,47 @@ describe('assessPassword', () => {
       }).kind,
     ).toBe('already-cleared');
   });
+
+  it('a redelivered find-phase copy keeps the repost watch after a clear it finds in the ledger (sim seed 17)', () => {
+    const L1 = new Date(T0).toISOString();
+    const found = T0 + 100e3;
+    const history = {
+      latestRetrievedAt: new Date(found).toISOString(),
+      latestLaunchedAt: L1,
+      latestPostedInLaunch: true,
+      uncleared: [],
+    };
+    const timing = (nowMs: number) => ({
+      nowMs,
+      deleteGraceSeconds: 120,
+      postClearWatchSeconds: 0,
+      repostWatchSeconds: 600,
+    });
+    const at = item({ launchedAt: L1 });
+    const assess = (nowMs: number) =>
+      assessPassword({ item: at, sha256: undefined, activeSinceMs: T0, history, timing: timing(nowMs) });
+    // Before: 'already-cleared' at once, and the guest's retried POST 3 minutes later stayed exposed.
+    expect(assess(found + 20e3)).toEqual({ kind: 'watch', untilMs: found + 600e3 });
+    expect(assess(found + 600e3).kind).toBe('already-cleared');
+  });
 });
 
 describe('applyDeadline and error mapping', () => {
+  it('retries a transient failure until the deadline, then surfaces it as permanent', () => {
+    const failed = {
+      kind: 'failed',
+      reason: 'escrow-write-failed',
+      permanent: false,
+      detail: 'EIO',
+    } as const;
+    expect(applyDeadline(failed, item(), T0 + 100, T0 + 200)).toBe(failed);
+    expect(applyDeadline(failed, item(), T0 + 200, T0 + 200)).toEqual({
+      ...failed,
+      permanent: true,
+      detail: 'EIO; deadline passed',
+    });
+  });
+
   it('turns a late not-ready into a permanent deadline failure', () => {
     const notReady = { kind: 'not-ready', reason: 'not-posted', retryAfterSeconds: 60 } as const;
     expect(applyDeadline(notReady, item(), T0 + 100, T0 + 200)).toBe(notReady);
