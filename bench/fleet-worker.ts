@@ -12,7 +12,7 @@ import { scaledClock } from '../lib/clock.ts';
 import { requireString } from '../lib/config/env-parsers.ts';
 import { createFileEscrowStore } from '../lib/escrow/file-store.ts';
 import { isPostedHint } from '../lib/worker/batch-worker.ts';
-import { QueueWorker } from '../lib/worker/file-queue-worker.ts';
+import { QueueWorker } from '../lib/worker/local-queue-worker.ts';
 import { createLogger } from '../lib/observability/logger.ts';
 import { createMetrics } from '../lib/observability/metrics.ts';
 import { parseSchedulerConfig } from '../lib/pipeline/pipeline-config.ts';

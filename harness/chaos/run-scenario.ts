@@ -31,7 +31,7 @@ import { createLogger, type Logger } from '../../lib/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../lib/observability/metrics.ts';
 import { parsePipelineConfig } from '../../lib/pipeline/pipeline-config.ts';
 import { createWorkerRuntime } from '../../lib/worker/worker-runtime.ts';
-import { QueueWorker } from '../../lib/worker/file-queue-worker.ts';
+import { QueueWorker } from '../../lib/worker/local-queue-worker.ts';
 import { STATE_DB_FILE } from '../../lib/local/local-config.ts';
 import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
 import type { WorkItem } from '../../lib/queue/work-item.ts';

@@ -47,7 +47,7 @@ import {
 import { isLoopbackEndpoint, type LocalConfig, resolveLocalMode, STATE_DB_FILE } from './local-config.ts';
 import { type LocalHttpServer, startLocalHttpServer } from './local-http-server.ts';
 import { isPostedHint } from '../worker/batch-worker.ts';
-import { QueueWorker } from '../worker/file-queue-worker.ts';
+import { QueueWorker } from '../worker/local-queue-worker.ts';
 import { ServeLock } from './serve-lock.ts';
 import { StatusBoard, sqliteBoardStore } from './status-board.ts';
 import { renderStatusPage, type StatusPageInfo } from './status-page.ts';

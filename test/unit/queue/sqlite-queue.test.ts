@@ -7,7 +7,7 @@ import { nullMetrics } from '../../../lib/observability/metrics.ts';
 import { SqliteQueue } from '../../../lib/queue/sqlite-queue.ts';
 import type { WorkItem } from '../../../lib/queue/work-item.ts';
 import { parseWorkItem } from '../../../lib/queue/work-item-codec.ts';
-import { QueueWorker } from '../../../lib/worker/file-queue-worker.ts';
+import { QueueWorker } from '../../../lib/worker/local-queue-worker.ts';
 import { FakeClock } from '../huawei/fake-clock.ts';
 
 function item(serverId: string, attempt = 0, source: WorkItem['source'] = 'direct'): WorkItem {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nullMetrics } from '../../lib/observability/metrics.ts';
 import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
 import type { ProcessDeps } from '../../lib/pipeline/process-server.ts';
-import { QueueWorker } from '../../lib/worker/file-queue-worker.ts';
+import { QueueWorker } from '../../lib/worker/local-queue-worker.ts';
 import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';
 
 let stack: PipelineStack;
