@@ -18,7 +18,7 @@ import { API_LIMITS_PER_MINUTE } from '../lib/huawei/api-names.ts';
 import { staticCredentialProvider } from '../lib/huawei/credentials.ts';
 import { createHuaweiClients } from '../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../lib/huawei/huawei-config.ts';
-import { parsePostedConfig } from '../lib/intake/posted/posted-config.ts';
+import { DEFAULT_POSTED_SHOWS_PER_MINUTE, parsePostedConfig } from '../lib/intake/posted/posted-config.ts';
 import { handlePostedRequest } from '../lib/intake/posted/posted-intake.ts';
 import { runDirectIntake } from '../lib/intake/direct-intake.ts';
 import { parseIntakeConfig } from '../lib/intake/intake-config.ts';
@@ -33,7 +33,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const MINUTE = 60_000;
 /** A throwaway key for the bench: the snippet signs with it, the endpoint checks it. */
 const POSTED_KEY = 'fleet-bench-posted-key-0123456789abcdef';
-const POSTED_SHOWS_PER_MINUTE = 60;
+const POSTED_SHOWS_PER_MINUTE = DEFAULT_POSTED_SHOWS_PER_MINUTE;
 
 export interface FleetRunOptions {
   scheduler: SchedulerKind;
@@ -158,7 +158,7 @@ function allVerified(
 /**
  * The hook's POST /posted for the bench: the same handler as `serve` and the Lambda, writing
  * hints into the worker's file queue and waking the worker (as an SQS long poll would return).
- * Its show-server calls come out of a budget of their own (60/min), which the worker's client
+ * Its show-server calls come out of a budget of their own (the endpoint's default), which the worker's client
  * leaves free, so the two processes together stay under the API's 1000/min.
  */
 async function startPostedEndpoint(

@@ -23,7 +23,12 @@ import { SqsWorkQueue } from '../queue/sqs-queue.ts';
 import type { WorkQueue } from '../queue/work-item.ts';
 import { DedupeCache } from './dedupe-cache.ts';
 import { type IntakeConfig, parseIntakeConfig } from './intake-config.ts';
-import { MIN_POSTED_KEY_LENGTH, type PostedConfig, parsePostedConfig } from './posted/posted-config.ts';
+import {
+  DEFAULT_POSTED_SHOWS_PER_MINUTE,
+  MIN_POSTED_KEY_LENGTH,
+  type PostedConfig,
+  parsePostedConfig,
+} from './posted/posted-config.ts';
 import { type PostedDeps, PostedGate, type PostedServerDirectory } from './posted/posted-intake.ts';
 import { readPostedKeySecret } from './posted/posted-key-secret.ts';
 import { createCertFetcher } from './smn/smn-cert-fetcher.ts';
@@ -59,7 +64,7 @@ const POSTED_OFF: PostedConfig = {
   key: undefined,
   maxSkewSeconds: 300,
   minIntervalSeconds: 60,
-  showsPerMinute: 60,
+  showsPerMinute: DEFAULT_POSTED_SHOWS_PER_MINUTE,
   cacheSize: 100,
   projects: new Map(),
 };

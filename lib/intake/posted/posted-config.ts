@@ -19,6 +19,17 @@ import type { SweepTarget } from '../intake-config.ts';
 
 export { type PostedMode, readPostedMode } from '../../config/posted-mode.ts';
 
+/**
+ * Show-server calls per minute that notifications for servers the hook does not know may spend
+ * (the API allows 1,000 a minute, shared with the worker). The worker needs about one show per
+ * password GET (≤ 50 a minute) plus BUILD polls that its own limiter throttles; 250 leaves it
+ * 750. A 1,000-server rush posts about 100 a minute at its peak (the emulator's realistic post
+ * times), so 250 covers it two and a half times. Each server id costs at
+ * most one show per ESCROW_POSTED_MIN_INTERVAL_SECONDS, whatever the number of notifications,
+ * and forged ones (HMAC mode) none. The former 60 refused most of a 1,000-server rush.
+ */
+export const DEFAULT_POSTED_SHOWS_PER_MINUTE = 250;
+
 /** Shorter keys are refused: the key is all that stands between outsiders and the show-server budget. */
 export const MIN_POSTED_KEY_LENGTH = 32;
 
@@ -69,7 +80,10 @@ export function parsePostedConfig(
     key: mode === 'hmac' && keyText !== undefined ? Buffer.from(keyText, 'utf8') : undefined,
     maxSkewSeconds: readInteger(env, 'ESCROW_POSTED_MAX_SKEW_SECONDS', 300, { min: 5, max: 3600 }),
     minIntervalSeconds: readInteger(env, 'ESCROW_POSTED_MIN_INTERVAL_SECONDS', 60, { min: 1, max: 3600 }),
-    showsPerMinute: readInteger(env, 'ESCROW_POSTED_SHOWS_PER_MINUTE', 60, { min: 1, max: 1000 }),
+    showsPerMinute: readInteger(env, 'ESCROW_POSTED_SHOWS_PER_MINUTE', DEFAULT_POSTED_SHOWS_PER_MINUTE, {
+      min: 1,
+      max: 1000,
+    }),
     cacheSize: readInteger(env, 'ESCROW_POSTED_CACHE_SIZE', 20_000, { min: 100, max: 1_000_000 }),
     projects,
   };

@@ -27,7 +27,7 @@ describe('parsePostedConfig', () => {
       [P1, 'cn-north-4'],
       [P2, 'ap-southeast-1'],
     ]);
-    expect(config).toMatchObject({ maxSkewSeconds: 300, minIntervalSeconds: 60, showsPerMinute: 60 });
+    expect(config).toMatchObject({ maxSkewSeconds: 300, minIntervalSeconds: 60, showsPerMinute: 250 });
     expect(parsePipelineConfig({ ESCROW_POSTED_MODE: 'hmac' }).ledgerBeforeFind).toBe(true);
   });
 
