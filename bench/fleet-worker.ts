@@ -11,14 +11,14 @@ import { resourceUsage } from 'node:process';
 import { scaledClock } from '../lib/clock.ts';
 import { requireString } from '../lib/config/env-parsers.ts';
 import { createFileEscrowStore } from '../lib/escrow/file-store.ts';
-import { isPostedHint } from '../lib/worker/batch-worker.ts';
-import { QueueWorker } from '../lib/worker/local-queue-worker.ts';
 import { createLogger } from '../lib/observability/logger.ts';
 import { createMetrics } from '../lib/observability/metrics.ts';
 import { parseSchedulerConfig } from '../lib/pipeline/pipeline-config.ts';
 import { createPollScheduler } from '../lib/pipeline/poll-schedule.ts';
-import { createWorkerRuntime } from '../lib/worker/worker-runtime.ts';
 import { SqliteQueue } from '../lib/queue/sqlite-queue.ts';
+import { isPostedHint } from '../lib/worker/batch-worker.ts';
+import { QueueWorker } from '../lib/worker/local-queue-worker.ts';
+import { createWorkerRuntime } from '../lib/worker/worker-runtime.ts';
 
 const env = process.env;
 const clock = scaledClock(

@@ -18,13 +18,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEmulator } from '../emulator/index.ts';
-import { clientEnv } from '../lib/local/emulator-env.ts';
 import { staticCredentialProvider } from '../lib/huawei/credentials.ts';
 import { createHuaweiClients } from '../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../lib/huawei/huawei-config.ts';
+import { clientEnv } from '../lib/local/emulator-env.ts';
 import type { SchedulerKind } from '../lib/pipeline/pipeline-config.ts';
-import { type FleetRunResult, type FleetRunOptions, runFleet } from './fleet-run.ts';
 import { fleetReport, type LoopbackCost } from './fleet-report.ts';
+import { type FleetRunOptions, type FleetRunResult, runFleet } from './fleet-run.ts';
 import { median } from './stats.ts';
 
 const env = process.env;

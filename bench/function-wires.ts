@@ -7,8 +7,8 @@
 import { join } from 'node:path';
 import { startFauxqs } from 'fauxqs';
 import { startEmulator } from '../emulator/index.ts';
-import { clientEnv } from '../lib/local/emulator-env.ts';
 import type { EmulatorSwitches, RunningEmulator } from '../emulator/types.ts';
+import { clientEnv } from '../lib/local/emulator-env.ts';
 import { type BuiltBundle, bundleSource, repoRoot } from './bundle.ts';
 
 export interface FunctionWires {

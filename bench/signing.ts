@@ -10,7 +10,7 @@ import { BasicCredentials } from '@huaweicloud/huaweicloud-sdk-core';
 import { AKSKSigner } from '@huaweicloud/huaweicloud-sdk-core/auth/AKSKSigner.js';
 import { signRequest } from '../lib/huawei/signer.ts';
 import { type BenchSection, runStandalone } from './report.ts';
-import { formatCount, formatRatio, median, measureOpsPerSecond } from './stats.ts';
+import { formatCount, formatRatio, measureOpsPerSecond, median } from './stats.ts';
 
 // Throwaway values: nothing here is a real credential.
 const AK = 'BENCHAKEXAMPLE000000';

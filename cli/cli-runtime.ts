@@ -3,10 +3,11 @@
  * environment plus flags: logs go to stderr (stdout is for results), flags override the
  * official HUAWEICLOUD_SDK_* variables, and the same composition root as the Lambda worker.
  */
-import type { Env } from '../lib/config/env-parsers.ts';
+
 import { systemClock } from '../lib/clock.ts';
-import { createHuaweiClients } from '../lib/huawei/huawei-clients.ts';
+import type { Env } from '../lib/config/env-parsers.ts';
 import { ENV_REGION } from '../lib/huawei/endpoints.ts';
+import { createHuaweiClients } from '../lib/huawei/huawei-clients.ts';
 import { ENV_PROJECT_ID, parseHuaweiConfig } from '../lib/huawei/huawei-config.ts';
 import {
   checkCredentialSource,
@@ -17,9 +18,9 @@ import { clientClock } from '../lib/local/emulator-env.ts';
 import { parseLocalConfig } from '../lib/local/local-config.ts';
 import { createLogger, type Logger, readLogLevel } from '../lib/observability/logger.ts';
 import { nullMetrics } from '../lib/observability/metrics.ts';
-import { createWorkerRuntime, type WorkerRuntime } from '../lib/worker/worker-runtime.ts';
 import type { DeadLetterQueue } from '../lib/queue/dead-letter.ts';
 import type { WorkQueue } from '../lib/queue/work-item.ts';
+import { createWorkerRuntime, type WorkerRuntime } from '../lib/worker/worker-runtime.ts';
 import type { CommandIo } from './command.ts';
 import { UsageError } from './command.ts';
 

@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { EXIT } from './exit-codes.ts';
 import { terminalSafe } from './output.ts';
 import { didYouMean } from './suggest.ts';

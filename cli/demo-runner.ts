@@ -8,17 +8,17 @@
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createProgress, formatTable, terminalSafe } from './output.ts';
 import type { RunningEmulator } from '../emulator/index.ts';
 import { staticCredentialProvider } from '../lib/huawei/credentials.ts';
 import { ENV_BMS_ENDPOINT, ENV_IAM_ENDPOINT, ENV_REGION } from '../lib/huawei/endpoints.ts';
 import { createHuaweiClients } from '../lib/huawei/huawei-clients.ts';
 import { ENV_PROJECT_ID, parseHuaweiConfig } from '../lib/huawei/huawei-config.ts';
-import { createLogger } from '../lib/observability/logger.ts';
 import { parseLocalConfig } from '../lib/local/local-config.ts';
 import { type LocalStack, startLocalStack } from '../lib/local/local-stack.ts';
 import type { ServerState, ServerStatus } from '../lib/local/status-board.ts';
+import { createLogger } from '../lib/observability/logger.ts';
 import { exposureBounds, formatExposure } from '../lib/pipeline/exposure-bounds.ts';
+import { createProgress, formatTable, terminalSafe } from './output.ts';
 
 export interface DemoOptions {
   windows: number;

@@ -9,10 +9,10 @@ import { API_LIMITS_PER_MINUTE, type ApiName } from '../lib/huawei/api-names.ts'
 import { uriUnescape } from '../lib/huawei/canonical-request.ts';
 import { iamActionFor } from '../lib/huawei/iam-actions.ts';
 import { type ApiRoute, matchApiRoute } from './bms-routes.ts';
-import { MANAGEMENT_ROUTES } from './management-routes.ts';
 import type { EmulatorCore } from './emulator-core.ts';
 import { faultApplies, rollFault } from './faults.ts';
 import { gatewayError, type RouteResponse, send, serviceError } from './http-util.ts';
+import { MANAGEMENT_ROUTES } from './management-routes.ts';
 
 export interface GatewayRequest {
   req: IncomingMessage;

@@ -13,9 +13,9 @@ import { type CtsTrace, createTraces, reinstallTrace } from './cts-trace.ts';
 import { validateFaults } from './faults.ts';
 import { Fleet, type ServerSpec } from './fleet.ts';
 import type { DelaySpec } from './post-delays.ts';
+import { PostedNotifier } from './posted-notifier.ts';
 import { SlidingWindowLimiter } from './rate-limiter.ts';
 import { createStreams, type RandomStreams } from './seeded-random.ts';
-import { PostedNotifier } from './posted-notifier.ts';
 import { SmnPublisher } from './smn-publisher.ts';
 import type {
   CreateServersResult,

@@ -6,8 +6,8 @@
 import { generateKeyPairSync, randomInt } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { scaledClock } from '../lib/clock.ts';
-import { registerSecret } from '../lib/observability/redact.ts';
 import { silentLogger } from '../lib/observability/logger.ts';
+import { registerSecret } from '../lib/observability/redact.ts';
 import { createAdmin } from './admin.ts';
 import { CredentialStore, generateAccessKey, generateSecretKey } from './credentials.ts';
 import { DEFAULT_SWITCHES, EmulatorCore, mergeSwitches } from './emulator-core.ts';

@@ -9,10 +9,11 @@
  * The fleet posts lazily, so a snippet server gets a wake-up timer at each scheduled post time;
  * reading the record then makes the post happen, and the fleet reports it here.
  */
-import type { Clock } from '../lib/clock.ts';
-import type { Logger } from '../lib/observability/logger.ts';
-import { signPosted } from '../lib/intake/posted/posted-signature.ts';
+
 import { readPostedSnippet } from '../guest/posted-snippet.ts';
+import type { Clock } from '../lib/clock.ts';
+import { signPosted } from '../lib/intake/posted/posted-signature.ts';
+import type { Logger } from '../lib/observability/logger.ts';
 import type { Fleet, ServerRecord } from './fleet.ts';
 import type { Random } from './seeded-random.ts';
 

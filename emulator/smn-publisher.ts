@@ -6,8 +6,9 @@
  * only when a CTS key-event notification routes it there (see cts-notifications.ts).
  * Deliveries are fire-and-forget with a short timeout; each outcome lands in the call log.
  */
-import { readFileSync } from 'node:fs';
+
 import { sign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Clock } from '../lib/clock.ts';
 import { smnStringToSign } from '../lib/intake/smn/smn-string-to-sign.ts';
 import { EMULATOR_TOPIC_NAME } from '../lib/local/emulator-env.ts';

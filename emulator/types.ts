@@ -1,6 +1,7 @@
 /** The emulator's public types: options, behaviour switches and the admin surface. */
-import type { ApiName } from '../lib/huawei/api-names.ts';
+
 import type { Clock } from '../lib/clock.ts';
+import type { ApiName } from '../lib/huawei/api-names.ts';
 import type { Logger } from '../lib/observability/logger.ts';
 import type { PostedNotificationRecord } from './posted-notifier.ts';
 

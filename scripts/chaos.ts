@@ -14,7 +14,7 @@
 import { randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { failureCount } from '../harness/chaos/invariants.ts';
-import { type ScenarioResult, runScenario } from '../harness/chaos/run-scenario.ts';
+import { runScenario, type ScenarioResult } from '../harness/chaos/run-scenario.ts';
 import { describeScenario, drawScenario } from '../harness/chaos/scenario.ts';
 import { runSigkillScenario } from '../harness/chaos/sigkill-scenario.ts';
 import { summarizeCampaign } from '../harness/chaos/summary.ts';

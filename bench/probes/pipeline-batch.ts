@@ -5,9 +5,9 @@
  * emulator's clock so that servers the parent aged are due for their first check.
  */
 import { scaledClock } from '../../lib/clock.ts';
-import { createWorkerRuntime } from '../../lib/worker/worker-runtime.ts';
-import { type BatchMessage, runBatch } from '../../lib/worker/batch-worker.ts';
 import { encodeWorkItem } from '../../lib/queue/work-item-codec.ts';
+import { type BatchMessage, runBatch } from '../../lib/worker/batch-worker.ts';
+import { createWorkerRuntime } from '../../lib/worker/worker-runtime.ts';
 import type { BatchCase, BatchDriver } from './batch-driver.ts';
 
 export async function createDriver(batchCase: BatchCase): Promise<BatchDriver> {

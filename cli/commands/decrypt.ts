@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { createPasswordDecryptor, parsePrivateKey } from '../../lib/escrow/decrypt.ts';
 import type { EscrowVersionInfo } from '../../lib/escrow/escrow-store.ts';
-import { type Command, EXIT, requireOption, UsageError } from '../command.ts';
 import { checkId, directRuntime, effectiveEnv, TARGET_HELP, TARGET_OPTIONS, target } from '../cli-runtime.ts';
+import { type Command, EXIT, requireOption, UsageError } from '../command.ts';
 
 function pickVersion(
   versions: EscrowVersionInfo[],

@@ -1,5 +1,5 @@
-import { DEMO_DEFAULTS, formatDemoSummary, runDemo } from '../demo-runner.ts';
 import { type Command, EXIT, numberOption } from '../command.ts';
+import { DEMO_DEFAULTS, formatDemoSummary, runDemo } from '../demo-runner.ts';
 
 /** Whole servers, and no more than one emulated fleet sensibly holds. */
 const SERVER_COUNT = { max: 1000, integer: true };

@@ -7,16 +7,16 @@ import { renderReport, report } from '../../lib/doctor/check-result.ts';
 import { DEFAULT_TOPIC_NAME, NOTIFICATION_NAME, runHuaweiChecks } from '../../lib/doctor/huawei-checks.ts';
 import { AuthGuard } from '../../lib/huawei/auth-guard.ts';
 import { readEnvCredentials } from '../../lib/huawei/credentials.ts';
+import { UndiciTransport } from '../../lib/huawei/http-transport.ts';
 import { createHuaweiClients, type HuaweiClients } from '../../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
-import { UndiciTransport } from '../../lib/huawei/http-transport.ts';
 import {
   credentialProviderFromEnv,
   ENV_CREDENTIALS_SECRET_ID,
 } from '../../lib/huawei/secrets-manager-credentials.ts';
 import { InvalidTopicError, validateTopicUrn } from '../../lib/huawei/smn-client.ts';
-import { type Command, type CommandIo, EXIT, UsageError } from '../command.ts';
 import { effectiveEnv, type Flags, TARGET_HELP, TARGET_OPTIONS, writeJson } from '../cli-runtime.ts';
+import { type Command, type CommandIo, EXIT, UsageError } from '../command.ts';
 
 export interface DoctorDeps {
   sqs?: SQSClient | undefined;

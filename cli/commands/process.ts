@@ -1,7 +1,6 @@
 import type { Outcome } from '../../lib/pipeline/outcome.ts';
 import { processServer } from '../../lib/pipeline/process-server.ts';
 import type { WorkItem } from '../../lib/queue/work-item.ts';
-import { type Command, EXIT, requireOption } from '../command.ts';
 import {
   checkId,
   directRuntime,
@@ -11,6 +10,7 @@ import {
   target,
   writeJson,
 } from '../cli-runtime.ts';
+import { type Command, EXIT, requireOption } from '../command.ts';
 import { terminalSafe } from '../output.ts';
 
 /** How long `process` keeps confirming a clear that a 202 left pending before handing back 75. */

@@ -2,13 +2,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EscrowLedger } from '../../lib/escrow/escrow-store.ts';
 import { osType } from '../../lib/huawei/bms-server.ts';
+import { launchMovedOn } from '../../lib/intake/sweep.ts';
 import { DEFAULT_STATE_DIR, ENV_LOCAL_STATE_DIR, STATE_DB_FILE } from '../../lib/local/local-config.ts';
 import { StatusBoard, sqliteBoardStore } from '../../lib/local/status-board.ts';
-import { SqliteDatabase } from '../../lib/queue/sqlite-database.ts';
 import { exposureBounds, formatExposure } from '../../lib/pipeline/exposure-bounds.ts';
-import { launchMovedOn } from '../../lib/intake/sweep.ts';
-import type { Command } from '../command.ts';
-import { EXIT } from '../command.ts';
+import { SqliteDatabase } from '../../lib/queue/sqlite-database.ts';
 import {
   directRuntime,
   effectiveEnv,
@@ -17,6 +15,8 @@ import {
   target,
   writeJson,
 } from '../cli-runtime.ts';
+import type { Command } from '../command.ts';
+import { EXIT } from '../command.ts';
 import { createProgress, formatTable } from '../output.ts';
 
 export interface ServerStatusRow {

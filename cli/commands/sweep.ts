@@ -10,7 +10,6 @@ import { parseQueueConfig } from '../../lib/queue/queue-config.ts';
 import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
 import { SqsWorkQueue } from '../../lib/queue/sqs-queue.ts';
 import type { WorkQueue } from '../../lib/queue/work-item.ts';
-import { type Command, EXIT } from '../command.ts';
 import {
   cliLogger,
   directRuntime,
@@ -20,6 +19,7 @@ import {
   target,
   writeJson,
 } from '../cli-runtime.ts';
+import { type Command, EXIT } from '../command.ts';
 import { createProgress, formatTable } from '../output.ts';
 
 export const sweepCommand: Command = {

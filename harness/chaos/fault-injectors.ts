@@ -11,10 +11,11 @@
  * - recordingStore: the read-back log the premature-clear check needs: every read that returned a
  *   self-consistent record, stamped with the position in the emulator's ordered password log.
  */
+
+import type { Random } from '../../emulator/seeded-random.ts';
 import { sha256Hex } from '../../lib/escrow/escrow-record.ts';
 import { type EscrowRecord, type EscrowStore, EscrowStoreError } from '../../lib/escrow/escrow-store.ts';
 import type { BmsApi } from '../../lib/huawei/bms-types.ts';
-import type { Random } from '../../emulator/seeded-random.ts';
 import type { CrashPoint } from './scenario.ts';
 
 export class ChaosCrash extends Error {

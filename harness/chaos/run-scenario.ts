@@ -8,34 +8,37 @@
  * step boundaries; a crashed worker's leased messages come back after the visibility timeout, as
  * SQS would redeliver them. After quiescence the invariants are checked against the truth.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+
 import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { startEmulator } from '../../emulator/index.ts';
-import { clientEnv } from '../../lib/local/emulator-env.ts';
 import { createRandom, deriveSeed } from '../../emulator/seeded-random.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { EscrowStore } from '../../lib/escrow/escrow-store.ts';
 import { createFileEscrowStore } from '../../lib/escrow/file-store.ts';
 import { createSecretsManagerEscrowStore } from '../../lib/escrow/secrets-manager-store.ts';
-import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
 import { AuthGuard } from '../../lib/huawei/auth-guard.ts';
 import type { BmsApi } from '../../lib/huawei/bms-types.ts';
+import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
 import { createHuaweiClients, type HuaweiClients } from '../../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
 import { parseIntakeConfig } from '../../lib/intake/intake-config.ts';
 import { runSweep } from '../../lib/intake/sweep.ts';
+import { clientEnv } from '../../lib/local/emulator-env.ts';
+import { STATE_DB_FILE } from '../../lib/local/local-config.ts';
 import { createLogger, type Logger } from '../../lib/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../lib/observability/metrics.ts';
 import { parsePipelineConfig } from '../../lib/pipeline/pipeline-config.ts';
-import { createWorkerRuntime } from '../../lib/worker/worker-runtime.ts';
-import { QueueWorker } from '../../lib/worker/local-queue-worker.ts';
-import { STATE_DB_FILE } from '../../lib/local/local-config.ts';
 import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
 import type { WorkItem } from '../../lib/queue/work-item.ts';
+import { QueueWorker } from '../../lib/worker/local-queue-worker.ts';
+import { createWorkerRuntime } from '../../lib/worker/worker-runtime.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager-fake.ts';
+import { clockAlignedLedger } from './clock-alignment.ts';
+import { snapshotEscrow } from './escrow-snapshot.ts';
 import { EventRelay } from './event-relay.ts';
 import {
   ChaosCrash,
@@ -47,9 +50,7 @@ import {
   type StoreFaultCounts,
   WorkerLife,
 } from './fault-injectors.ts';
-import { snapshotEscrow } from './escrow-snapshot.ts';
 import { type CheckResult, checkInvariants } from './invariants.ts';
-import { clockAlignedLedger } from './clock-alignment.ts';
 import type { CrashPoint, ScenarioSpec } from './scenario.ts';
 
 export interface FaultTally {

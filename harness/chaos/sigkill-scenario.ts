@@ -16,11 +16,11 @@ import { createRandom, deriveSeed } from '../../emulator/seeded-random.ts';
 import { createFileEscrowStore } from '../../lib/escrow/file-store.ts';
 import { STATE_DB_FILE } from '../../lib/local/local-config.ts';
 import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
+import { fastServeEnv } from '../serve-env.ts';
 import { snapshotEscrow } from './escrow-snapshot.ts';
 import { checkInvariants } from './invariants.ts';
 import { readStateFiles, type ScenarioResult } from './run-scenario.ts';
 import type { ScenarioSpec } from './scenario.ts';
-import { fastServeEnv } from '../serve-env.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 

@@ -6,8 +6,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Violation, ViolationKind } from './oracle.ts';
-import { describeScenario } from './scenario.ts';
 import { runSimScenario, type SimResult } from './run-scenario.ts';
+import { describeScenario } from './scenario.ts';
 
 /** What a worker thread sends back per scenario (the trace stays behind: a replay recreates it). */
 export interface ScenarioDigest {

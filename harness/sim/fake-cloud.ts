@@ -8,10 +8,11 @@
  * Every post and every applied clear is reported to the `CloudObserver` (the oracle) at the
  * moment it happens.
  */
+
+import type { Random } from '../../emulator/seeded-random.ts';
 import { sha256Hex } from '../../lib/escrow/escrow-record.ts';
 import { HuaweiApiError } from '../../lib/huawei/errors.ts';
 import type { HttpRequest, HttpResponse, HttpTransport } from '../../lib/huawei/http-transport.ts';
-import type { Random } from '../../emulator/seeded-random.ts';
 import type { SimScenario } from './scenario.ts';
 import type { SimLoop } from './sim-loop.ts';
 

@@ -12,6 +12,8 @@
  *
  * What is durable and what was read back is reported to the oracle; it keeps its own books.
  */
+
+import type { Random } from '../../emulator/seeded-random.ts';
 import { parseEscrowRecord, serializeEscrowRecord } from '../../lib/escrow/escrow-record.ts';
 import {
   type EscrowLedger,
@@ -22,7 +24,6 @@ import {
   type ServerRef,
 } from '../../lib/escrow/escrow-store.ts';
 import type { CallOptions } from '../../lib/huawei/bms-types.ts';
-import type { Random } from '../../emulator/seeded-random.ts';
 import type { FaultCounts } from './fake-cloud.ts';
 import type { SimScenario } from './scenario.ts';
 import type { SimLoop } from './sim-loop.ts';

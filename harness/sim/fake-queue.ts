@@ -5,11 +5,12 @@
  * receives leaves a duplicate behind), and only a delete removes a message. The DLQ keeps what
  * the hook sent it. Every body that enters either queue is kept for the oracle's secret scan.
  */
-import type { DeadLetter, DeadLetterQueue } from '../../lib/queue/dead-letter.ts';
-import { encodeWorkItem } from '../../lib/queue/work-item-codec.ts';
-import type { EnqueueOptions, EnqueueResult, WorkItem, WorkQueue } from '../../lib/queue/work-item.ts';
-import type { BatchMessage } from '../../lib/worker/batch-worker.ts';
+
 import type { Random } from '../../emulator/seeded-random.ts';
+import type { DeadLetter, DeadLetterQueue } from '../../lib/queue/dead-letter.ts';
+import type { EnqueueOptions, EnqueueResult, WorkItem, WorkQueue } from '../../lib/queue/work-item.ts';
+import { encodeWorkItem } from '../../lib/queue/work-item-codec.ts';
+import type { BatchMessage } from '../../lib/worker/batch-worker.ts';
 import type { FaultCounts } from './fake-cloud.ts';
 import type { SimScenario } from './scenario.ts';
 import type { SimLoop } from './sim-loop.ts';

@@ -15,8 +15,9 @@
  * poll the queue, may run one server concurrently, time out, and die at any I/O boundary
  * (their messages come back after the visibility timeout).
  */
-import { processDepsFrom } from '../../lib/pipeline/process-deps.ts';
-import { parsePipelineConfig } from '../../lib/pipeline/pipeline-config.ts';
+
+import { createRandom, deriveSeed, type Random } from '../../emulator/seeded-random.ts';
+import type { EscrowStore } from '../../lib/escrow/escrow-store.ts';
 import { AuthGuard } from '../../lib/huawei/auth-guard.ts';
 import { BmsClient } from '../../lib/huawei/bms-client.ts';
 import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
@@ -25,16 +26,16 @@ import { RateLimiter } from '../../lib/huawei/rate-limiter.ts';
 import { SignedCaller } from '../../lib/huawei/signed-call.ts';
 import { intakeTrace } from '../../lib/intake/cts/trace-intake.ts';
 import { DedupeCache } from '../../lib/intake/dedupe-cache.ts';
-import type { IntakeDeps, SweepDeps } from '../../lib/intake/intake-deps.ts';
 import { parseIntakeConfig } from '../../lib/intake/intake-config.ts';
+import type { IntakeDeps, SweepDeps } from '../../lib/intake/intake-deps.ts';
 import { runSweep } from '../../lib/intake/sweep.ts';
-import type { EscrowStore } from '../../lib/escrow/escrow-store.ts';
 import { createLogger, type Logger } from '../../lib/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../lib/observability/metrics.ts';
+import { parsePipelineConfig } from '../../lib/pipeline/pipeline-config.ts';
+import { processDepsFrom } from '../../lib/pipeline/process-deps.ts';
 import type { DeadLetterQueue } from '../../lib/queue/dead-letter.ts';
 import type { WorkQueue } from '../../lib/queue/work-item.ts';
 import { type BatchWorkerDeps, runBatch } from '../../lib/worker/batch-worker.ts';
-import { createRandom, deriveSeed, type Random } from '../../emulator/seeded-random.ts';
 import { FaultCounts, SimCloud, type SimServer } from './fake-cloud.ts';
 import { SimEscrowStore } from './fake-escrow-store.ts';
 import { SimDlq, SimQueue } from './fake-queue.ts';

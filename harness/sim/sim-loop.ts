@@ -9,8 +9,9 @@
  * under test never touches a real socket, file or timer, so when nothing is queued it is
  * blocked on a simulated timer), then calls `afterStep` so the oracle can look at the world.
  */
-import type { Clock } from '../../lib/clock.ts';
+
 import type { Random } from '../../emulator/seeded-random.ts';
+import type { Clock } from '../../lib/clock.ts';
 
 interface Timer {
   due: number;

@@ -8,13 +8,14 @@
  * minutes, so a bad SK costs exactly one call. A 403 is a missing permission, reported against
  * the action, and the remaining checks go on.
  */
+
+import { DEFAULT_MAX_SKEW_MS } from '../huawei/auth-guard.ts';
+import type { CtsNotification, CtsOperation } from '../huawei/cts-client.ts';
 import { type HuaweiApiError, isHuaweiApiError } from '../huawei/errors.ts';
 import type { HuaweiClients } from '../huawei/huawei-clients.ts';
 import type { HuaweiConfig } from '../huawei/huawei-config.ts';
 import { IAM_ACTIONS, type IamActionEntry } from '../huawei/iam-actions.ts';
-import { DEFAULT_MAX_SKEW_MS } from '../huawei/auth-guard.ts';
-import type { CtsNotification, CtsOperation } from '../huawei/cts-client.ts';
-import { SUBSCRIPTION_STATUS, type SmnSubscription } from '../huawei/smn-client.ts';
+import { type SmnSubscription, SUBSCRIPTION_STATUS } from '../huawei/smn-client.ts';
 import { type CheckResult, fail, pass, skip } from './check-result.ts';
 
 export const DEFAULT_TOPIC_NAME = 'bms-password-escrow';

@@ -25,7 +25,6 @@ import {
   parseEscrowRecord,
   serializeEscrowRecord,
 } from './escrow-record.ts';
-import { encodeWatchLease, parseWatchLease, type WatchStore } from './watch-lease.ts';
 import {
   type EscrowLedger,
   type EscrowStore,
@@ -33,6 +32,7 @@ import {
   type EscrowVersionInfo,
   type ServerRef,
 } from './escrow-store.ts';
+import { encodeWatchLease, parseWatchLease, type WatchStore } from './watch-lease.ts';
 
 export const DEFAULT_ESCROW_FILE_DIR = './.escrow';
 const STORE = 'file';

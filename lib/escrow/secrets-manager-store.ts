@@ -23,8 +23,8 @@ import {
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
-  TagResourceCommand,
   type SecretsManagerClientConfig,
+  TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { CallOptions } from '../huawei/bms-types.ts';

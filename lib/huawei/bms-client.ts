@@ -3,6 +3,8 @@
  * Every id is validated before a request exists, every attempt is rate-limited and signed
  * afresh (see signed-call.ts), and password responses never leak into errors or logs.
  */
+
+import { isObject } from '../is-object.ts';
 import type { ApiName } from './api-names.ts';
 import type {
   BmsApi,
@@ -15,7 +17,6 @@ import type {
 import type { HttpResponse } from './http-transport.ts';
 import { validateJobId, validateProjectId, validateServerId } from './path-params.ts';
 import { parseJsonBody, type SignedCall, type SignedCaller, unexpectedShape } from './signed-call.ts';
-import { isObject } from '../is-object.ts';
 
 export const MAX_PAGE_SIZE = 1000;
 /** A server that ignores `offset` and never sends a short page must not keep us looping. */

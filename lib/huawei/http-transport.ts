@@ -5,8 +5,9 @@
  * timeouts, AbortSignal honoured until the last body byte); anything else satisfying
  * HttpTransport (a node:http one, a recording one) can replace it.
  */
-import Agent from 'undici/lib/dispatcher/agent.js';
+
 import undiciRequest from 'undici/lib/api/api-request.js';
+import Agent from 'undici/lib/dispatcher/agent.js';
 import { HuaweiApiError } from './errors.ts';
 
 export interface HttpRequest {

@@ -3,19 +3,19 @@
  * shared by the BMS, IAM, SMN and CTS clients, built from the parsed config.
  */
 import type { Clock } from '../clock.ts';
-import { type AuthGuard, processAuthGuard } from './auth-guard.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { type AuthGuard, processAuthGuard } from './auth-guard.ts';
 import { BmsClient } from './bms-client.ts';
 import type { CredentialProvider } from './credentials.ts';
 import { CtsClient } from './cts-client.ts';
-import type { HuaweiConfig } from './huawei-config.ts';
 import { type HttpTransport, UndiciTransport } from './http-transport.ts';
+import type { HuaweiConfig } from './huawei-config.ts';
 import { IamClient } from './iam-client.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { DEFAULT_RETRY_POLICY } from './retry-policy.ts';
 import { SignedCaller } from './signed-call.ts';
 import { SmnClient } from './smn-client.ts';
-import type { Metrics } from '../observability/metrics.ts';
 
 export interface HuaweiClientsDeps {
   credentials: CredentialProvider;

@@ -2,8 +2,9 @@
  * The one IAM call the hook needs: the project id of a region, found as the Node SDK does
  * (`GET /v3/projects?name={region}`, signed, not project-scoped) and cached per region.
  */
-import { HuaweiApiError } from './errors.ts';
+
 import { isValidRegion } from './endpoints.ts';
+import { HuaweiApiError } from './errors.ts';
 import { validateProjectId } from './path-params.ts';
 import { parseJsonBody, type SignedCaller, unexpectedShape } from './signed-call.ts';
 

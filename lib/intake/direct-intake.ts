@@ -5,12 +5,12 @@
  * `detail`. The answer says what was queued and what was refused and why.
  */
 import { randomUUID } from 'node:crypto';
-import { enqueueServers } from './enqueue-servers.ts';
-import type { IntakeDeps } from './intake-deps.ts';
-import { IntakeError, describeType } from './intake-errors.ts';
-import { idProblem, validateJobId, validateProjectId, validateRegion } from './ids.ts';
-import { resolveJob } from './cts/job-resolver.ts';
 import { isObject } from '../is-object.ts';
+import { resolveJob } from './cts/job-resolver.ts';
+import { enqueueServers } from './enqueue-servers.ts';
+import { idProblem, validateJobId, validateProjectId, validateRegion } from './ids.ts';
+import type { IntakeDeps } from './intake-deps.ts';
+import { describeType, IntakeError } from './intake-errors.ts';
 
 export interface DirectIntakeRequest {
   projectId: string;

@@ -7,14 +7,14 @@
  * one or a batch. Each is unwrapped to its CTS trace and handed to trace-intake.
  */
 import { createHash } from 'node:crypto';
+import { isObject } from '../is-object.ts';
 import type { WorkSource } from '../queue/work-item.ts';
-import type { IntakeDeps } from './intake-deps.ts';
-import { IntakeError, describeType } from './intake-errors.ts';
+import { intakeTrace, type TraceContext } from './cts/trace-intake.ts';
 import { isValidId } from './ids.ts';
+import type { IntakeDeps } from './intake-deps.ts';
+import { describeType, IntakeError } from './intake-errors.ts';
 import { parseTopicUrn } from './smn/smn-message.ts';
 import { assertTopicAllowed } from './smn/topic-trust.ts';
-import { type TraceContext, intakeTrace } from './cts/trace-intake.ts';
-import { isObject } from '../is-object.ts';
 
 export interface TraceEnvelope {
   trace: unknown;

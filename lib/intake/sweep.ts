@@ -6,14 +6,14 @@
  * costs no password call and is not enqueued.
  */
 import { randomUUID } from 'node:crypto';
-import type { BmsServer } from '../huawei/bms-types.ts';
-import { launchOf, osType } from '../huawei/bms-server.ts';
 import type { EscrowLedger } from '../escrow/escrow-store.ts';
 import { leaseIsLive } from '../escrow/watch-lease.ts';
+import { launchOf, osType } from '../huawei/bms-server.ts';
+import type { BmsServer } from '../huawei/bms-types.ts';
 import { enqueueServers } from './enqueue-servers.ts';
+import { isValidId } from './ids.ts';
 import type { SweepTarget } from './intake-config.ts';
 import type { SweepDeps } from './intake-deps.ts';
-import { isValidId } from './ids.ts';
 
 export type SweepSkipReason = 'not-windows' | 'deleted' | 'already-cleared' | 'invalid-id' | 'watched';
 

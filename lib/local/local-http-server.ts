@@ -5,10 +5,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BodyTooLargeError, readBody } from '../http-body.ts';
 import type { JsonResponse } from '../intake/intake-response.ts';
 import { POSTED_MAX_BODY_BYTES } from '../intake/posted/posted-intake.ts';
 import type { Logger } from '../observability/logger.ts';
-import { BodyTooLargeError, readBody } from '../http-body.ts';
 
 export interface LocalRoutes {
   /** POST /smn: one SMN delivery, answered exactly as the Lambda webhook would. */

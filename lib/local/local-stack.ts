@@ -12,29 +12,31 @@
 import { open, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Clock } from '../clock.ts';
-import { huaweiHealth } from '../huawei/auth-guard.ts';
 import type { Env } from '../config/env-parsers.ts';
 import { createEscrowStore, parseEscrowConfig } from '../escrow/escrow-config.ts';
 import type { EscrowStore } from '../escrow/escrow-store.ts';
+import { huaweiHealth } from '../huawei/auth-guard.ts';
 import { ENV_SECURITY_TOKEN, envCredentialProvider } from '../huawei/credentials.ts';
 import { ENV_BMS_ENDPOINT } from '../huawei/endpoints.ts';
 import { createHuaweiClients } from '../huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../huawei/huawei-config.ts';
 import { type IntakeConfig, parseIntakeConfig, type SweepTarget } from '../intake/intake-config.ts';
 import { composeIntakeRuntime, type IntakeRuntime } from '../intake/intake-runtime.ts';
-import { ENV_TOPIC_ALLOWLIST, parseTopicTrust, requireTopicTrust } from '../intake/smn/topic-trust.ts';
-import { runSweep, type SweepReport } from '../intake/sweep.ts';
 import { parsePostedConfig } from '../intake/posted/posted-config.ts';
 import { handlePostedRequest, type PostedServerDirectory } from '../intake/posted/posted-intake.ts';
+import { ENV_TOPIC_ALLOWLIST, parseTopicTrust, requireTopicTrust } from '../intake/smn/topic-trust.ts';
+import { runSweep, type SweepReport } from '../intake/sweep.ts';
 import { handleWebhookRequest } from '../intake/webhook-http.ts';
+import { makeDirs } from '../make-dirs.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
-import { makeDirs } from '../make-dirs.ts';
 import { type PipelineConfig, parsePipelineConfig } from '../pipeline/pipeline-config.ts';
-import { createWorkerRuntime, type WorkerRuntime } from '../worker/worker-runtime.ts';
 import { SqliteDatabase } from '../queue/sqlite-database.ts';
 import { SqliteQueue } from '../queue/sqlite-queue.ts';
 import type { EnqueueOptions, EnqueueResult, WorkItem, WorkQueue } from '../queue/work-item.ts';
+import { isPostedHint } from '../worker/batch-worker.ts';
+import { QueueWorker } from '../worker/local-queue-worker.ts';
+import { createWorkerRuntime, type WorkerRuntime } from '../worker/worker-runtime.ts';
 import { checkEmulatorClock, clientClock, clientEnv, emulatorTopicUrn } from './emulator-env.ts';
 import {
   errorCode,
@@ -46,8 +48,6 @@ import {
 } from './health.ts';
 import { isLoopbackEndpoint, type LocalConfig, resolveLocalMode, STATE_DB_FILE } from './local-config.ts';
 import { type LocalHttpServer, startLocalHttpServer } from './local-http-server.ts';
-import { isPostedHint } from '../worker/batch-worker.ts';
-import { QueueWorker } from '../worker/local-queue-worker.ts';
 import { ServeLock } from './serve-lock.ts';
 import { StatusBoard, sqliteBoardStore } from './status-board.ts';
 import { renderStatusPage, type StatusPageInfo } from './status-page.ts';

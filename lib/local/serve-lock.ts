@@ -6,8 +6,8 @@
  * another program after a SIGKILL), is taken over.
  */
 import { randomUUID } from 'node:crypto';
-import type { SqliteDatabase } from '../queue/sqlite-database.ts';
 import { processAlive } from '../process-alive.ts';
+import type { SqliteDatabase } from '../queue/sqlite-database.ts';
 
 /** Real time after which a silent owner is presumed dead even if its pid is in use. */
 export const LOCK_STALE_MS = 60_000;

@@ -4,8 +4,9 @@
  * escrow store), so it holds only ids, states, reasons and timestamps: never a ciphertext.
  * It is saved in the state database so a restarted `serve` still shows what happened before.
  */
-import type { SqliteDatabase } from '../queue/sqlite-database.ts';
+
 import type { Outcome } from '../pipeline/outcome.ts';
+import type { SqliteDatabase } from '../queue/sqlite-database.ts';
 import type { WorkItem } from '../queue/work-item.ts';
 
 export type ServerState = 'waiting' | 'escrowed' | 'cleared' | 'skipped' | 'failed';

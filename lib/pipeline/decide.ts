@@ -4,9 +4,10 @@
  * No I/O here, so every branch is unit-testable with plain values; process-server.ts
  * performs the effects in between.
  */
+
+import { AUTH_CIRCUIT_OPEN } from '../huawei/auth-guard.ts';
 import { osType, parseHuaweiTime, tagValue } from '../huawei/bms-server.ts';
 import type { BmsServer } from '../huawei/bms-types.ts';
-import { AUTH_CIRCUIT_OPEN } from '../huawei/auth-guard.ts';
 import { isHuaweiApiError } from '../huawei/errors.ts';
 import type { WorkItem } from '../queue/work-item.ts';
 import type { FailReason, Outcome, SkipReason } from './outcome.ts';

@@ -17,13 +17,14 @@
  * the record (then it carries on to the clear and its verify like any item), a not-ready or a
  * transient failure is acked and dropped, so a hint never starts a second chain of checks.
  */
+
+import type { WatchStore } from '../escrow/watch-lease.ts';
+import { failureBackoffSeconds } from '../huawei/retry-policy.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { failureBackoffSeconds } from '../huawei/retry-policy.ts';
 import type { Outcome } from '../pipeline/outcome.ts';
 import { reportOutcome } from '../pipeline/outcome-report.ts';
 import { type ProcessDeps, processServer } from '../pipeline/process-server.ts';
-import type { WatchStore } from '../escrow/watch-lease.ts';
 import type { DeadLetterQueue } from '../queue/dead-letter.ts';
 import type { WorkItem, WorkQueue } from '../queue/work-item.ts';
 import { InvalidWorkItemError, parseWorkItem } from '../queue/work-item-codec.ts';

@@ -6,9 +6,9 @@
  * even with a short visibility timeout.
  */
 import type { Logger } from '../observability/logger.ts';
-import { type BatchWorkerDeps, runBatch } from './batch-worker.ts';
 import type { ReceivedMessage, SqliteQueue } from '../queue/sqlite-queue.ts';
 import type { WorkItem } from '../queue/work-item.ts';
+import { type BatchWorkerDeps, runBatch } from './batch-worker.ts';
 
 export interface QueueWorkerOptions {
   queue: SqliteQueue;

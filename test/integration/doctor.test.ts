@@ -8,21 +8,21 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { doctorCommand, runDoctor, type DoctorDeps } from '../../cli/commands/doctor.ts';
 import { parseCommandArgs } from '../../cli/command.ts';
+import { type DoctorDeps, doctorCommand, runDoctor } from '../../cli/commands/doctor.ts';
 import { main } from '../../cli/main.ts';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
-import { clientEnv } from '../../lib/local/emulator-env.ts';
+import {
+  type SecretsManagerFake,
+  startSecretsManagerFake,
+} from '../../harness/fakes/secrets-manager-fake.ts';
 import { systemClock } from '../../lib/clock.ts';
 import { PROBE_SERVER_ID } from '../../lib/doctor/huawei-checks.ts';
 import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
 import { createHuaweiClients } from '../../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
 import { IAM_ACTIONS } from '../../lib/huawei/iam-actions.ts';
-import {
-  type SecretsManagerFake,
-  startSecretsManagerFake,
-} from '../../harness/fakes/secrets-manager-fake.ts';
+import { clientEnv } from '../../lib/local/emulator-env.ts';
 import { type SmnEndpoint, startSmnEndpoint } from '../helpers/smn-endpoint.ts';
 import { startWebhookServer, testConfig, testRuntime } from '../unit/intake/intake-test-kit.ts';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
-import { jsonBody, signedFetch } from '../helpers/signed-fetch.ts';
 import { createPasswordDecryptor, parsePrivateKey } from '../../lib/escrow/decrypt.ts';
+import { jsonBody, signedFetch } from '../helpers/signed-fetch.ts';
 
 /** The product's own decryptor: RSA PKCS#1 v1.5, as Cloudbase-Init encrypts. */
 function decryptPkcs1(privateKeyPem: string, ciphertextB64: string): string {

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DecryptError } from '../../lib/escrow/decrypt.ts';
-import { createEscrowStore, parseEscrowConfig } from '../../lib/escrow/escrow-config.ts';
-import { fixturePath } from '../helpers/fixtures.ts';
 import {
   type SecretsManagerFake,
   startSecretsManagerFake,
 } from '../../harness/fakes/secrets-manager-fake.ts';
+import { DecryptError } from '../../lib/escrow/decrypt.ts';
+import { createEscrowStore, parseEscrowConfig } from '../../lib/escrow/escrow-config.ts';
+import { fixturePath } from '../helpers/fixtures.ts';
 import { newRef, recordFor } from '../unit/escrow/store-contract.ts';
 
 const fixture = (name: string): string => readFileSync(fixturePath(`testkeys/${name}`), 'utf8');

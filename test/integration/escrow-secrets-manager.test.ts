@@ -1,6 +1,10 @@
 import { inspect } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type SecretsManagerFake,
+  startSecretsManagerFake,
+} from '../../harness/fakes/secrets-manager-fake.ts';
 import { sameCiphertext } from '../../lib/escrow/escrow-record.ts';
 import {
   CLEARED_LABEL_PREFIX,
@@ -9,10 +13,6 @@ import {
   type SecretsManagerStoreOptions,
   versionIdForSha256,
 } from '../../lib/escrow/secrets-manager-store.ts';
-import {
-  type SecretsManagerFake,
-  startSecretsManagerFake,
-} from '../../harness/fakes/secrets-manager-fake.ts';
 import {
   expectCleanStoreError,
   fixtureCiphertexts,

@@ -4,12 +4,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
-import { clientEnv } from '../../lib/local/emulator-env.ts';
+import { systemClock } from '../../lib/clock.ts';
 import { AuthGuard, cloudClock } from '../../lib/huawei/auth-guard.ts';
 import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
 import { createHuaweiClients, type HuaweiClients } from '../../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
-import { systemClock } from '../../lib/clock.ts';
+import { clientEnv } from '../../lib/local/emulator-env.ts';
 
 let emu: RunningEmulator;
 const opened: HuaweiClients[] = [];

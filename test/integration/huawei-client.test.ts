@@ -5,18 +5,18 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
+import { AuthGuard } from '../../lib/huawei/auth-guard.ts';
 import type { CredentialProvider } from '../../lib/huawei/credentials.ts';
 import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
 import { HuaweiApiError } from '../../lib/huawei/errors.ts';
-import { AuthGuard } from '../../lib/huawei/auth-guard.ts';
-import { createHuaweiClients, type HuaweiClients } from '../../lib/huawei/huawei-clients.ts';
-import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
 import {
   type HttpRequest,
   type HttpResponse,
   type HttpTransport,
   UndiciTransport,
 } from '../../lib/huawei/http-transport.ts';
+import { createHuaweiClients, type HuaweiClients } from '../../lib/huawei/huawei-clients.ts';
+import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
 import { InvalidPathParamError } from '../../lib/huawei/path-params.ts';
 import { createLogger } from '../../lib/observability/logger.ts';
 

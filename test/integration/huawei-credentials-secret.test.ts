@@ -4,6 +4,10 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type SecretsManagerFake,
+  startSecretsManagerFake,
+} from '../../harness/fakes/secrets-manager-fake.ts';
 import type { Clock } from '../../lib/clock.ts';
 import {
   CredentialSecretError,
@@ -11,10 +15,6 @@ import {
   secretsManagerCredentialProvider,
 } from '../../lib/huawei/secrets-manager-credentials.ts';
 import { redactText } from '../../lib/observability/redact.ts';
-import {
-  type SecretsManagerFake,
-  startSecretsManagerFake,
-} from '../../harness/fakes/secrets-manager-fake.ts';
 
 let sm: SecretsManagerFake;
 let client: SecretsManagerClient;

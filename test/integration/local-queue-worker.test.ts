@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nullMetrics } from '../../lib/observability/metrics.ts';
-import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
 import type { ProcessDeps } from '../../lib/pipeline/process-server.ts';
+import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
 import { QueueWorker } from '../../lib/worker/local-queue-worker.ts';
 import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';
 

@@ -2,13 +2,14 @@
  * The local stack's HTTP surface over loopback: health, the JSON status, refusal of forged or
  * malformed SMN posts (nothing queued), and an HTML page that escapes whatever it shows.
  */
-import { startEmulator } from '../../emulator/index.ts';
+
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../emulator/index.ts';
+import { startEmulator } from '../../emulator/index.ts';
 import { parseLocalConfig, resolveLocalMode, STATE_DB_FILE } from '../../lib/local/local-config.ts';
 import { type LocalStack, startLocalStack } from '../../lib/local/local-stack.ts';
 import type { ServerStatus } from '../../lib/local/status-board.ts';

@@ -5,8 +5,8 @@
  * fake's own view of the secrets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BmsApi } from '../../lib/huawei/bms-types.ts';
 import type { EscrowStore } from '../../lib/escrow/escrow-store.ts';
+import type { BmsApi } from '../../lib/huawei/bms-types.ts';
 import { processServer } from '../../lib/pipeline/process-server.ts';
 import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';
 

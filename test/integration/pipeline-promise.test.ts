@@ -5,10 +5,10 @@
  * every posted ciphertext is checked against.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHuaweiClients } from '../../lib/huawei/huawei-clients.ts';
-import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
 import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
 import { type HttpTransport, UndiciTransport } from '../../lib/huawei/http-transport.ts';
+import { createHuaweiClients } from '../../lib/huawei/huawei-clients.ts';
+import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
 import { clientEnv } from '../../lib/local/emulator-env.ts';
 import { processServer } from '../../lib/pipeline/process-server.ts';
 import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';

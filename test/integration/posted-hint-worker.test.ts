@@ -7,11 +7,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nullMetrics } from '../../lib/observability/metrics.ts';
-import type { DeadLetter } from '../../lib/queue/dead-letter.ts';
-import { encodeWorkItem } from '../../lib/queue/work-item-codec.ts';
-import type { WorkItem } from '../../lib/queue/work-item.ts';
 import { DEFAULT_REPOST_WATCH_SECONDS } from '../../lib/pipeline/pipeline-config.ts';
 import { processServer } from '../../lib/pipeline/process-server.ts';
+import type { DeadLetter } from '../../lib/queue/dead-letter.ts';
+import type { WorkItem } from '../../lib/queue/work-item.ts';
+import { encodeWorkItem } from '../../lib/queue/work-item-codec.ts';
 import { runBatch } from '../../lib/worker/batch-worker.ts';
 import { RecordingQueue } from '../unit/intake/intake-test-kit.ts';
 import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
-import { canUnshare } from '../helpers/mount-namespace.ts';
 import { fastServeEnv } from '../../harness/serve-env.ts';
+import { canUnshare } from '../helpers/mount-namespace.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'cli/bin.ts');

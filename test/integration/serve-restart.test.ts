@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
+import { fastServeEnv } from '../../harness/serve-env.ts';
 import { STATE_DB_FILE } from '../../lib/local/local-config.ts';
 import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
-import { fastServeEnv } from '../../harness/serve-env.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'cli/bin.ts');

@@ -10,8 +10,8 @@ import type { RunningEmulator } from '../../emulator/types.ts';
 import type { HuaweiClients } from '../../lib/huawei/huawei-clients.ts';
 import { parseDirectRequest, runDirectIntake } from '../../lib/intake/direct-intake.ts';
 import { isIntakeError } from '../../lib/intake/intake-errors.ts';
-import { handleWebhookRequest } from '../../lib/intake/webhook-http.ts';
 import type { IntakeRuntime } from '../../lib/intake/intake-runtime.ts';
+import { handleWebhookRequest } from '../../lib/intake/webhook-http.ts';
 import {
   bmsForRegion,
   emulatorClients,

@@ -16,9 +16,9 @@ import { startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPasswordDecryptor, parsePrivateKey, withDecryption } from '../../lib/escrow/decrypt.ts';
 import { createMetrics } from '../../lib/observability/metrics.ts';
-import { createWorkerRuntime } from '../../lib/worker/worker-runtime.ts';
 import { SqsWorkQueue } from '../../lib/queue/sqs-queue.ts';
 import type { WorkItem } from '../../lib/queue/work-item.ts';
+import { createWorkerRuntime } from '../../lib/worker/worker-runtime.ts';
 import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';
 
 type Fauxqs = Awaited<ReturnType<typeof startFauxqs>>;

@@ -6,8 +6,9 @@
  * `request`/`response` arrive as JSON strings from the CTS API and as objects in the
  * FunctionGraph sample; `trace_rating` was once called `trace_status`: both are accepted.
  */
-import { IntakeError, describeType } from '../intake-errors.ts';
+
 import { idProblem, isValidId } from '../ids.ts';
+import { describeType, IntakeError } from '../intake-errors.ts';
 
 export interface CtsTrace {
   trace_name: string;

@@ -10,8 +10,8 @@
  */
 import type { BmsApi, BmsJob, CallOptions } from '../../huawei/bms-types.ts';
 import { isHuaweiApiError } from '../../huawei/errors.ts';
-import { IntakeError } from '../intake-errors.ts';
 import { isValidId } from '../ids.ts';
+import { IntakeError } from '../intake-errors.ts';
 
 export interface ResolvedJob {
   jobId: string;

@@ -4,13 +4,13 @@
  * enqueue. Shared by the SMN webhook, the FunctionGraph triggers and EventGrid.
  */
 import type { WorkSource } from '../../queue/work-item.ts';
-import { irrelevanceReason, parseCtsTrace, traceTargets } from './cts-trace.ts';
 import { enqueueServers } from '../enqueue-servers.ts';
+import { validateProjectId, validateRegion } from '../ids.ts';
 import type { IntakeDeps } from '../intake-deps.ts';
 import { IntakeError } from '../intake-errors.ts';
-import { validateProjectId, validateRegion } from '../ids.ts';
-import { resolveJob } from './job-resolver.ts';
 import { assertTraceProject } from '../smn/topic-trust.ts';
+import { irrelevanceReason, parseCtsTrace, traceTargets } from './cts-trace.ts';
+import { resolveJob } from './job-resolver.ts';
 
 export interface TraceContext {
   /** Region the event belongs to (from the topic URN, or the configured default). */

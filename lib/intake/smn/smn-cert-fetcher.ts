@@ -9,8 +9,8 @@ import { IntakeError } from '../intake-errors.ts';
 import { checkCertUrl, fetchAllowed, type HostPattern } from './url-allowlist.ts';
 import {
   CertificateFormatError,
-  type SignatureAlgorithm,
   certificateSignatureAlgorithm,
+  type SignatureAlgorithm,
 } from './x509-signature-algorithm.ts';
 
 export interface SigningCertificate {

@@ -3,12 +3,13 @@
  * confirm a subscription, log an unsubscribe, or take the CTS trace in a notification.
  * Transport-free: the API Gateway handler and the tests' loopback server both call it.
  */
+
+import { intakeTrace } from '../cts/trace-intake.ts';
 import type { IntakeDeps } from '../intake-deps.ts';
 import { IntakeError } from '../intake-errors.ts';
 import { parseSmnBody, parseTopicUrn } from './smn-message.ts';
 import type { SmnVerifier } from './smn-verifier.ts';
 import type { SubscriptionConfirmer } from './subscription-confirmer.ts';
-import { intakeTrace } from '../cts/trace-intake.ts';
 
 export interface SmnIntakeDeps extends IntakeDeps {
   verifySmn: SmnVerifier;

@@ -4,7 +4,7 @@
  * into a typed message. The size is checked before parsing, every field's type is checked,
  * and `message` is kept exactly as received because it is part of the signed text.
  */
-import { IntakeError, describeType } from '../intake-errors.ts';
+import { describeType, IntakeError } from '../intake-errors.ts';
 import type { SmnMessageType } from './smn-string-to-sign.ts';
 
 interface SmnCommon {

@@ -6,8 +6,8 @@
  */
 import { verify } from 'node:crypto';
 import type { Clock } from '../../clock.ts';
-import type { CertFetcher } from './smn-cert-fetcher.ts';
 import { IntakeError } from '../intake-errors.ts';
+import type { CertFetcher } from './smn-cert-fetcher.ts';
 import type { SmnMessage } from './smn-message.ts';
 import { smnStringToSign } from './smn-string-to-sign.ts';
 import { assertTopicAllowed, type TopicTrust } from './topic-trust.ts';

@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../../lib/clock.ts';
 import { Fleet, type ServerSpec } from '../../../emulator/fleet.ts';
 import { planDelays } from '../../../emulator/post-delays.ts';
 import { createRandom, createStreams } from '../../../emulator/seeded-random.ts';
+import type { Clock } from '../../../lib/clock.ts';
 
 const { publicKey } = generateKeyPairSync('rsa', {
   modulusLength: 1024,

@@ -3,26 +3,26 @@ import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { BmsApi, BmsJob, BmsServer } from '../../../lib/huawei/bms-types.ts';
 import { HuaweiApiError } from '../../../lib/huawei/errors.ts';
-import { handlePlatformEvent } from '../../../lib/intake/functiongraph-eventgrid-envelopes.ts';
+import { resolveJob } from '../../../lib/intake/cts/job-resolver.ts';
 import { enqueueServers } from '../../../lib/intake/enqueue-servers.ts';
+import { handlePlatformEvent } from '../../../lib/intake/functiongraph-eventgrid-envelopes.ts';
 import { idProblem } from '../../../lib/intake/ids.ts';
 import { parseIntakeConfig } from '../../../lib/intake/intake-config.ts';
 import { isIntakeError } from '../../../lib/intake/intake-errors.ts';
-import { resolveJob } from '../../../lib/intake/cts/job-resolver.ts';
-import { clearedSinceLastLaunch } from '../../../lib/intake/sweep.ts';
 import { checkUrl, parseHostPattern } from '../../../lib/intake/smn/url-allowlist.ts';
 import {
   certificateSignatureAlgorithm,
   readSignatureAlgorithmOid,
 } from '../../../lib/intake/smn/x509-signature-algorithm.ts';
+import { clearedSinceLastLaunch } from '../../../lib/intake/sweep.ts';
 import {
   createTrace,
   PROJECT_ID,
   REGION,
   SIGNING_CERT_PEM,
+  TOPIC_URN,
   testConfig,
   testRuntime,
-  TOPIC_URN,
 } from './intake-test-kit.ts';
 
 const S1 = '53206ed0-56de-4d6b-b7ee-ffc62ca26f43';

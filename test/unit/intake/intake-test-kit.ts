@@ -7,7 +7,6 @@ import { sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { clientEnv } from '../../../lib/local/emulator-env.ts';
 import { systemClock } from '../../../lib/clock.ts';
 import type { Env } from '../../../lib/config/env-parsers.ts';
 import type { BmsApi } from '../../../lib/huawei/bms-types.ts';
@@ -22,6 +21,7 @@ import {
 } from '../../../lib/intake/intake-runtime.ts';
 import { smnStringToSign } from '../../../lib/intake/smn/smn-string-to-sign.ts';
 import { handleWebhookRequest } from '../../../lib/intake/webhook-http.ts';
+import { clientEnv } from '../../../lib/local/emulator-env.ts';
 import { silentLogger } from '../../../lib/observability/logger.ts';
 import { nullMetrics } from '../../../lib/observability/metrics.ts';
 import type { EnqueueOptions, EnqueueResult, WorkItem, WorkQueue } from '../../../lib/queue/work-item.ts';

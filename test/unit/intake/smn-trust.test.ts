@@ -6,10 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../lib/config/env-parsers.ts';
+import { parseIntakeConfig } from '../../../lib/intake/intake-config.ts';
 import { parseTopicTrust, requireTopicTrust } from '../../../lib/intake/smn/topic-trust.ts';
 import { checkCertUrl, checkUrl, parseHostPattern } from '../../../lib/intake/smn/url-allowlist.ts';
 import { handleWebhookRequest } from '../../../lib/intake/webhook-http.ts';
-import { parseIntakeConfig } from '../../../lib/intake/intake-config.ts';
 import {
   createTrace,
   PROJECT_ID,

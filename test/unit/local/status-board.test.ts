@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StatusBoard, sqliteBoardStore } from '../../../lib/local/status-board.ts';
-import { SqliteDatabase } from '../../../lib/queue/sqlite-database.ts';
 import type { Outcome } from '../../../lib/pipeline/outcome.ts';
+import { SqliteDatabase } from '../../../lib/queue/sqlite-database.ts';
 import type { WorkItem } from '../../../lib/queue/work-item.ts';
 
 const item: WorkItem = {

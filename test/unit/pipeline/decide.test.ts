@@ -13,7 +13,7 @@ import {
 } from '../../../lib/pipeline/decide.ts';
 import { parseSchedulerConfig } from '../../../lib/pipeline/pipeline-config.ts';
 import { createPollScheduler } from '../../../lib/pipeline/poll-schedule.ts';
-import { T0, workItem as item } from './work-item-fixture.ts';
+import { workItem as item, T0 } from './work-item-fixture.ts';
 
 const optOut: ServerPolicy = { optMode: 'opt-out', optTagKey: 'password-escrow', allowedProjectIds: [] };
 const scheduler = createPollScheduler(parseSchedulerConfig({}));

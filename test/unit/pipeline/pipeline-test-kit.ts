@@ -5,23 +5,23 @@
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type RunningEmulator, startEmulator } from '../../../emulator/index.ts';
-import { clientEnv } from '../../../lib/local/emulator-env.ts';
 import type { EmulatorOptions } from '../../../emulator/types.ts';
+import {
+  type SecretsManagerFake,
+  startSecretsManagerFake,
+} from '../../../harness/fakes/secrets-manager-fake.ts';
 import type { EscrowStore } from '../../../lib/escrow/escrow-store.ts';
 import { createSecretsManagerEscrowStore } from '../../../lib/escrow/secrets-manager-store.ts';
 import { staticCredentialProvider } from '../../../lib/huawei/credentials.ts';
 import { createHuaweiClients, type HuaweiClients } from '../../../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../../../lib/huawei/huawei-config.ts';
+import { clientEnv } from '../../../lib/local/emulator-env.ts';
 import { createLogger, type Logger } from '../../../lib/observability/logger.ts';
 import type { Outcome } from '../../../lib/pipeline/outcome.ts';
 import { parsePipelineConfig } from '../../../lib/pipeline/pipeline-config.ts';
 import { processDepsFrom } from '../../../lib/pipeline/process-deps.ts';
 import { type ProcessDeps, processServer } from '../../../lib/pipeline/process-server.ts';
 import type { WorkItem } from '../../../lib/queue/work-item.ts';
-import {
-  type SecretsManagerFake,
-  startSecretsManagerFake,
-} from '../../../harness/fakes/secrets-manager-fake.ts';
 
 export interface PipelineStack {
   emu: RunningEmulator;

@@ -9,7 +9,7 @@ import {
   postDelayQuantile,
   postedProbability,
 } from '../../../lib/pipeline/poll-schedule.ts';
-import { T0, workItem as item } from './work-item-fixture.ts';
+import { workItem as item, T0 } from './work-item-fixture.ts';
 
 const model = { medianSeconds: 540, sigma: 0.8 };
 const modelScheduler = createPollScheduler(parseSchedulerConfig({}));
