@@ -55,6 +55,19 @@ export function deriveSeed(seed: number, stream: string): number {
   return hash >>> 0;
 }
 
+/** One of `options`, drawn from `random`. */
+export function pick<T>(random: Random, options: readonly T[]): T {
+  return options[Math.floor(random.next() * options.length)]!;
+}
+
+/**
+ * A fault rate for one dimension of a seeded scenario: 0 a third of the time (so faults combine
+ * in different mixes), else uniform in [0, max] to three decimals.
+ */
+export function faultRate(random: Random, max: number): number {
+  return random.next() < 0.33 ? 0 : Math.round(random.next() * max * 1000) / 1000;
+}
+
 export interface RandomStreams {
   ids: Random;
   delays: Random;

@@ -3,7 +3,7 @@
  * the hook, and how hard each layer is hit. The same seed always draws the same scenario, and
  * every random choice made while it runs comes from streams derived from that seed too.
  */
-import { createRandom, deriveSeed, type Random } from '../../emulator/seeded-random.ts';
+import { createRandom, deriveSeed, pick, faultRate as rate } from '../../emulator/seeded-random.ts';
 
 export type StoreKind = 'file' | 'secrets-manager';
 export type IntakeKind = 'smn' | 'direct';
@@ -60,15 +60,6 @@ export interface ScenarioSpec {
   deleteApplyDelaySeconds: number;
   /** Servers reinstalled right after the hook's GET found their record, before its DELETE. */
   reinstallsBetweenGetAndDelete: number;
-}
-
-function pick<T>(random: Random, options: readonly T[]): T {
-  return options[Math.floor(random.next() * options.length)]!;
-}
-
-function rate(random: Random, max: number): number {
-  // A third of the dimensions are quiet in any scenario, so faults combine in different mixes.
-  return random.next() < 0.33 ? 0 : Math.round(random.next() * max * 1000) / 1000;
 }
 
 export interface ScenarioSizing {

@@ -3,7 +3,13 @@
  * hard every I/O boundary is hit. Each dimension is quiet in about a third of the scenarios so
  * faults combine in different mixes, and the same seed always draws the same scenario.
  */
-import { createRandom, deriveSeed, type Random } from '../../emulator/seeded-random.ts';
+import {
+  createRandom,
+  deriveSeed,
+  pick,
+  type Random,
+  faultRate as rate,
+} from '../../emulator/seeded-random.ts';
 
 export interface SimScenario {
   seed: number;
@@ -75,14 +81,6 @@ export interface SimScenario {
   scheduler: 'model' | 'fixed' | 'exponential';
   deadlineSeconds: number;
   verifyDelaySeconds: number;
-}
-
-function pick<T>(random: Random, options: readonly T[]): T {
-  return options[Math.floor(random.next() * options.length)]!;
-}
-
-function rate(random: Random, max: number): number {
-  return random.next() < 0.33 ? 0 : Math.round(random.next() * max * 1000) / 1000;
 }
 
 function range(random: Random, lo: number, hi: number): [number, number] {
