@@ -14,8 +14,10 @@ export function fastServeEnv(emulator: RunningEmulator, logLevel: 'debug' | 'war
     ESCROW_FIXED_INTERVAL_SECONDS: '1',
     ESCROW_BUILD_POLL_SECONDS: '1',
     ESCROW_VERIFY_DELAY_SECONDS: '0',
-    // A cleared server is shown as cleared at once, not after the 10-minute repost watch.
+    // A cleared server is shown as cleared at once, not after the 10-minute repost watch, nor
+    // after the hour a launch whose record was first seen already posted is watched for.
     ESCROW_REPOST_WATCH_SECONDS: '0',
+    ESCROW_POST_CLEAR_WATCH_SECONDS: '0',
     LOCAL_VISIBILITY_TIMEOUT_SECONDS: '2',
     LOCAL_IDLE_POLL_MS: '50',
     LOG_LEVEL: logLevel,
