@@ -18,6 +18,9 @@ export function fastServeEnv(emulator: RunningEmulator, logLevel: 'debug' | 'war
     // after the hour a launch whose record was first seen already posted is watched for.
     ESCROW_REPOST_WATCH_SECONDS: '0',
     ESCROW_POST_CLEAR_WATCH_SECONDS: '0',
+    // Real time here: a DELETE marked "sent" by a worker that was then killed is re-sent after a
+    // 2-second grace, not the production 120 s that would outlast a test's patience.
+    ESCROW_DELETE_GRACE_SECONDS: '2',
     LOCAL_VISIBILITY_TIMEOUT_SECONDS: '2',
     LOCAL_IDLE_POLL_MS: '50',
     LOG_LEVEL: logLevel,
