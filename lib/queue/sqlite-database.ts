@@ -81,15 +81,35 @@ export class SqliteDatabase {
   }
 }
 
+const BUSY_TIMEOUT_MS = 5000;
+const OPEN_RETRY_MS = 50;
+
+/**
+ * Switching a new database to WAL takes an exclusive lock, and SQLite answers "database is
+ * locked" at once, without its busy handler, when a second process opens the same new file at
+ * that instant. So the open itself waits and retries, within the same bound as the busy timeout.
+ */
 function open(file: string): DatabaseSync {
-  const db = new DatabaseSync(file, { timeout: 5000 });
-  try {
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
-  } catch (error) {
-    db.close();
-    throw error;
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    const db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS });
+    try {
+      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
+      return db;
+    } catch (error) {
+      db.close();
+      if (!isBusy(error) || Date.now() >= deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, OPEN_RETRY_MS);
+    }
   }
-  return db;
+}
+
+function isBusy(error: unknown): boolean {
+  const e = error as { errcode?: number; message?: string };
+  // SQLITE_BUSY (5) and its extended codes; older builds only say it in the message.
+  return (
+    (typeof e.errcode === 'number' && (e.errcode & 0xff) === 5) || /database is locked/.test(e.message ?? '')
+  );
 }
 
 function inodeOf(file: string): number | undefined {

@@ -148,13 +148,19 @@ describe('serve and its state dir', () => {
       await writeFile(filler, Buffer.alloc(8 * 1024 * 1024)).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOSPC') throw e;
       });
-      await until('health degraded', async () => (await health()).status === 'degraded');
+      // Whichever write meets the full disk first (the state database's or the escrow probe's)
+      // turns the health degraded; the escrow probe's own tick follows within seconds.
+      const escrowCheck = async () => (await health()).checks.find((c) => c.name === 'escrow-store');
+      await until('the escrow-store check to fail', async () => (await escrowCheck())?.ok === false, 30_000);
       const degraded = await health();
       expect(degraded.ok).toBe(false);
+      expect(degraded.status).toBe('degraded');
       expect(degraded.checks.find((c) => c.name === 'escrow-store')).toMatchObject({
         ok: false,
         detail: 'ENOSPC',
       });
+      for (const failing of degraded.checks.filter((c) => !c.ok))
+        expect(failing.detail).toMatch(/ENOSPC|disk is full/);
       expect((await fetch(`${url}/healthz`)).status).toBe(503);
       // The status page still answers.
       expect((await fetch(`${url}/`)).status).toBe(200);
