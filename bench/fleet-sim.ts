@@ -20,7 +20,6 @@ import { FaultCounts, SimCloud, type SimServer } from '../harness/sim/fake-cloud
 import { SimEscrowStore } from '../harness/sim/fake-escrow-store.ts';
 import { drawScenario, type SimScenario } from '../harness/sim/scenario.ts';
 import { SimLoop } from '../harness/sim/sim-loop.ts';
-import { sha256Hex } from '../lib/escrow/escrow-record.ts';
 import { AuthGuard } from '../lib/huawei/auth-guard.ts';
 import { BmsClient } from '../lib/huawei/bms-client.ts';
 import { staticCredentialProvider } from '../lib/huawei/credentials.ts';
