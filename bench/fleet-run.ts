@@ -44,8 +44,6 @@ export interface FleetRunOptions {
   maxMinutes: number;
   /** ESCROW_DEADLINE_SECONDS for the worker. */
   deadlineSeconds: number;
-  /** Let the file queue order due messages by the scheduler's priority (see fleet-worker.ts). */
-  queuePriority?: boolean | undefined;
   /** Messages the worker leases per batch, and servers it works on at once. */
   batchSize: number;
   concurrency: number;
@@ -281,7 +279,6 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
         FLEET_ESCROW_DIR: join(dir, 'escrow'),
         FLEET_CLOCK_SCALE: String(emulator.clock.scale),
         FLEET_CLOCK_EPOCH: String(clockEpoch(emulator.clock)),
-        FLEET_QUEUE_PRIORITY: options.queuePriority ? '1' : '0',
         FLEET_BATCH_SIZE: String(options.batchSize),
         ESCROW_CONCURRENCY: String(options.concurrency),
         // A fleet where some guests notify runs the hook with notifications on (which also

@@ -30,7 +30,7 @@ import { nullMetrics } from '../lib/observability/metrics.ts';
 import { parsePipelineConfig } from '../lib/pipeline/pipeline-config.ts';
 import { processDepsFrom } from '../lib/pipeline/process-deps.ts';
 import { SqliteQueue } from '../lib/queue/sqlite-queue.ts';
-import { isPostedHint, runBatch } from '../lib/worker/batch-worker.ts';
+import { runBatch, workPriority } from '../lib/worker/batch-worker.ts';
 import { hookGetRatePerMinute, oracleExposures } from './fleet-report.ts';
 import { rushFigures } from './fleet-run.ts';
 import { formatTable, median, percentile } from './stats.ts';
@@ -71,6 +71,8 @@ export interface FleetSimResult {
   deadLettered: number;
   cleared: number;
   makespanMinutes: number;
+  /** Password GETs per server by what they found: the record, nothing yet, or nothing after our clear. */
+  getsPerServer: { found: number; empty: number; afterClear: number };
 }
 
 /** A cloud with no faults: the documented limits, a round trip of 40–200 ms, 204 on DELETE. */
@@ -116,6 +118,9 @@ export async function runFleetSim(options: FleetSimOptions): Promise<FleetSimRes
   const clears = new Map<string, number>();
   const gets: number[] = [];
   let throttled = 0;
+  /** GETs that found a record, found nothing before it, or came after its clear (verify, repost watch). */
+  const getKinds = { found: 0, empty: 0, afterClear: 0 };
+  let lastKinds = { ...getKinds };
   const cloud = new SimCloud({
     loop,
     observer: {
@@ -136,7 +141,12 @@ export async function runFleetSim(options: FleetSimOptions): Promise<FleetSimRes
     send: async (request: Parameters<typeof inner.send>[0]) => {
       const response = await inner.send(request);
       if (response.status === 429) throttled++;
-      else if (request.api === 'password.get') gets.push(loop.now() - START_MS);
+      else if (request.api === 'password.get') {
+        gets.push(loop.now() - START_MS);
+        const id = request.url.pathname.split('/')[4] ?? '';
+        const kind = clears.has(id) ? 'afterClear' : cloud.servers.get(id)?.record ? 'found' : 'empty';
+        getKinds[kind]++;
+      }
       return response;
     },
     close: async () => undefined,
@@ -181,7 +191,7 @@ export async function runFleetSim(options: FleetSimOptions): Promise<FleetSimRes
   const queue = new SqliteQueue({
     database: ':memory:',
     clock,
-    priority: (item) => (isPostedHint(item) ? 1 : 0),
+    priority: workPriority(process.scheduler, process.deadlineSeconds),
   });
 
   // The fleet: created at once, each booting and posting on the emulator's 'realistic' draws.
@@ -240,10 +250,12 @@ export async function runFleetSim(options: FleetSimOptions): Promise<FleetSimRes
     const now = loop.now();
     const posted = [...posts.entries()].filter(([id]) => !clears.has(id)).length;
     void queue.depth().then((d) => {
+      const k = (name: keyof typeof getKinds): string => String(getKinds[name] - lastKinds[name]).padStart(2);
       options.onMinute?.(
-        `${String(Math.round((now - START_MS) / MINUTE)).padStart(3)} min: GETs ${String(gets.length - lastMinuteGets).padStart(2)}, posted and not cleared ${String(posted).padStart(4)}, queue due ${String(d.visible).padStart(4)} / later ${String(d.invisible).padStart(4)}`,
+        `${String(Math.round((now - START_MS) / MINUTE)).padStart(3)} min: GETs ${String(gets.length - lastMinuteGets).padStart(2)} (found ${k('found')}, empty ${k('empty')}, after the clear ${k('afterClear')}), posted and not cleared ${String(posted).padStart(4)}, queue due ${String(d.visible).padStart(4)} / later ${String(d.invisible).padStart(4)}`,
       );
       lastMinuteGets = gets.length;
+      lastKinds = { ...getKinds };
     });
     loop.after(MINUTE, minuteTick);
   };
@@ -294,6 +306,11 @@ export async function runFleetSim(options: FleetSimOptions): Promise<FleetSimRes
     deadLettered,
     cleared: clears.size,
     makespanMinutes: (Math.max(...clears.values()) - START_MS) / MINUTE,
+    getsPerServer: {
+      found: getKinds.found / servers.length,
+      empty: getKinds.empty / servers.length,
+      afterClear: getKinds.afterClear / servers.length,
+    },
   };
 }
 
@@ -323,7 +340,7 @@ if (import.meta.main) {
           env['FLEET_SIM_TRACE'] === '1' ? (line) => console.log(`  ${scheduler} ${line}`) : undefined,
       });
       console.log(
-        `${scheduler} seed ${seed}: p95 ${min(r.exposureP95Seconds)} min, median ${min(r.exposureMedianSeconds)} min, oracle p95 ${min(r.oracleP95Seconds)} min, GETs/server ${r.passwordGetsPerServer.toFixed(2)}, unspent/rush min ${r.unspentTokensPerRushMinute.toFixed(1)} (${r.rushMinutes} min), 429s ${r.rateLimited}, dead ${r.deadLettered}, cleared ${r.cleared}, makespan ${r.makespanMinutes.toFixed(0)} min (${((Date.now() - started) / 1000).toFixed(0)} s real)`,
+        `${scheduler} seed ${seed}: p95 ${min(r.exposureP95Seconds)} min, median ${min(r.exposureMedianSeconds)} min, oracle p95 ${min(r.oracleP95Seconds)} min, GETs/server ${r.passwordGetsPerServer.toFixed(2)} (found ${r.getsPerServer.found.toFixed(2)}, empty ${r.getsPerServer.empty.toFixed(2)}, after the clear ${r.getsPerServer.afterClear.toFixed(2)}), unspent/rush min ${r.unspentTokensPerRushMinute.toFixed(1)} (${r.rushMinutes} min), 429s ${r.rateLimited}, dead ${r.deadLettered}, cleared ${r.cleared}, makespan ${r.makespanMinutes.toFixed(0)} min (${((Date.now() - started) / 1000).toFixed(0)} s real)`,
       );
       results.push(r);
     }

@@ -13,10 +13,10 @@ import { requireString } from '../lib/config/env-parsers.ts';
 import { createFileEscrowStore } from '../lib/escrow/file-store.ts';
 import { createLogger } from '../lib/observability/logger.ts';
 import { createMetrics } from '../lib/observability/metrics.ts';
-import { parseSchedulerConfig } from '../lib/pipeline/pipeline-config.ts';
+import { parsePipelineConfig } from '../lib/pipeline/pipeline-config.ts';
 import { createPollScheduler } from '../lib/pipeline/poll-schedule.ts';
 import { SqliteQueue } from '../lib/queue/sqlite-queue.ts';
-import { isPostedHint } from '../lib/worker/batch-worker.ts';
+import { workPriority } from '../lib/worker/batch-worker.ts';
 import { QueueWorker } from '../lib/worker/local-queue-worker.ts';
 import { createWorkerRuntime } from '../lib/worker/worker-runtime.ts';
 
@@ -26,21 +26,15 @@ const clock = scaledClock(
   Number(requireString(env, 'FLEET_CLOCK_EPOCH', "the emulator clock's epoch (ms)")),
 );
 const logger = createLogger({ level: 'warn', sink: process.stderr, now: () => clock.now() });
-// FLEET_QUEUE_PRIORITY=1 lets the queue hand out due messages in the scheduler's priority order
-// (SqliteQueue's `priority` option) instead of longest-due first; by default the batch worker only
-// orders within a leased batch, as it does on SQS.
-const globalPriority = env['FLEET_QUEUE_PRIORITY'] === '1';
-const scheduler = createPollScheduler(parseSchedulerConfig(env));
+const config = parsePipelineConfig(env);
 const queue = new SqliteQueue({
   database: requireString(env, 'FLEET_QUEUE_FILE', 'the queue database file'),
   clock,
-  // As in the local stack, a guest's "posted" hint is leased before everything else that is due.
-  priority: globalPriority
-    ? (item, nowMs) =>
-        isPostedHint(item) ? Number.POSITIVE_INFINITY : item ? scheduler.priority(item, nowMs) : 0
-    : (item) => (isPostedHint(item) ? 1 : 0),
+  // As in the local stack (local-stack.ts): the likeliest due servers of the whole fleet first.
+  priority: workPriority(createPollScheduler(config.scheduler), config.deadlineSeconds),
 });
 const runtime = await createWorkerRuntime(env, {
+  config,
   clock,
   logger,
   metrics: createMetrics({ sink: { write: () => true } }),

@@ -50,7 +50,6 @@ const seeds =
 // the h > 0 figures (seconds) are inflated tenfold and the emulated guest misses notifications.
 const timeScale = numbers('FLEET_TIME_SCALE', '24')[0]!;
 const maxMinutes = numbers('FLEET_MAX_MINUTES', '180')[0]!;
-// "model+priority": the model scheduler with the queue handing out due messages in its priority order.
 const schedulers = (env['FLEET_SCHEDULERS'] ?? 'model,fixed,exponential').split(',');
 // The baselines are today's hook without the snippet; they run at the lowest h unless told.
 const baselineNotify = numbers('FLEET_BASELINE_NOTIFY', String(Math.min(...notify)));
@@ -115,8 +114,7 @@ process.stdout.write(
 
 const run = (config: (typeof configs)[number], seed: number): Promise<FleetRunResult> => {
   const options: FleetRunOptions = {
-    scheduler: config.scheduler.split('+')[0] as SchedulerKind,
-    queuePriority: config.scheduler.endsWith('+priority'),
+    scheduler: config.scheduler as SchedulerKind,
     label: config.scheduler,
     notifyFraction: config.notifyFraction,
     servers,

@@ -31,10 +31,11 @@ import { makeDirs } from '../make-dirs.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { type PipelineConfig, parsePipelineConfig } from '../pipeline/pipeline-config.ts';
+import { createPollScheduler } from '../pipeline/poll-schedule.ts';
 import { SqliteDatabase } from '../queue/sqlite-database.ts';
 import { SqliteQueue } from '../queue/sqlite-queue.ts';
 import type { EnqueueOptions, EnqueueResult, WorkItem, WorkQueue } from '../queue/work-item.ts';
-import { isPostedHint } from '../worker/batch-worker.ts';
+import { workPriority } from '../worker/batch-worker.ts';
 import { QueueWorker } from '../worker/local-queue-worker.ts';
 import { createWorkerRuntime, type WorkerRuntime } from '../worker/worker-runtime.ts';
 import { checkEmulatorClock, clientClock, clientEnv, emulatorTopicUrn } from './emulator-env.ts';
@@ -300,16 +301,17 @@ async function buildWorkPlane(
   const metrics = createMetrics({ sink: { write: () => true } });
   const board = new StatusBoard({ store: sqliteBoardStore(state.db), now: () => clock.now() });
   await board.load();
+  const pipelineConfig = parsePipelineConfig(env);
   const queue = new SqliteQueue({
     database: state.db,
     clock,
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
-    // A guest's "posted" hint is leased before everything else that is due.
-    priority: (item) => (isPostedHint(item) ? 1 : 0),
+    // The queue sees the whole fleet: a batch takes the due servers most likely to have posted
+    // (a guest's "posted" hint first), the order each batch is given on SQS.
+    priority: workPriority(createPollScheduler(pipelineConfig.scheduler), pipelineConfig.deadlineSeconds),
   });
   const observed = observedQueue(queue, board);
 
-  const pipelineConfig = parsePipelineConfig(env);
   if (options.dryRun !== undefined) pipelineConfig.dryRun = options.dryRun;
   const store = await createEscrowStore(parseEscrowConfig(env));
   const pipeline = await createWorkerRuntime(env, {

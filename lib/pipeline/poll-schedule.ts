@@ -171,8 +171,9 @@ function createModelScheduler(config: SchedulerConfig): PollScheduler {
     },
     priority: (item, nowMs) => {
       if (item.phase === 'verify') return -1;
-      // Found but not yet cleared: certainly posted and exposed right now.
-      if (item.sha256 !== undefined) return 2;
+      // Found but not yet cleared: certainly posted and exposed right now. A watch after the
+      // clear (its sha256 is the cleared record's) looks for a post like any find.
+      if (item.sha256 !== undefined && item.phase !== 'watch') return 2;
       return postedProbability(item, nowMs, model) * silent;
     },
   };

@@ -22,8 +22,10 @@ import type { WatchStore } from '../escrow/watch-lease.ts';
 import { failureBackoffSeconds } from '../huawei/retry-policy.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { deadlineMs, VERIFY_DEADLINE_MARGIN_MS } from '../pipeline/decide.ts';
 import type { Outcome } from '../pipeline/outcome.ts';
 import { reportOutcome } from '../pipeline/outcome-report.ts';
+import type { PollScheduler } from '../pipeline/poll-schedule.ts';
 import { type ProcessDeps, processServer } from '../pipeline/process-server.ts';
 import type { DeadLetterQueue } from '../queue/dead-letter.ts';
 import type { WorkItem, WorkQueue } from '../queue/work-item.ts';
@@ -33,6 +35,35 @@ import { claimChain, settleChain } from './chain-lease.ts';
 /** A guest's "posted" hint that has not yet been requeued as an ordinary item. */
 export function isPostedHint(item: WorkItem | undefined): boolean {
   return item?.source === 'posted';
+}
+
+/**
+ * Within this of its deadline an item goes before every finding GET, so no item starves behind
+ * a long rush (the verify GET stops yielding its turn at the same margin: decide.ts).
+ */
+const DEADLINE_PRIORITY_MARGIN_MS = VERIFY_DEADLINE_MARGIN_MS;
+/** Above any posting probability (at most 1), below a found record that is not cleared yet (2). */
+const NEAR_DEADLINE_PRIORITY = 1.5;
+
+/**
+ * Which item gets the next password GET, higher first: a guest's hint, then the scheduler's
+ * priority (for the model, the probability that the server posted since its last look), with
+ * an item near its deadline lifted above every look for a post. The batch orders its items by
+ * it, and the local queue hands out its due messages by it, so on `serve` each batch takes the
+ * likeliest servers of the whole fleet rather than the longest-waiting ones. A body that cannot
+ * be parsed costs no call and is dead-lettered at once, so it is not held back either.
+ */
+export function workPriority(
+  scheduler: PollScheduler,
+  deadlineSeconds: number,
+): (item: WorkItem | undefined, nowMs: number) => number {
+  return (item, nowMs) => {
+    if (item === undefined) return NEAR_DEADLINE_PRIORITY;
+    if (isPostedHint(item)) return Number.POSITIVE_INFINITY;
+    const priority = scheduler.priority(item, nowMs);
+    const nearDeadline = nowMs >= deadlineMs(item, deadlineSeconds) - DEADLINE_PRIORITY_MARGIN_MS;
+    return nearDeadline ? Math.max(priority, NEAR_DEADLINE_PRIORITY) : priority;
+  };
 }
 
 export interface BatchMessage {
@@ -114,13 +145,9 @@ export async function runBatch(
     }
 
     const now = clock.now();
-    const scheduler = deps.process.scheduler;
+    const priority = workPriority(deps.process.scheduler, deps.process.deadlineSeconds);
     const ordered = work
-      .map((w, index) => ({
-        ...w,
-        index,
-        priority: isPostedHint(w.item) ? Number.POSITIVE_INFINITY : scheduler.priority(w.item, now),
-      }))
+      .map((w, index) => ({ ...w, index, priority: priority(w.item, now) }))
       .sort((a, b) => b.priority - a.priority || a.index - b.index);
 
     let next = 0;
