@@ -1,0 +1,99 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseSchedulerConfig } from '../../../lib/pipeline/pipeline-config.ts';
+import { createPollScheduler } from '../../../lib/pipeline/poll-schedule.ts';
+import { SqliteQueue } from '../../../lib/queue/sqlite-queue.ts';
+import type { WorkItem } from '../../../lib/queue/work-item.ts';
+import { parseWorkItem } from '../../../lib/queue/work-item-codec.ts';
+import { workPriority } from '../../../lib/worker/batch-worker.ts';
+import { FakeClock } from '../huawei/fake-clock.ts';
+import { T0, workItem } from '../pipeline/work-item-fixture.ts';
+
+const DEADLINE_SECONDS = 7200;
+const MIN = 60_000;
+const iso = (ms: number): string => new Date(ms).toISOString();
+const model = workPriority(createPollScheduler(parseSchedulerConfig({})), DEADLINE_SECONDS);
+const fixed = workPriority(
+  createPollScheduler(parseSchedulerConfig({ ESCROW_SCHEDULER: 'fixed' })),
+  DEADLINE_SECONDS,
+);
+
+/** ACTIVE at T0, last looked at `lastMin` minutes after it (never, when undefined). */
+function find(serverId: string, lastMin: number | undefined, extra: Partial<WorkItem> = {}): WorkItem {
+  return workItem({
+    serverId,
+    activeSince: iso(T0),
+    ...(lastMin === undefined ? {} : { lastPasswordCheckAt: iso(T0 + lastMin * MIN), passwordChecks: 1 }),
+    ...extra,
+  });
+}
+
+describe('work priority', () => {
+  const now = T0 + 12 * MIN;
+
+  it('ranks a hint, then a found record not yet cleared, then the likeliest finds, verifies last', () => {
+    const hint = find('hint', 11, { source: 'posted' });
+    const found = find('found', 11, { sha256: 'a'.repeat(64) });
+    const stale = find('stale', 2); // not looked at since minute 2, around the model's median now
+    const fresh = find('fresh', 11.5); // looked at half a minute ago
+    const verify = find('verify', 11.9, { sha256: 'b'.repeat(64), phase: 'verify' });
+    const ranked = [verify, fresh, stale, found, hint].sort((a, b) => model(b, now) - model(a, now));
+    expect(ranked.map((i) => i.serverId)).toEqual(['hint', 'found', 'stale', 'fresh', 'verify']);
+  });
+
+  it('ranks a repost watch like a look for a post, not like a record waiting for its DELETE', () => {
+    const watch = find('watch', 2, { sha256: 'a'.repeat(64), phase: 'watch', clearedAt: iso(T0) });
+    const found = find('found', 11, { sha256: 'b'.repeat(64) });
+    expect(model(watch, now)).toBeLessThan(model(found, now));
+    expect(model(watch, now)).toBe(model(find('twin', 2), now));
+  });
+
+  it('lifts an item near its deadline above every look for a post, so nothing starves in a long rush', () => {
+    const late = T0 + (DEADLINE_SECONDS - 10 * 60) * 1000;
+    const verify = find('verify', 100, { phase: 'verify', sha256: 'b'.repeat(64) });
+    // firstSeenAt is T0: an item first seen an hour later is far from its deadline.
+    const young = find('young', 100, { firstSeenAt: iso(T0 + 60 * MIN), activeSince: iso(T0 + 60 * MIN) });
+    expect(model(verify, late)).toBeGreaterThan(model(young, late));
+    expect(model(verify, late)).toBeGreaterThan(1); // any posting probability is at most 1
+    expect(model(verify, now)).toBeLessThan(0);
+  });
+
+  it('leaves the baselines in arrival order: every ordinary item ranks the same', () => {
+    expect(fixed(find('a', 2), now)).toBe(fixed(find('b', 11.5), now));
+    expect(fixed(find('hint', 11, { source: 'posted' }), now)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('the local queue in work-priority order', () => {
+  let dir: string;
+  let clock: FakeClock;
+  let queue: SqliteQueue;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'work-priority-'));
+    clock = new FakeClock(T0 + 12 * MIN);
+    queue = new SqliteQueue({ database: join(dir, 'state.db'), clock, priority: model });
+  });
+  afterEach(async () => {
+    queue.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('hands a batch the likeliest due servers of the whole queue, not the longest-waiting ones', async () => {
+    // Enqueued (so due) longest first: the servers looked at most recently.
+    for (const [id, last] of [
+      ['fresh-1', 11.5],
+      ['fresh-2', 11.4],
+      ['stale-1', 2],
+      ['stale-2', 3],
+    ] as const)
+      await queue.enqueue([find(id, last, { source: 'requeue' })]);
+    await queue.enqueue([find('later', 1, { source: 'requeue' })], { delaySeconds: 60 });
+    const batch = await queue.receive(2);
+    expect(batch.map((m) => parseWorkItem(m.body).serverId)).toEqual(['stale-1', 'stale-2']);
+    // A message not yet due is not handed out, however likely.
+    const rest = await queue.receive(10);
+    expect(rest.map((m) => parseWorkItem(m.body).serverId).sort()).toEqual(['fresh-1', 'fresh-2']);
+  });
+});
