@@ -12,6 +12,7 @@
  *
  *   FLEET_SERVERS (1000)  FLEET_SEEDS (3 from 20251128, or a list)  FLEET_SCHEDULERS (model,fixed)
  *   FLEET_BATCH_SIZE (100)  FLEET_CONCURRENCY (32)  FLEET_SIM_TRACE=1 (a line per minute)
+ *   FLEET_PULL_FORWARD=0 (no look ahead of its time on a spare token; serve does look)
  *   ESCROW_* as for the worker.
  */
 import { planDelays } from '../emulator/post-delays.ts';
@@ -30,7 +31,8 @@ import { nullMetrics } from '../lib/observability/metrics.ts';
 import { parsePipelineConfig } from '../lib/pipeline/pipeline-config.ts';
 import { processDepsFrom } from '../lib/pipeline/process-deps.ts';
 import { SqliteQueue } from '../lib/queue/sqlite-queue.ts';
-import { runBatch, workPriority } from '../lib/worker/batch-worker.ts';
+import { spareTokenLook, workPriority } from '../lib/worker/batch-worker.ts';
+import { QueueWorker } from '../lib/worker/local-queue-worker.ts';
 import { hookGetRatePerMinute, oracleExposures } from './fleet-report.ts';
 import { rushFigures } from './fleet-run.ts';
 import { formatTable, median, percentile } from './stats.ts';
@@ -56,6 +58,8 @@ export interface FleetSimOptions {
   env: Record<string, string | undefined>;
   batchSize: number;
   concurrency: number;
+  /** Spend tokens nothing due wants on the likeliest waiting server, as `serve` does (default true). */
+  pullForward?: boolean | undefined;
   /** Called once per simulated minute with what the worker and the queue looked like. */
   onMinute?: ((line: string) => void) | undefined;
 }
@@ -219,29 +223,27 @@ export async function runFleetSim(options: FleetSimOptions): Promise<FleetSimRes
     })),
   );
 
-  // The local worker loop (local-queue-worker.ts): a batch at a time, idle 20 ms real (× 24).
-  let stop = false;
-  const batch = {
-    process,
+  // The local worker's loop (local-queue-worker.ts), its idle wait of 20 ms real (× 24) on the
+  // simulated clock.
+  const worker = new QueueWorker({
     queue,
-    dlq: queue,
+    batch: {
+      process,
+      queue,
+      dlq: queue,
+      logger: silentLogger,
+      metrics: nullMetrics,
+      concurrency: options.concurrency,
+    },
     logger: silentLogger,
-    metrics: nullMetrics,
-    concurrency: options.concurrency,
-  };
-  const worker = (async () => {
-    while (!stop) {
-      const messages = await queue.receive(options.batchSize);
-      if (messages.length === 0) {
-        await loop.sleep(480);
-        continue;
-      }
-      const result = await runBatch(messages, batch);
-      for (const m of messages) {
-        if (result.dispositions.get(m.messageId) === 'ack') await queue.ack(m.messageId);
-        else await queue.retry(m.messageId, 30);
-      }
-    }
+    batchSize: options.batchSize,
+    idlePollMs: 20,
+    retryDelaySeconds: 30,
+    pullForward: options.pullForward === false ? undefined : spareTokenLook(process),
+  });
+  let stop = false;
+  const working = (async () => {
+    while (!stop) if ((await worker.runOnce()) === 0) await loop.sleep(480);
   })();
 
   let lastMinuteGets = 0;
@@ -271,7 +273,7 @@ export async function runFleetSim(options: FleetSimOptions): Promise<FleetSimRes
   stop = true;
   const deadLettered = (await queue.deadLetters()).length;
   queue.close();
-  void worker;
+  void working;
 
   const exposures = servers.flatMap((s) => {
     const post = posts.get(s.id);
@@ -336,6 +338,7 @@ if (import.meta.main) {
         env: { ...escrowEnv, ESCROW_SCHEDULER: scheduler },
         batchSize: Number(env['FLEET_BATCH_SIZE'] ?? 100),
         concurrency: Number(env['FLEET_CONCURRENCY'] ?? 32),
+        pullForward: env['FLEET_PULL_FORWARD'] !== '0',
         onMinute:
           env['FLEET_SIM_TRACE'] === '1' ? (line) => console.log(`  ${scheduler} ${line}`) : undefined,
       });

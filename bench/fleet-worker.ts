@@ -16,7 +16,7 @@ import { createMetrics } from '../lib/observability/metrics.ts';
 import { parsePipelineConfig } from '../lib/pipeline/pipeline-config.ts';
 import { createPollScheduler } from '../lib/pipeline/poll-schedule.ts';
 import { SqliteQueue } from '../lib/queue/sqlite-queue.ts';
-import { workPriority } from '../lib/worker/batch-worker.ts';
+import { spareTokenLook, workPriority } from '../lib/worker/batch-worker.ts';
 import { QueueWorker } from '../lib/worker/local-queue-worker.ts';
 import { createWorkerRuntime } from '../lib/worker/worker-runtime.ts';
 
@@ -49,6 +49,7 @@ const worker = new QueueWorker({
   batchSize: Number(env['FLEET_BATCH_SIZE'] ?? 10),
   idlePollMs: 20,
   retryDelaySeconds: 30,
+  pullForward: spareTokenLook(runtime.process),
 });
 
 let peakRss = 0;

@@ -35,7 +35,7 @@ import { createPollScheduler } from '../pipeline/poll-schedule.ts';
 import { SqliteDatabase } from '../queue/sqlite-database.ts';
 import { SqliteQueue } from '../queue/sqlite-queue.ts';
 import type { EnqueueOptions, EnqueueResult, WorkItem, WorkQueue } from '../queue/work-item.ts';
-import { workPriority } from '../worker/batch-worker.ts';
+import { spareTokenLook, workPriority } from '../worker/batch-worker.ts';
 import { QueueWorker } from '../worker/local-queue-worker.ts';
 import { createWorkerRuntime, type WorkerRuntime } from '../worker/worker-runtime.ts';
 import { checkEmulatorClock, clientClock, clientEnv, emulatorTopicUrn } from './emulator-env.ts';
@@ -347,6 +347,8 @@ async function buildWorkPlane(
     batchSize: config.batchSize,
     idlePollMs: config.idlePollMs,
     retryDelaySeconds: 30,
+    // A password GET token that nothing due wants goes to the likeliest waiting server.
+    pullForward: spareTokenLook(pipeline.process),
     onDeadLettered: (item, reason) => {
       if (item) board.noteDeadLettered(item, reason);
     },

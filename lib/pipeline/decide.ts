@@ -107,6 +107,8 @@ export function planPasswordCheck(args: {
   rateWaitMs: number;
   /** How full the GET budget is (0..1); see budgetPressure. */
   pressure?: number | undefined;
+  /** The item was pulled forward onto a token nothing due wanted (local-queue-worker.ts): look now. */
+  spareToken?: boolean | undefined;
 }): PasswordCheckPlan {
   const { item, scheduler, rateWaitMs } = args;
   if (item.phase === 'verify') {
@@ -125,7 +127,9 @@ export function planPasswordCheck(args: {
     return { kind: 'get' };
   }
   // An operator who runs `process` asks for a look now, and a guest's "posted" hint is the
-  // reason to look now: both take the next token, whatever the model says.
+  // reason to look now: both take the next token, whatever the model says. So does a look
+  // pulled forward onto a token that would otherwise go unused.
+  if (args.spareToken === true) return { kind: 'get' };
   if ((item.source === 'cli' || item.source === 'posted') && (item.passwordChecks ?? 0) === 0)
     return { kind: 'get' };
   const lastCheckMs =

@@ -77,12 +77,18 @@ export const PASSWORD_GET_API: ApiName = 'password.get';
 /** The gateway counts per minute; waiting half of that lets the window roll. */
 const THROTTLE_DELAY_SECONDS = 30;
 
+export interface ProcessOptions {
+  /** Pulled forward onto a password GET token nothing due wanted: a find looks now, whatever its schedule. */
+  spareToken?: boolean | undefined;
+}
+
 export async function processServer(
   input: WorkItem,
   deps: ProcessDeps,
   signal?: AbortSignal,
+  options: ProcessOptions = {},
 ): Promise<ProcessResult> {
-  const run = new ServerRun(input, deps, signal);
+  const run = new ServerRun(input, deps, signal, options.spareToken === true);
   const outcome = await run.execute();
   return {
     outcome: applyDeadline(outcome, run.item, deps.clock.now(), deadlineMs(input, deps.deadlineSeconds)),
@@ -98,9 +104,11 @@ class ServerRun {
   readonly deadline: number;
   readonly bms: BmsApi;
   readonly rateBudget: RateBudget | undefined;
+  readonly spareToken: boolean;
 
-  constructor(item: WorkItem, deps: ProcessDeps, signal: AbortSignal | undefined) {
+  constructor(item: WorkItem, deps: ProcessDeps, signal: AbortSignal | undefined, spareToken: boolean) {
     this.item = { ...item };
+    this.spareToken = spareToken;
     this.deps = deps;
     this.signal = signal;
     this.ref = { projectId: item.projectId, region: item.region, serverId: item.serverId };
@@ -202,6 +210,7 @@ class ServerRun {
       scheduler: this.deps.scheduler,
       rateWaitMs: this.rateWaitMs(),
       pressure: this.budgetPressure(),
+      spareToken: this.spareToken,
     });
   }
 

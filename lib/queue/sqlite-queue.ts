@@ -135,16 +135,34 @@ export class SqliteQueue implements WorkQueue, DeadLetterQueue {
   /** Leases up to `max` due messages, highest priority first. */
   async receive(max: number): Promise<ReceivedMessage[]> {
     const now = this.#clock.now();
+    return this.db.transaction(() => this.#lease(this.#due(now, Math.max(0, max)), now));
+  }
+
+  /**
+   * Leases up to `max` waiting messages that are NOT due yet, among those `eligible` accepts,
+   * highest priority first: the local worker spends a password GET token that nothing due wants
+   * on the likeliest server rather than let it go unused (local-queue-worker.ts).
+   */
+  async receiveAhead(max: number, eligible: (item: WorkItem) => boolean): Promise<ReceivedMessage[]> {
+    const now = this.#clock.now();
+    return this.db.transaction(() => {
+      const rows = this.db
+        .statement(
+          `SELECT id, body, visible_at, receive_count FROM queue_messages WHERE visible_at > ? AND ${WAITING}`,
+        )
+        .all(now, now) as unknown as MessageRow[];
+      return this.#lease(this.#ranked(rows, now, Math.max(0, max), eligible), now);
+    });
+  }
+
+  #lease(rows: MessageRow[], now: number): ReceivedMessage[] {
     const leaseUntil = now + this.#visibilityMs;
     const lease = this.db.statement(
       'UPDATE queue_messages SET visible_at = ?, lease_until = ?, receive_count = receive_count + 1 WHERE id = ?',
     );
-    return this.db.transaction(() => {
-      const rows = this.#due(now, Math.max(0, max));
-      return rows.map((row) => {
-        lease.run(leaseUntil, leaseUntil, row.id);
-        return { messageId: String(row.id), body: text(row.body), receiveCount: row.receive_count + 1 };
-      });
+    return rows.map((row) => {
+      lease.run(leaseUntil, leaseUntil, row.id);
+      return { messageId: String(row.id), body: text(row.body), receiveCount: row.receive_count + 1 };
     });
   }
 
@@ -154,17 +172,27 @@ export class SqliteQueue implements WorkQueue, DeadLetterQueue {
       return this.db
         .statement(`${sql} ORDER BY visible_at, id LIMIT ?`)
         .all(now, max) as unknown as MessageRow[];
-    const priority = this.#priority;
-    const rows = this.db.statement(sql).all(now) as unknown as MessageRow[];
+    return this.#ranked(this.db.statement(sql).all(now) as unknown as MessageRow[], now, max);
+  }
+
+  /** The first `max` rows by priority (then longest due), skipping bodies `eligible` refuses. */
+  #ranked(
+    rows: MessageRow[],
+    now: number,
+    max: number,
+    eligible?: (item: WorkItem) => boolean,
+  ): MessageRow[] {
+    const priority = this.#priority ?? (() => 0);
     return rows
-      .map((row) => {
+      .flatMap((row) => {
         let item: WorkItem | undefined;
         try {
           item = JSON.parse(text(row.body)) as WorkItem;
         } catch {
           item = undefined;
         }
-        return { row, priority: priority(item, now) };
+        if (eligible && (item === undefined || !eligible(item))) return [];
+        return [{ row, priority: priority(item, now) }];
       })
       .sort((a, b) => b.priority - a.priority || a.row.visible_at - b.row.visible_at || a.row.id - b.row.id)
       .slice(0, max)

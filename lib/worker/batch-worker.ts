@@ -26,7 +26,7 @@ import { deadlineMs, VERIFY_DEADLINE_MARGIN_MS } from '../pipeline/decide.ts';
 import type { Outcome } from '../pipeline/outcome.ts';
 import { reportOutcome } from '../pipeline/outcome-report.ts';
 import type { PollScheduler } from '../pipeline/poll-schedule.ts';
-import { type ProcessDeps, processServer } from '../pipeline/process-server.ts';
+import { PASSWORD_GET_API, type ProcessDeps, processServer } from '../pipeline/process-server.ts';
 import type { DeadLetterQueue } from '../queue/dead-letter.ts';
 import type { WorkItem, WorkQueue } from '../queue/work-item.ts';
 import { InvalidWorkItemError, parseWorkItem } from '../queue/work-item-codec.ts';
@@ -66,10 +66,38 @@ export function workPriority(
   };
 }
 
+/**
+ * Whether a waiting item that is not due yet may take a password GET token now, because nothing
+ * due wants it and a token not spent this minute is gone: a find of a server known to be ACTIVE
+ * (not a BUILD poll, a hint, a verify or watch after our DELETE, nor a wait after a failure),
+ * under the model scheduler (the baselines poll as they always have), while a token of the
+ * item's region is free now and the hook's use of that budget is below the share it aims for
+ * (ESCROW_BUDGET_TARGET_SHARE), scaled, as the model's gaps are, by the share of guests that
+ * post without telling us: where every guest notifies, a spare token would only look at
+ * servers that will say when they have posted. The local queue sees the whole fleet and offers
+ * the likeliest such server first (SqliteQueue.receiveAhead); SQS cannot show a message before
+ * its time.
+ */
+export function spareTokenLook(deps: ProcessDeps): (item: WorkItem) => boolean {
+  const { scheduler } = deps;
+  const share = scheduler.config.budgetTargetShare * (1 - scheduler.config.postedHintShare);
+  return (item) => {
+    if (!scheduler.defersUnderLoad || isPostedHint(item)) return false;
+    if ((item.phase ?? 'find') !== 'find' || item.sha256 !== undefined) return false;
+    if (item.activeSince === undefined || item.failureStreak !== undefined || item.notBefore !== undefined)
+      return false;
+    const budget = deps.rateBudgetFor?.(item.region);
+    if (!budget?.utilization) return false;
+    return budget.estimatedWaitMs(PASSWORD_GET_API) === 0 && budget.utilization(PASSWORD_GET_API) < share;
+  };
+}
+
 export interface BatchMessage {
   messageId: string;
   body: string;
   receiveCount?: number | undefined;
+  /** Leased ahead of its time onto a password GET token nothing due wanted (see spareTokenLook). */
+  spareToken?: boolean | undefined;
 }
 
 export type Disposition = 'ack' | 'retry';
@@ -158,7 +186,7 @@ export async function runBatch(
           settle(entry.message.messageId, 'retry');
           continue;
         }
-        settle(entry.message.messageId, await handleOne(entry.item, deps, signal));
+        settle(entry.message.messageId, await handleOne(entry.item, deps, signal, entry.message.spareToken));
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, ordered.length)) }, lane));
@@ -175,6 +203,7 @@ async function handleOne(
   received: WorkItem,
   deps: BatchWorkerDeps,
   signal: AbortSignal | undefined,
+  spareToken: boolean | undefined,
 ): Promise<Disposition> {
   let item = received;
   if (deps.watches) {
@@ -190,7 +219,7 @@ async function handleOne(
   let outcome: Outcome;
   let updated: WorkItem = item;
   try {
-    const result = await processServer(item, deps.process, signal);
+    const result = await processServer(item, deps.process, signal, { spareToken });
     outcome = result.outcome;
     updated = result.item;
   } catch (error) {

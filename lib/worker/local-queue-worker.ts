@@ -29,6 +29,11 @@ export interface QueueWorkerOptions {
   beforeSettle?: (() => Promise<void>) | undefined;
   /** Called after every round of the loop, with its error if it failed (health reporting). */
   onRound?: ((error: unknown) => void) | undefined;
+  /**
+   * When nothing is due: whether a waiting item may be looked at ahead of its time on a token
+   * that would otherwise go unused (batch-worker.ts spareTokenLook). Absent: never.
+   */
+  pullForward?: ((item: WorkItem) => boolean) | undefined;
 }
 
 function parseItem(body: string): WorkItem | undefined {
@@ -76,12 +81,17 @@ export class QueueWorker {
    * this round short as Lambda's early timeout would (tests use it to crash a worker).
    */
   async runOnce(signal?: AbortSignal): Promise<number> {
-    const { queue, batchSize } = this.#options;
-    const messages = await queue.receive(batchSize);
+    const { queue, batchSize, pullForward } = this.#options;
+    let messages = await queue.receive(batchSize);
+    // Nothing is due, and a token would go unused: the likeliest waiting server takes it. One
+    // at a time, so the next round sees the budget that look left (no burst of reservations).
+    const spareToken = messages.length === 0 && pullForward !== undefined;
+    if (spareToken) messages = await queue.receiveAhead(1, pullForward);
     if (messages.length === 0) return 0;
     await this.#process(
       messages,
       signal ? AbortSignal.any([this.#abortBatch.signal, signal]) : this.#abortBatch.signal,
+      spareToken,
     );
     return messages.length;
   }
@@ -127,11 +137,16 @@ export class QueueWorker {
     }
   }
 
-  async #process(messages: ReceivedMessage[], signal: AbortSignal): Promise<void> {
+  async #process(messages: ReceivedMessage[], signal: AbortSignal, spareToken: boolean): Promise<void> {
     const { queue, batch, logger, retryDelaySeconds, onDeadLettered, beforeSettle } = this.#options;
     this.#batches++;
     const result = await runBatch(
-      messages.map((m) => ({ messageId: m.messageId, body: m.body, receiveCount: m.receiveCount })),
+      messages.map((m) => ({
+        messageId: m.messageId,
+        body: m.body,
+        receiveCount: m.receiveCount,
+        spareToken,
+      })),
       batch,
       signal,
     );

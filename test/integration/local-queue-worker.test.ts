@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nullMetrics } from '../../lib/observability/metrics.ts';
 import type { ProcessDeps } from '../../lib/pipeline/process-server.ts';
 import { SqliteQueue } from '../../lib/queue/sqlite-queue.ts';
+import type { WorkItem } from '../../lib/queue/work-item.ts';
+import { spareTokenLook, workPriority } from '../../lib/worker/batch-worker.ts';
 import { QueueWorker } from '../../lib/worker/local-queue-worker.ts';
 import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';
 
@@ -29,8 +31,10 @@ function workerFor(
   queue: SqliteQueue,
   process: ProcessDeps,
   beforeSettle?: () => Promise<void>,
+  pullForward?: (item: WorkItem) => boolean,
 ): QueueWorker {
   return new QueueWorker({
+    pullForward,
     queue,
     batch: { process, queue, dlq: queue, logger: stack.logger, metrics: nullMetrics, concurrency: 2 },
     logger: stack.logger,
@@ -98,5 +102,46 @@ describe('file queue worker', () => {
     expect(await worker.runOnce()).toBe(1); // Linux: skipped, acked
     expect(seen).toEqual([{ visible: 0, invisible: 1, deadLettered: 0 }]);
     expect(await queue.depth()).toEqual({ visible: 0, invisible: 0, deadLettered: 0 });
+  });
+
+  it('spends a token nothing due wants on a waiting find ahead of its schedule, under the model only', async () => {
+    const id = stack.emu.admin.createServers({
+      windows: 1,
+      linux: 0,
+      bootDelaySeconds: 0,
+      postDelaySeconds: 10_000_000,
+    }).windowsIds[0]!;
+    await stack.emu.admin.idle();
+    expect(stack.emu.admin.guestPost(id).status).toBe(201);
+    const model = stack.deps({}, { ESCROW_REPOST_WATCH_SECONDS: '0' });
+    const fixed = stack.deps({}, { ESCROW_SCHEDULER: 'fixed', ESCROW_REPOST_WATCH_SECONDS: '0' });
+    const queue = new SqliteQueue({
+      database: join(dir, 'ahead.db'),
+      clock: stack.emu.clock,
+      priority: workPriority(model.scheduler, model.deadlineSeconds),
+    });
+    // A server ACTIVE and looked at a moment ago: its next look is an hour away.
+    const now = new Date(stack.emu.clock.now()).toISOString();
+    await queue.enqueue(
+      [stack.item(id, { source: 'requeue', activeSince: now, lastPasswordCheckAt: now, passwordChecks: 1 })],
+      { delaySeconds: 3600 },
+    );
+    // Each round may find the one-token bucket still refilling after earlier tests: a few rounds,
+    // with a token's time on the emulator clock in between; the message stays an hour away.
+    const rounds = async (worker: QueueWorker): Promise<number> => {
+      for (let i = 0; i < 10; i++) {
+        const handled = await worker.runOnce();
+        if (handled > 0) return handled;
+        await stack.emu.clock.sleep(2_000);
+      }
+      return 0;
+    };
+    expect(await rounds(workerFor(queue, model))).toBe(0);
+    expect(await rounds(workerFor(queue, fixed, undefined, spareTokenLook(fixed)))).toBe(0);
+    expect(stack.emu.admin.server(id)!.ciphertext).not.toBeNull();
+
+    expect(await rounds(workerFor(queue, model, undefined, spareTokenLook(model)))).toBe(1);
+    expect(stack.emu.admin.server(id)!.ciphertext).toBeNull();
+    expect(stack.emu.admin.server(id)!.clearedAt).not.toBeNull();
   });
 });

@@ -116,6 +116,16 @@ describe('planPasswordCheck', () => {
     expect(planPasswordCheck({ ...base, item: verify, nowMs: late, rateWaitMs: 20_000 }).kind).toBe('get');
   });
 
+  it('looks at once on a spare token, whatever the schedule; a verify still yields under load', () => {
+    const early = { ...base, item: item(), nowMs: T0 + 10e3 };
+    expect(planPasswordCheck(early).kind).toBe('wait');
+    expect(planPasswordCheck({ ...early, spareToken: true }).kind).toBe('get');
+    const verify = item({ phase: 'verify', sha256: SHA_A });
+    expect(
+      planPasswordCheck({ ...base, item: verify, nowMs: T0, rateWaitMs: 20_000, spareToken: true }).kind,
+    ).toBe('wait');
+  });
+
   it('retries a found-but-not-cleared record at once', () => {
     const found = item({ sha256: SHA_A, lastPasswordCheckAt: new Date(T0 + 1000e3).toISOString() });
     expect(planPasswordCheck({ ...base, item: found, nowMs: T0 + 1001e3 }).kind).toBe('get');

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseSchedulerConfig } from '../../../lib/pipeline/pipeline-config.ts';
 import { createPollScheduler } from '../../../lib/pipeline/poll-schedule.ts';
+import type { RateBudget } from '../../../lib/pipeline/process-server.ts';
 import { SqliteQueue } from '../../../lib/queue/sqlite-queue.ts';
 import type { WorkItem } from '../../../lib/queue/work-item.ts';
 import { parseWorkItem } from '../../../lib/queue/work-item-codec.ts';
-import { workPriority } from '../../../lib/worker/batch-worker.ts';
+import { spareTokenLook, workPriority } from '../../../lib/worker/batch-worker.ts';
 import { FakeClock } from '../huawei/fake-clock.ts';
 import { T0, workItem } from '../pipeline/work-item-fixture.ts';
 
@@ -95,5 +96,79 @@ describe('the local queue in work-priority order', () => {
     // A message not yet due is not handed out, however likely.
     const rest = await queue.receive(10);
     expect(rest.map((m) => parseWorkItem(m.body).serverId).sort()).toEqual(['fresh-1', 'fresh-2']);
+  });
+});
+
+describe('a look ahead of its time on a spare token', () => {
+  const budget = (waitMs: number, utilization: number): RateBudget => ({
+    estimatedWaitMs: () => waitMs,
+    utilization: () => utilization,
+  });
+  const lookFor = (scheduler: 'model' | 'fixed', rate: RateBudget, hintShare = '0') => {
+    const config = parseSchedulerConfig({ ESCROW_SCHEDULER: scheduler, ESCROW_POSTED_HINT_SHARE: hintShare });
+    return spareTokenLook({
+      scheduler: createPollScheduler(config),
+      rateBudgetFor: () => rate,
+    } as unknown as Parameters<typeof spareTokenLook>[0]);
+  };
+  const idle = budget(0, 0.3);
+
+  it('takes a find of an ACTIVE server while a token is free and the budget is below its share', () => {
+    expect(lookFor('model', idle)(find('a', 5, { source: 'requeue' }))).toBe(true);
+  });
+
+  it('leaves the budget alone once a caller waits or the hook uses its share (default 0.8)', () => {
+    expect(lookFor('model', budget(1250, 0.3))(find('a', 5))).toBe(false);
+    expect(lookFor('model', budget(0, 0.8))(find('a', 5))).toBe(false);
+  });
+
+  it('scales that share by the guests that post without telling us: none spare where all notify', () => {
+    expect(lookFor('model', budget(0, 0.3), '0.5')(find('a', 5))).toBe(true);
+    expect(lookFor('model', budget(0, 0.45), '0.5')(find('a', 5))).toBe(false);
+    expect(lookFor('model', budget(0, 0), '1')(find('a', 5))).toBe(false);
+  });
+
+  it('never pulls forward what is not a look for a post, nor anything under a baseline', () => {
+    const look = lookFor('model', idle);
+    expect(look(workItem({ serverId: 'building' }))).toBe(false); // not seen ACTIVE: a show, not a GET
+    expect(look(find('hint', 5, { source: 'posted' }))).toBe(false);
+    expect(look(find('verify', 5, { phase: 'verify', sha256: 'a'.repeat(64) }))).toBe(false);
+    expect(look(find('watch', 5, { phase: 'watch', sha256: 'a'.repeat(64) }))).toBe(false);
+    expect(look(find('found', 5, { sha256: 'a'.repeat(64) }))).toBe(false);
+    expect(look(find('failing', 5, { failureStreak: 2 }))).toBe(false);
+    expect(lookFor('fixed', idle)(find('a', 5))).toBe(false);
+  });
+});
+
+describe('SqliteQueue.receiveAhead', () => {
+  let dir: string;
+  let clock: FakeClock;
+  let queue: SqliteQueue;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'receive-ahead-'));
+    clock = new FakeClock(T0 + 12 * MIN);
+    queue = new SqliteQueue({ database: join(dir, 'state.db'), clock, priority: model });
+  });
+  afterEach(async () => {
+    queue.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const serverIds = (messages: Array<{ body: string }>) =>
+    messages.map((m) => parseWorkItem(m.body).serverId);
+
+  it('leases the likeliest waiting message that is not due yet and that the caller accepts', async () => {
+    await queue.enqueue([find('due', 11, { source: 'requeue' })]);
+    await queue.enqueue([find('fresh', 11.5, { source: 'requeue' })], { delaySeconds: 120 });
+    await queue.enqueue([find('stale', 2, { source: 'requeue' })], { delaySeconds: 300 });
+    await queue.enqueue([find('refused', 1, { source: 'requeue' })], { delaySeconds: 60 });
+    const ahead = await queue.receiveAhead(1, (item) => item.serverId !== 'refused');
+    expect(serverIds(ahead)).toEqual(['stale']);
+    // Leased now: neither handed out again ahead of time nor counted as waiting.
+    expect(serverIds(await queue.receiveAhead(5, () => true)).sort()).toEqual(['fresh', 'refused']);
+    expect(serverIds(await queue.receive(5))).toEqual(['due']);
+    expect(await queue.receiveAhead(5, () => true)).toEqual([]);
+    // Acked like any message; one not acked comes back after the visibility timeout.
+    await queue.ack(ahead[0]!.messageId);
+    expect(await queue.depth()).toEqual({ visible: 0, invisible: 3, deadLettered: 0 });
   });
 });
