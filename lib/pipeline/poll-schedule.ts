@@ -13,16 +13,19 @@
  *   a short gap saves the most exposure per call, and sparse in the early and late tails.
  *   Min/max gaps keep the schedule sane where the density is extreme (and the max gap
  *   bounds the exposure of the rare server that posts after an hour).
- * - Under fleet load the token bucket, not the schedule, is the bottleneck. Then a batch is
- *   ordered by the probability that the server has posted since its last check (the hazard
- *   over that interval); low-priority items are deferred without spending a call once the
- *   rate limiter says the budget for this invocation is gone.
+ * - Under fleet load the token bucket, not the schedule, is the bottleneck: nearly every server
+ *   is due at once. Then the probability that the server has posted since its last check (the
+ *   hazard over that interval) decides who gets the next token: each batch is ordered by it,
+ *   and locally, where the queue sees the whole fleet, the queue hands out its due messages by
+ *   it (batch-worker.ts workPriority); low-priority items are deferred without spending a call
+ *   once the rate limiter says the budget for this invocation is gone.
  * - The budget is also use-it-or-lose-it: a token not spent this minute is gone. So the model's
  *   gaps shrink toward the minimum gap while the GET budget is not fully used, and stretch back
  *   to the model as its use approaches the share this hook aims for (ESCROW_BUDGET_TARGET_SHARE,
  *   leaving the rest to other users of the account). A small fleet
  *   is then polled about as often as fixed polling would, and a large one as sparingly as the
- *   model says.
+ *   model says. Gaps already scheduled do not shrink, so locally a token that nothing due wants
+ *   goes to the likeliest waiting server ahead of its time (batch-worker.ts spareTokenLook).
  * - The verify GET after a DELETE does not affect exposure (the window ended at DELETE), so it
  *   is ordered last and yields the budget whenever there is any wait.
  *
