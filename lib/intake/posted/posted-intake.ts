@@ -13,9 +13,9 @@
  * plugin returns, so after its POST and every retry of it; a plugin marked done never runs
  * again in that instance. So no further post can come from this launch, and the watch that
  * waits for one (a retried or rerun POST after our clear) would only spend GETs. The hint
- * carries the time it was accepted (`guestSettledAt`); decide.ts applies it only to a launch
- * that began before it. Unsigned notifications never carry it: without the key it is a claim
- * anyone could make.
+ * carries the time it was signed (`guestSettledAt`, never later than its arrival); decide.ts
+ * applies it only to a launch that began before that. Unsigned notifications never carry it:
+ * without the key it is a claim anyone could make.
  *
  * Checks, cheapest first, so that a flood spends nothing that matters:
  *   enabled → POST → JSON content type → size → strict shape and ids → timestamp window →
@@ -252,7 +252,11 @@ export async function acceptNotification(
     attempt: 0,
     source: 'posted',
     origin: 'posted',
-    ...(config.mode === 'hmac' && n.settled ? { guestSettledAt: new Date(nowMs).toISOString() } : {}),
+    // The earlier of the signed time and ours: a notification replayed after a reinstall keeps
+    // its old time, which falls before the new launch, so it cannot end that launch's watch.
+    ...(config.mode === 'hmac' && n.settled
+      ? { guestSettledAt: new Date(Math.min(nowMs, n.timestamp * 1000)).toISOString() }
+      : {}),
   };
   let queued = 0;
   try {
