@@ -4,7 +4,9 @@
  * Cloudbase-Init posts (the snippet's poll of its own record plus the network), it POSTs the
  * signed notification to the URL in the user data (or the `postedNotifyUrl` override), retries
  * a failed POST with backoff like the snippet, and drops a seeded share of notifications
- * (`postedNotifyLossRate`) to model guests whose notification never arrives.
+ * (`postedNotifyLossRate`) to model guests whose notification never arrives. The emulated
+ * Cloudbase-Init's password plugin always finishes with its post, so every notification says
+ * `settled` (the snippet's registry check).
  *
  * The fleet posts lazily, so a snippet server gets a wake-up timer at each scheduled post time;
  * reading the record then makes the post happen, and the fleet reports it here.
@@ -139,7 +141,8 @@ export class PostedNotifier {
         server_id: serverId,
         project_id: projectId,
         timestamp,
-        signature: signPosted(key, serverId, projectId, timestamp),
+        settled: true,
+        signature: signPosted(key, serverId, projectId, timestamp, true),
       });
       record.attempts++;
       let status = 0;

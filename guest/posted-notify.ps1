@@ -5,9 +5,13 @@
 # posted, so the hook fetches, escrows and clears it at once instead of waiting for its next poll.
 # A hint only: the hook trusts nothing but its own password GET, and ignores this when unsure.
 #
-# What it sends: {"server_id", "project_id", "timestamp", "signature"}, where signature is
-# HMAC-SHA256 with the key below over "<server_id>.<project_id>.<timestamp>" (Unix seconds),
-# lower-case hex. Never the password record: it only checks that the record is non-empty.
+# What it sends: {"server_id", "project_id", "timestamp", "settled", "signature"}, where
+# signature is HMAC-SHA256 with the key below over "<server_id>.<project_id>.<timestamp>" (Unix
+# seconds), followed by ".settled" when settled is true, lower-case hex. Never the password
+# record: it only checks that the record is non-empty. "settled" says Cloudbase-Init's
+# SetUserPasswordPlugin is marked done in the registry: it writes that only after the plugin
+# returns (its POST retries included) and never runs a done plugin again, so this boot's
+# password will not be posted a second time and the hook can stop watching for one.
 #
 # It never blocks the boot. Cloudbase-Init runs UserDataPlugin before SetUserPasswordPlugin in
 # its default plugin order, so waiting here would hold back the very post it waits for. The work
@@ -52,7 +56,26 @@
     if (-not $projectId -and $ProjectIdFallback -notlike '__*') { $projectId = $ProjectIdFallback }
     if (-not $serverId -or -not $projectId) { return }
 
-    # 3. Sign and send; retry with backoff, then give up.
+    # 3. Whether the password plugin is done: SetUserPasswordPlugin = 1 under Cloudbase-Init's
+    #    key for this instance (its id is the server id), in either registry view (a 32-bit
+    #    Cloudbase-Init writes under WOW6432Node). Usually already there when the record is; a
+    #    plugin that failed never says so, so wait at most a minute, then send settled = false.
+    $pluginKeys = @(
+      "HKLM:\SOFTWARE\Cloudbase Solutions\Cloudbase-Init\$serverId\Plugins",
+      "HKLM:\SOFTWARE\WOW6432Node\Cloudbase Solutions\Cloudbase-Init\$serverId\Plugins"
+    )
+    $settled = $false
+    $settleUntil = (Get-Date).AddSeconds(60)
+    while ($true) {
+      foreach ($pluginKey in $pluginKeys) {
+        $pluginStatus = (Get-ItemProperty -Path $pluginKey -Name 'SetUserPasswordPlugin' -ErrorAction SilentlyContinue).SetUserPasswordPlugin
+        if ($pluginStatus -eq 1) { $settled = $true }
+      }
+      if ($settled -or (Get-Date) -ge $settleUntil) { break }
+      Start-Sleep -Seconds 1
+    }
+
+    # 4. Sign and send; retry with backoff, then give up.
     $keyBytes = [Text.Encoding]::UTF8.GetBytes($HmacKey)
     $epoch = New-Object DateTime 1970, 1, 1, 0, 0, 0, ([DateTimeKind]::Utc)
     $delay = 2
@@ -60,10 +83,11 @@
     while ($true) {
       $timestamp = [int64][Math]::Floor(([DateTime]::UtcNow - $epoch).TotalSeconds)
       $message = '{0}.{1}.{2}' -f $serverId, $projectId, $timestamp
+      if ($settled) { $message += '.settled' }
       $hmac = New-Object System.Security.Cryptography.HMACSHA256 -ArgumentList (, $keyBytes)
       $digest = $hmac.ComputeHash([Text.Encoding]::UTF8.GetBytes($message))
       $signature = -join ($digest | ForEach-Object { $_.ToString('x2') })
-      $body = @{ server_id = $serverId; project_id = $projectId; timestamp = $timestamp; signature = $signature } | ConvertTo-Json -Compress
+      $body = @{ server_id = $serverId; project_id = $projectId; timestamp = $timestamp; settled = $settled; signature = $signature } | ConvertTo-Json -Compress
       $status = 0
       try {
         $response = Invoke-WebRequest -UseBasicParsing -Method Post -Uri $HookUrl -ContentType 'application/json' -Body $body -TimeoutSec 10

@@ -202,10 +202,23 @@ export function repostWatchEndMs(retrievedAt: string | undefined, timing: Launch
 }
 
 /**
+ * Whether a signed "posted" notification said Cloudbase-Init's password plugin had finished in
+ * the item's current launch (posted-intake.ts): that launch posts nothing more. A launch that
+ * began after the notification (a reinstall) is not covered.
+ */
+export function guestSettled(item: WorkItem): boolean {
+  const settled = item.guestSettledAt === undefined ? Number.NaN : Date.parse(item.guestSettledAt);
+  const launched = item.launchedAt === undefined ? Number.NaN : Date.parse(item.launchedAt);
+  return Number.isFinite(settled) && Number.isFinite(launched) && launched <= settled;
+}
+
+/**
  * Whether the watch after our clear is over: the repost window after the clear has passed and,
  * when the cleared ciphertext may not be this launch's (a reinstall), so has the launch's own.
+ * Both wait for a post that a settled guest will not make.
  */
 export function watchOver(item: WorkItem, timing: LaunchTiming): boolean {
+  if (guestSettled(item)) return true;
   const cleared = item.clearedAt === undefined ? Number.NaN : Date.parse(item.clearedAt);
   const repostEnd = Number.isFinite(cleared) ? cleared + (timing.repostWatchSeconds ?? 0) * 1000 : 0;
   if (timing.nowMs < repostEnd) return false;
@@ -239,9 +252,10 @@ export function assessPassword(args: {
       // The repost watch after that clear lives in the chain's work item; a redelivered or
       // duplicated copy of an older item must keep it too (the guest's retried POST lands
       // after our clear). It counts from the find: a repost follows its post, which came before.
+      const settled = guestSettled(item);
       const repostEndMs = repostWatchEndMs(history.latestRetrievedAt, timing);
-      if (timing.nowMs < repostEndMs) return { kind: 'watch', untilMs: repostEndMs };
-      if (history.latestPostedInLaunch === true || launchWatchOver(item.launchedAt, timing))
+      if (timing.nowMs < repostEndMs && !settled) return { kind: 'watch', untilMs: repostEndMs };
+      if (history.latestPostedInLaunch === true || settled || launchWatchOver(item.launchedAt, timing))
         return { kind: 'already-cleared', uncleared: history.uncleared };
       return { kind: 'watch' };
     }

@@ -77,6 +77,7 @@ export function validateWorkItem(value: unknown): WorkItem {
     freshLaunch: o['freshLaunch'] === 'first-build' ? 'first-build' : isoTime(o, 'freshLaunch'),
     postedInLaunch: flag(o, 'postedInLaunch'),
     launchMoved: flag(o, 'launchMoved'),
+    guestSettledAt: isoTime(o, 'guestSettledAt'),
     chain: o['chain'] === undefined ? undefined : matching(o, 'chain', CHAIN),
   };
   for (const [key, v] of Object.entries(optional))

@@ -60,6 +60,11 @@ export interface WorkItem {
   freshLaunch?: string | undefined;
   /** Whether the ciphertext being cleared is taken as this launch's own post (no watch after it). */
   postedInLaunch?: boolean | undefined;
+  /**
+   * ISO time a signed "posted" notification said Cloudbase-Init's password plugin had finished:
+   * the launch that began before it posts nothing more, so no repost watch after our clear.
+   */
+  guestSettledAt?: string | undefined;
   /** This item saw the server's launch move on (a reinstall). */
   launchMoved?: boolean | undefined;
   /** ISO time before which the item must not be processed (delays longer than the queue allows are chained). */

@@ -208,7 +208,10 @@ async function handleOne(
   let item = received;
   if (deps.watches) {
     const claim = await claimChain(deps.watches, item, deps.process.clock.now(), signal);
-    if (claim.duplicate) {
+    // A hint is not a chain: it looks once whatever chain holds the lease (that chain is the
+    // normal case: it waits for its next scheduled look). If it finds the record, its own chain
+    // id goes with the clear and takes the lease over; the old chain then ends when it wakes.
+    if (claim.duplicate && !isPostedHint(item)) {
       // Another chain holds a live lease on this server and will look again: end this one.
       deps.logger.info('duplicate polling chain ended', { serverId: item.serverId, attempt: item.attempt });
       deps.metrics.add('DuplicateChainEnded', 'Count', 1);

@@ -264,6 +264,31 @@ describe('POST /posted hostile corpus', () => {
     expect(shows() - before).toBe(c.shows ?? 0);
   });
 
+  it('a signed "settled" is carried on the hint; unsigned, the same claim is ignored', async () => {
+    fresh();
+    const timestamp = nowSeconds();
+    const settled = {
+      ...valid(servers.windows, timestamp),
+      settled: true,
+      signature: signPosted(Buffer.from(KEY), servers.windows, projectId, timestamp, true),
+    };
+    const before = emulator.clock.now();
+    expect((await post({ body: JSON.stringify(settled) })).status).toBe(202);
+    expect(runtime.queue.items).toHaveLength(1);
+    // The signed time (whole seconds), not the arrival: a replay keeps its old time.
+    expect(runtime.queue.items[0]!.guestSettledAt).toBe(new Date(timestamp * 1000).toISOString());
+    expect(timestamp * 1000).toBeLessThanOrEqual(before);
+    // "settled": false, or absent, says nothing.
+    fresh();
+    expect((await post({ body: JSON.stringify({ ...valid(), settled: false }) })).status).toBe(202);
+    expect(runtime.queue.items[0]!.guestSettledAt).toBeUndefined();
+    fresh({ ESCROW_POSTED_HMAC_KEY: '', ESCROW_POSTED_MODE: 'unsigned' });
+    const { signature: _, ...unsigned } = valid();
+    expect((await post({ body: JSON.stringify({ ...unsigned, settled: true }) })).status).toBe(202);
+    expect(runtime.queue.items).toHaveLength(1);
+    expect(runtime.queue.items[0]!.guestSettledAt).toBeUndefined();
+  });
+
   it('posted: off answers 404 and looks at nothing', async () => {
     count('disabled');
     fresh({ ESCROW_POSTED_HMAC_KEY: '', ESCROW_POSTED_MODE: 'off' });

@@ -16,7 +16,7 @@ import { signedFetch } from '../helpers/signed-fetch.ts';
 const KEY = 'emulator-posted-test-key-0123456789abcdef';
 
 interface Received {
-  body: { server_id: string; project_id: string; timestamp: number; signature: string };
+  body: { server_id: string; project_id: string; timestamp: number; settled?: boolean; signature: string };
   contentType: string | undefined;
 }
 
@@ -81,10 +81,18 @@ describe('emulated guest: posted notifications', () => {
     expect(hook.got.map((g) => g.body.server_id).sort()).toEqual([...created.windowsIds].sort());
     for (const { body, contentType } of hook.got) {
       expect(contentType).toBe('application/json');
-      expect(Object.keys(body).sort()).toEqual(['project_id', 'server_id', 'signature', 'timestamp']);
+      expect(Object.keys(body).sort()).toEqual([
+        'project_id',
+        'server_id',
+        'settled',
+        'signature',
+        'timestamp',
+      ]);
       expect(body.project_id).toBe(emu.projectId);
+      // The emulated password plugin always finishes with its post, so the guest says so, signed.
+      expect(body.settled).toBe(true);
       expect(
-        verifyPosted(Buffer.from(KEY), body.server_id, body.project_id, body.timestamp, body.signature),
+        verifyPosted(Buffer.from(KEY), body.server_id, body.project_id, body.timestamp, body.signature, true),
       ).toBe(true);
     }
     for (const note of emu.admin.postedNotifications()) {

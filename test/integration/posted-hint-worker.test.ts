@@ -113,6 +113,37 @@ describe('posted hints in the worker', () => {
     expect(gets(id)).toHaveLength(getsBefore + 1);
   });
 
+  it('a signed "settled" hint: the find and the verify, then done without a repost watch', async () => {
+    /** Runs the hint, then every continuation it queues, on the emulator's clock; the last outcome. */
+    const run = async (hint: WorkItem) => {
+      const outcomes: string[] = [];
+      let batch = [message(hint)];
+      for (let round = 0; batch.length > 0 && round < 50; round++) {
+        const queue = new RecordingQueue();
+        await runBatch(batch, {
+          ...batchDeps(queue, []),
+          onOutcome: (_item, outcome) => void outcomes.push(outcome.kind),
+        });
+        batch = queue.items.map((item, i) => message(item, `${item.serverId}-${round}-${i}`));
+        await stack.emu.clock.sleep(60_000);
+      }
+      return outcomes;
+    };
+    const watched = windows();
+    const settled = windows();
+    for (const id of [watched, settled]) expect(stack.emu.admin.guestPost(id).accepted).toBe(true);
+    const now = new Date(stack.emu.clock.now()).toISOString();
+
+    const withWatch = await run(stack.item(watched, { source: 'posted' }));
+    const withoutWatch = await run(stack.item(settled, { source: 'posted', guestSettledAt: now }));
+    for (const id of [watched, settled]) expect(stack.emu.admin.server(id)!.ciphertext).toBeNull();
+    expect(withWatch.at(-1)).toBe('cleared');
+    expect(withoutWatch.at(-1)).toBe('cleared');
+    // The find and the verify; without the guest's word, the repost watch's GETs on top.
+    expect(gets(settled)).toHaveLength(2);
+    expect(gets(watched).length).toBeGreaterThan(2);
+  });
+
   it('with posted notifications off, the chain keeps its GET (behaviour as before)', async () => {
     const id = windows();
     const first = await processServer(stack.item(id), stack.deps());

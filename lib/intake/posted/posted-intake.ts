@@ -7,6 +7,16 @@
  * as before. Nothing is escrowed or cleared on a notification's word: the GET, escrow,
  * read-back, DELETE and verify are the usual ones.
  *
+ * One thing a signed notification may end: the repost watch. With `"settled": true` (bound into
+ * the HMAC) the guest says Cloudbase-Init's SetUserPasswordPlugin has finished in this launch:
+ * the snippet read the plugin's "done" status, which Cloudbase-Init writes only after the
+ * plugin returns, so after its POST and every retry of it; a plugin marked done never runs
+ * again in that instance. So no further post can come from this launch, and the watch that
+ * waits for one (a retried or rerun POST after our clear) would only spend GETs. The hint
+ * carries the time it was signed (`guestSettledAt`, never later than its arrival); decide.ts
+ * applies it only to a launch that began before that. Unsigned notifications never carry it:
+ * without the key it is a claim anyone could make.
+ *
  * Checks, cheapest first, so that a flood spends nothing that matters:
  *   enabled → POST → JSON content type → size → strict shape and ids → timestamp window →
  *   HMAC (constant time) → project may notify → replay (dropped) → one hint per server per
@@ -30,7 +40,7 @@ import { verifyPosted } from './posted-signature.ts';
 
 /** A notification is four short fields; anything larger is not one. */
 export const POSTED_MAX_BODY_BYTES = 1024;
-const FIELDS = ['server_id', 'project_id', 'timestamp', 'signature'];
+const FIELDS = ['server_id', 'project_id', 'timestamp', 'signature', 'settled'];
 
 /**
  * What the hook already knows of a server, so a notification for it costs no Huawei call:
@@ -49,6 +59,8 @@ export interface PostedNotification {
   /** Unix seconds. */
   timestamp: number;
   signature: string | undefined;
+  /** The guest saw Cloudbase-Init's password plugin marked done (signed with the rest). */
+  settled: boolean;
 }
 
 export interface PostedRequest {
@@ -155,7 +167,10 @@ export function parsePostedNotification(body: string): PostedNotification {
   const signature = o['signature'];
   if (signature !== undefined && typeof signature !== 'string')
     throw new IntakeError('signature_invalid', 'signature must be a hex string');
-  return { serverId, projectId, timestamp, signature };
+  const settled = o['settled'];
+  if (settled !== undefined && typeof settled !== 'boolean')
+    throw new IntakeError('invalid_message', 'settled must be true or false');
+  return { serverId, projectId, timestamp, signature, settled: settled === true };
 }
 
 /** The HTTP contract of POST /posted, shared by the Lambda handler and `serve`. */
@@ -199,7 +214,7 @@ export async function acceptNotification(
   if (config.mode === 'hmac') {
     if (
       n.signature === undefined ||
-      !verifyPosted(config.key!, n.serverId, n.projectId, n.timestamp, n.signature)
+      !verifyPosted(config.key!, n.serverId, n.projectId, n.timestamp, n.signature, n.settled)
     )
       throw new IntakeError('signature_invalid', 'the signature does not match');
   }
@@ -237,6 +252,11 @@ export async function acceptNotification(
     attempt: 0,
     source: 'posted',
     origin: 'posted',
+    // The earlier of the signed time and ours: a notification replayed after a reinstall keeps
+    // its old time, which falls before the new launch, so it cannot end that launch's watch.
+    ...(config.mode === 'hmac' && n.settled
+      ? { guestSettledAt: new Date(Math.min(nowMs, n.timestamp * 1000)).toISOString() }
+      : {}),
   };
   let queued = 0;
   try {

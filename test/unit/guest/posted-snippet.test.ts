@@ -61,7 +61,7 @@ describe('guest/posted-notify.ps1', () => {
     expect(code).toContain('$record = $null');
     const body = /\$body = @\{([^}]*)\}/.exec(code)?.[1] ?? '';
     const fields = [...body.matchAll(/(\w+)\s*=/g)].map((m) => m[1]).sort();
-    expect(fields).toEqual(['project_id', 'server_id', 'signature', 'timestamp']);
+    expect(fields).toEqual(['project_id', 'server_id', 'settled', 'signature', 'timestamp']);
     expect(code).toContain("-ContentType 'application/json'");
     expect([...code.matchAll(/\$record\b/g)].length).toBe(4);
   });
@@ -72,6 +72,11 @@ describe('guest/posted-notify.ps1', () => {
     const args = [VECTOR.serverId, VECTOR.projectId, String(VECTOR.timestamp)];
     const message = m![1]!.replace(/\{(\d)\}/g, (_, i: string) => args[Number(i)]!);
     expect(message).toBe(postedSignatureMessage(VECTOR.serverId, VECTOR.projectId, VECTOR.timestamp));
+    // "settled" is bound into the signed message exactly as the hook expects it.
+    const suffix = /if \(\$settled\) \{ \$message \+= '([^']*)' \}/.exec(code)?.[1];
+    expect(`${message}${suffix}`).toBe(
+      postedSignatureMessage(VECTOR.serverId, VECTOR.projectId, VECTOR.timestamp, true),
+    );
     // The key is used as its UTF-8 bytes, the digest as lower-case hex ('x2'), timestamp whole seconds.
     expect(code).toContain('$keyBytes = [Text.Encoding]::UTF8.GetBytes($HmacKey)');
     expect(code).toContain("$_.ToString('x2')");
@@ -87,6 +92,15 @@ describe('guest/posted-notify.ps1', () => {
     expect(independent).toBe('f4aaf9a82027371208f5257e0b890ec754ffb759f4a7c7b4f6487b16bc4b1dd3');
     expect(signPosted(key, VECTOR.serverId, VECTOR.projectId, VECTOR.timestamp)).toBe(independent);
     expect(verifyPosted(key, VECTOR.serverId, VECTOR.projectId, VECTOR.timestamp, independent)).toBe(true);
+    // A v1 signature does not vouch for "settled", and a settled one only for settled.
+    expect(verifyPosted(key, VECTOR.serverId, VECTOR.projectId, VECTOR.timestamp, independent, true)).toBe(
+      false,
+    );
+    const settled = createHmac('sha256', key)
+      .update(`${VECTOR.serverId}.${VECTOR.projectId}.${VECTOR.timestamp}.settled`)
+      .digest('hex');
+    expect(verifyPosted(key, VECTOR.serverId, VECTOR.projectId, VECTOR.timestamp, settled, true)).toBe(true);
+    expect(verifyPosted(key, VECTOR.serverId, VECTOR.projectId, VECTOR.timestamp, settled)).toBe(false);
     expect(verifyPosted(key, VECTOR.serverId, VECTOR.projectId, VECTOR.timestamp + 1, independent)).toBe(
       false,
     );
@@ -95,8 +109,23 @@ describe('guest/posted-notify.ps1', () => {
     ).toBe(false);
   });
 
+  it('reads the password plugin status where Cloudbase-Init writes it, for this instance', () => {
+    // osutils/windows.py: HKLM\SOFTWARE\Cloudbase Solutions\Cloudbase-Init\<section>, section
+    // "<instance id>/Plugins" (init.py), value = the plugin's class name, 1 = PLUGIN_EXECUTION_DONE.
+    expect(code).toContain('"HKLM:\\SOFTWARE\\Cloudbase Solutions\\Cloudbase-Init\\$serverId\\Plugins"');
+    expect(code).toContain(
+      '"HKLM:\\SOFTWARE\\WOW6432Node\\Cloudbase Solutions\\Cloudbase-Init\\$serverId\\Plugins"',
+    );
+    expect(code).toContain("-Name 'SetUserPasswordPlugin'");
+    expect(code).toContain('if ($pluginStatus -eq 1) { $settled = $true }');
+    // The server id comes from meta_data.json before the registry is read.
+    expect(code.indexOf('$serverId = [string]$meta.uuid')).toBeLessThan(code.indexOf('$pluginKeys'));
+    expect(code).toContain('settled = $settled;');
+  });
+
   it('is bounded and never blocks the boot', () => {
     expect(code).toContain('(Get-Date).AddMinutes(20)');
+    expect(code).toContain('(Get-Date).AddSeconds(60)');
     expect(code).toContain('(Get-Date).AddMinutes(5)');
     expect(code).toContain('[Math]::Min($delay * 2, 60)');
     // The waiting runs in a detached, hidden process; the user-data script itself returns at once.

@@ -7,9 +7,11 @@ import {
   assessPassword,
   assessServer,
   checkProject,
+  guestSettled,
   outcomeForHuaweiError,
   planPasswordCheck,
   type ServerPolicy,
+  watchOver,
 } from '../../../lib/pipeline/decide.ts';
 import { parseSchedulerConfig } from '../../../lib/pipeline/pipeline-config.ts';
 import { createPollScheduler } from '../../../lib/pipeline/poll-schedule.ts';
@@ -270,6 +272,43 @@ describe('assessPassword', () => {
     // Before: 'already-cleared' at once, and the guest's retried POST 3 minutes later stayed exposed.
     expect(assess(found + 20e3)).toEqual({ kind: 'watch', untilMs: found + 600e3 });
     expect(assess(found + 600e3).kind).toBe('already-cleared');
+  });
+
+  it('a guest that said its password plugin is done ends the repost and launch watches, for its launch only', () => {
+    const L1 = new Date(T0).toISOString();
+    const L2 = new Date(T0 + 3600e3).toISOString();
+    const found = T0 + 100e3;
+    const settledAt = new Date(found - 3e3).toISOString();
+    const history = {
+      latestRetrievedAt: new Date(found).toISOString(),
+      latestLaunchedAt: L1,
+      latestPostedInLaunch: false,
+      uncleared: [],
+    };
+    const timing = {
+      nowMs: found + 20e3,
+      deleteGraceSeconds: 120,
+      postClearWatchSeconds: 3600,
+      repostWatchSeconds: 600,
+    };
+    const assess = (at: ReturnType<typeof item>) =>
+      assessPassword({ item: at, sha256: undefined, activeSinceMs: T0, history, timing });
+    expect(assess(item({ launchedAt: L1 })).kind).toBe('watch');
+    expect(assess(item({ launchedAt: L1, guestSettledAt: settledAt })).kind).toBe('already-cleared');
+    // After the verify GET: watching without the guest's word, done with it.
+    const cleared = {
+      launchedAt: L1,
+      clearedAt: new Date(found + 10e3).toISOString(),
+      postedInLaunch: false,
+    };
+    expect(watchOver(item(cleared), timing)).toBe(false);
+    expect(guestSettled(item({ ...cleared, guestSettledAt: settledAt }))).toBe(true);
+    expect(watchOver(item({ ...cleared, guestSettledAt: settledAt }), timing)).toBe(true);
+    // A reinstall after the notification: the new launch has said nothing.
+    expect(guestSettled(item({ ...cleared, launchedAt: L2, guestSettledAt: settledAt }))).toBe(false);
+    expect(watchOver(item({ ...cleared, launchedAt: L2, guestSettledAt: settledAt }), timing)).toBe(false);
+    // Without a known launch the word cannot be placed.
+    expect(guestSettled(item({ guestSettledAt: settledAt }))).toBe(false);
   });
 });
 
