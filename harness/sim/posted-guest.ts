@@ -232,6 +232,7 @@ export class SimPostedGuests {
     s.turn++;
     const { random: r, scenario } = this.#d;
     this.#d.trace(`guest ${s.server.name} snippet notifies (settled ${settled}, launch ${s.launch})`);
+    this.#d.faults.add(settled ? 'posted-sent-settled' : 'posted-sent-unsettled');
     if (scenario.lossRate > 0 && r.next() < scenario.lossRate) {
       this.#d.faults.add('notification-lost');
       this.#d.trace(`notification for ${s.server.name} never arrives`);
@@ -320,6 +321,7 @@ export class SimPostedGuests {
     ).then(
       (response) => {
         this.#d.pending(-1);
+        this.#d.faults.add(`posted-answer-${response.statusCode}`);
         const serverId = (JSON.parse(body) as { server_id: string }).server_id;
         this.#d.trace(
           `intake${fresh ? ' (fresh)' : ''} answers ${response.statusCode} to a ${what} from ${this.#names.get(serverId)}: ${response.body.slice(0, 80)}`,

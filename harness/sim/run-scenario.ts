@@ -32,6 +32,7 @@ import { runSweep } from '../../lib/intake/sweep.ts';
 import { createLogger, type Logger } from '../../lib/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../lib/observability/metrics.ts';
 import { registerSecret } from '../../lib/observability/redact.ts';
+import { guestSettled } from '../../lib/pipeline/decide.ts';
 import { parsePipelineConfig } from '../../lib/pipeline/pipeline-config.ts';
 import { processDepsFrom } from '../../lib/pipeline/process-deps.ts';
 import type { DeadLetterQueue } from '../../lib/queue/dead-letter.ts';
@@ -496,10 +497,13 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
       logger,
       metrics,
       concurrency: pipelineConfig.concurrency,
-      onOutcome: (item, outcome) =>
+      onOutcome: (item, outcome, updated) => {
+        // Counted, not judged: how often a guest's "settled" ended a chain's watch early.
+        if (outcome.kind === 'cleared' && guestSettled(updated)) faults.add('posted-settled-chain-cleared');
         addTrace(
-          `${name} ${servers.find((s) => s.id === item.serverId)?.name ?? item.serverId} → ${outcome.kind}${'reason' in outcome ? ` (${outcome.reason})` : ''}`,
-        ),
+          `${name} ${servers.find((s) => s.id === item.serverId)?.name ?? item.serverId}${item.source === 'posted' ? ' (hint)' : ''} → ${outcome.kind}${'reason' in outcome ? ` (${outcome.reason})` : ''}`,
+        );
+      },
     };
     let busy = false;
     onDeath.set(life, () => {

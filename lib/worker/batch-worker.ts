@@ -131,7 +131,10 @@ export async function runBatch(
           settle(entry.message.messageId, 'retry');
           continue;
         }
-        settle(entry.message.messageId, await handleOne(entry.item, deps, signal));
+        settle(
+          entry.message.messageId,
+          await handleOne(entry.item, deps, signal, entry.message.receiveCount),
+        );
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, ordered.length)) }, lane));
@@ -148,6 +151,7 @@ async function handleOne(
   received: WorkItem,
   deps: BatchWorkerDeps,
   signal: AbortSignal | undefined,
+  receiveCount: number | undefined,
 ): Promise<Disposition> {
   let item = received;
   if (deps.watches) {
@@ -163,7 +167,13 @@ async function handleOne(
   let outcome: Outcome;
   let updated: WorkItem = item;
   try {
-    const result = await processServer(item, deps.process, signal);
+    // A hint received again may have been its server's chain: its first pass found the record,
+    // and what it queued next never got there (a failed re-queue, a dead worker). The ledger then
+    // shows that pass's own mark, made before a DELETE that may not have applied, and a post may
+    // have come since: it looks for itself (sim seeds 500905, 501285).
+    const redeliveredHint = isPostedHint(item) && (receiveCount ?? 1) > 1;
+    const process = redeliveredHint ? { ...deps.process, ledgerBeforeFind: false } : deps.process;
+    const result = await processServer(item, process, signal);
     outcome = result.outcome;
     updated = result.item;
   } catch (error) {
