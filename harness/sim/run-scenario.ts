@@ -18,6 +18,7 @@
 
 import { createRandom, deriveSeed, type Random } from '../../emulator/seeded-random.ts';
 import type { EscrowStore } from '../../lib/escrow/escrow-store.ts';
+import type { WatchStore } from '../../lib/escrow/watch-lease.ts';
 import { AuthGuard } from '../../lib/huawei/auth-guard.ts';
 import { BmsClient } from '../../lib/huawei/bms-client.ts';
 import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
@@ -144,6 +145,7 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
     faults,
     observer: oracle,
     brokenAckWithoutStore: options.brokenStore,
+    watches: scenario.leases,
   });
   const logLines: string[] = [];
   const queueLines: string[] = [];
@@ -445,6 +447,10 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
   const guardedQueue = (life: Life, inner: WorkQueue): WorkQueue => ({
     enqueue: (...args) => boundary(life, 'enqueue', () => inner.enqueue(...args)),
   });
+  const guardedWatches = (life: Life, inner: WatchStore): WatchStore => ({
+    read: (...args) => boundary(life, 'watch read', () => inner.read(...args)),
+    write: (...args) => boundary(life, 'watch write', () => inner.write(...args)),
+  });
   const guardedDlq = (life: Life, inner: DeadLetterQueue): DeadLetterQueue => ({
     send: (...args) => boundary(life, 'dlq send', () => inner.send(...args)),
   });
@@ -497,6 +503,7 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
       logger,
       metrics,
       concurrency: pipelineConfig.concurrency,
+      watches: store.watches && guardedWatches(life, store.watches),
       onOutcome: (item, outcome, updated) => {
         // Counted, not judged: how often a guest's "settled" ended a chain's watch early.
         if (outcome.kind === 'cleared' && guestSettled(updated)) faults.add('posted-settled-chain-cleared');

@@ -83,6 +83,8 @@ export interface SimScenario {
   verifyDelaySeconds: number;
   /** The guest's "posted" notification (guest/posted-notify.ps1) and the hook's POST /posted. */
   posted: PostedScenario;
+  /** One polling chain per server through watch leases in the escrow store, as on SQS. */
+  leases: boolean;
 }
 
 export interface PostedScenario {
@@ -198,6 +200,7 @@ export function drawScenario(seed: number): SimScenario {
     deadlineSeconds: pick(r, [3600, 7200]),
     verifyDelaySeconds: pick(r, [1, 5, 30]),
     posted: drawPosted(seed),
+    leases: createRandom(deriveSeed(seed, 'sim-scenario-leases')).next() < 0.5,
   };
 }
 
@@ -217,6 +220,7 @@ export function describeScenario(s: SimScenario): string {
     `workers=${s.workers}x${s.concurrency} crash=${s.crashRate}(max ${s.maxCrashes})`,
     `sched=${s.scheduler}`,
     describePosted(s.posted),
+    `leases=${s.leases ? 'on' : 'off'}`,
   ].join(' ');
 }
 

@@ -156,7 +156,12 @@ async function handleOne(
   let item = received;
   if (deps.watches) {
     const claim = await claimChain(deps.watches, item, deps.process.clock.now(), signal);
-    if (claim.duplicate) {
+    // A message received again that names no chain may be the one whose first pass took the
+    // lease and then lost what it queued next (a failed re-queue, a dead worker): under its new
+    // id that lease looks foreign, and ending would leave the server unwatched until it runs out
+    // (sim seed 430). It goes on; a continuation that does exist meets its lease and ends.
+    const firstPassAgain = item.chain === undefined && (receiveCount ?? 1) > 1;
+    if (claim.duplicate && !firstPassAgain) {
       // Another chain holds a live lease on this server and will look again: end this one.
       deps.logger.info('duplicate polling chain ended', { serverId: item.serverId, attempt: item.attempt });
       deps.metrics.add('DuplicateChainEnded', 'Count', 1);
