@@ -237,7 +237,12 @@ export class SimCloud {
       return this.#error(401, 'APIGW.0301', 'Incorrect IAM authentication information: account locked');
     }
     const signed = parseSdkDate(request.headers['X-Sdk-Date'] ?? request.headers['x-sdk-date']);
-    if (Number.isFinite(signed) && Math.abs(signed - now) <= SIGNATURE_WINDOW_MS) return undefined;
+    if (Number.isFinite(signed) && Math.abs(signed - now) <= SIGNATURE_WINDOW_MS) {
+      // The lockout counts consecutive failures of the AK/SK ("more than five consecutive
+      // times", APIG.0301 FAQ): any authenticated request starts the count again.
+      this.#authFailures = [];
+      return undefined;
+    }
     this.faults.add('401-skew');
     this.#authFailures = this.#authFailures.filter((t) => t > now - LOCKOUT_MS);
     this.#authFailures.push(now);

@@ -156,12 +156,15 @@ async function handleOne(
   let item = received;
   if (deps.watches) {
     const claim = await claimChain(deps.watches, item, deps.process.clock.now(), signal);
+    // A hint is not a chain: it looks once whatever chain holds the lease (that chain is the
+    // normal case: it waits for its next scheduled look). If it finds the record, its own chain
+    // id goes with the clear and takes the lease over; the old chain then ends when it wakes.
     // A message received again that names no chain may be the one whose first pass took the
     // lease and then lost what it queued next (a failed re-queue, a dead worker): under its new
     // id that lease looks foreign, and ending would leave the server unwatched until it runs out
     // (sim seed 430). It goes on; a continuation that does exist meets its lease and ends.
     const firstPassAgain = item.chain === undefined && (receiveCount ?? 1) > 1;
-    if (claim.duplicate && !firstPassAgain) {
+    if (claim.duplicate && !isPostedHint(item) && !firstPassAgain) {
       // Another chain holds a live lease on this server and will look again: end this one.
       deps.logger.info('duplicate polling chain ended', { serverId: item.serverId, attempt: item.attempt });
       deps.metrics.add('DuplicateChainEnded', 'Count', 1);

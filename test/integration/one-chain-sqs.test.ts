@@ -176,6 +176,34 @@ describe('one polling chain per server on SQS', () => {
     expect(dead).toEqual([]);
   });
 
+  it("a guest's posted hint looks at once, though the server's chain holds a live lease", async () => {
+    const id = await activeServerThatWillNotPost();
+    await sweep();
+    await deliver((i) => i.serverId === id);
+    const chain = chainsOf(id);
+    expect(chain).toHaveLength(1);
+    sent = sent.filter((i) => i.serverId !== id); // the chain's delayed message waits in the queue
+
+    expect(stack.emu.admin.guestPost(id).status).toBe(201);
+    const gets = () =>
+      stack.emu.admin.calls().passwordEvents.filter((e) => e.serverId === id && e.method === 'GET').length;
+    const before = gets();
+    // Before: the hint was taken for a second chain and ended unseen; the record stayed exposed.
+    sent.push({ ...stack.item(id, { source: 'posted' }) });
+    await deliver((i) => i.serverId === id && i.source === 'posted');
+    expect(gets()).toBeGreaterThan(before);
+    for (let round = 0; round < 40 && chainsOf(id).length > 0; round++) {
+      await stack.emu.clock.sleep(20_000);
+      await deliver((i) => i.serverId === id);
+    }
+    expect(stack.emu.admin.server(id)!.ciphertext).toBeNull();
+    // The chain's own message, when it wakes, finds the server done.
+    sent.push(chain[0]!);
+    await deliver((i) => i.serverId === id);
+    expect(chainsOf(id)).toEqual([]);
+    expect(dead).toEqual([]);
+  });
+
   it('keeps the lease as a tag on the server secret, not as a secret version', async () => {
     const id = stack.emu.admin.createServers({
       windows: 1,
