@@ -11,7 +11,8 @@
  *   (or sent its DELETE, which did not apply), then its re-queue failed or its worker died; SQS
  *   redelivered the original hint, which ended on its own ledger mark without a GET. The record
  *   stayed exposed (or a rerun's post was never fetched) and the sweep took the server as done.
- *   A hint received again now looks for itself.
+ *   A hint received again now looks for itself. (501285 no longer reaches that path since watch
+ *   leases are drawn too; 500905 and test/integration/posted-hint-worker.test.ts guard the fix.)
  * - 430 (watch leases on): a first message whose re-queue failed was redelivered under a new
  *   chain id, took its own lease for another chain's and ended; nobody watched the server
  *   until that lease ran out (lost, unfinished). It now goes on.
