@@ -23,6 +23,7 @@ import {
   type EscrowVersionInfo,
   type ServerRef,
 } from '../../lib/escrow/escrow-store.ts';
+import type { WatchLease, WatchStore } from '../../lib/escrow/watch-lease.ts';
 import type { CallOptions } from '../../lib/huawei/bms-types.ts';
 import type { FaultCounts } from './fake-cloud.ts';
 import type { SimScenario } from './scenario.ts';
@@ -58,6 +59,8 @@ export class SimEscrowStore implements EscrowStore {
   readonly #faults: FaultCounts;
   readonly #observer: StoreObserver;
   readonly #broken: boolean;
+  /** The per-server watch lease of one polling chain on SQS (lib/worker/chain-lease.ts), when modelled. */
+  readonly watches: WatchStore | undefined;
 
   constructor(args: {
     loop: SimLoop;
@@ -66,6 +69,7 @@ export class SimEscrowStore implements EscrowStore {
     faults: FaultCounts;
     observer: StoreObserver;
     brokenAckWithoutStore?: boolean | undefined;
+    watches?: boolean | undefined;
   }) {
     this.#loop = args.loop;
     this.#random = args.random;
@@ -73,6 +77,27 @@ export class SimEscrowStore implements EscrowStore {
     this.#faults = args.faults;
     this.#observer = args.observer;
     this.#broken = args.brokenAckWithoutStore ?? false;
+    this.watches = args.watches ? this.#watchStore() : undefined;
+  }
+
+  /** Last writer wins, as the tag on the server's secret; reads and writes fail like the ledger's. */
+  #watchStore(): WatchStore {
+    const leases = new Map<string, WatchLease>();
+    return {
+      read: async (ref, options) => {
+        await this.#latency('watch read', options);
+        if (this.#roll(this.#scenario.store.ledgerFailRate))
+          throw this.#fail('watch read', 'store-watch-fail');
+        const lease = leases.get(this.#key(ref));
+        return lease && { ...lease };
+      },
+      write: async (ref, lease, options) => {
+        await this.#latency('watch write', options);
+        if (this.#roll(this.#scenario.store.markFailRate))
+          throw this.#fail('watch write', 'store-watch-fail');
+        leases.set(this.#key(ref), { ...lease });
+      },
+    };
   }
 
   #key(ref: ServerRef): string {

@@ -52,6 +52,11 @@ export class Oracle implements CloudObserver, StoreObserver {
     for (const s of fixedSecrets) this.#secrets.push(s);
   }
 
+  /** Another text that must never appear in an emitted line (the posted key, a signature). */
+  addSecret(text: string): void {
+    this.#secrets.push(text);
+  }
+
   onPost(server: SimServer, ciphertext: string, kind: PostKind = 'first'): void {
     this.#secrets.push(ciphertext.slice(0, 32));
     this.posts.push({

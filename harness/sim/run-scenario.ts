@@ -18,6 +18,7 @@
 
 import { createRandom, deriveSeed, type Random } from '../../emulator/seeded-random.ts';
 import type { EscrowStore } from '../../lib/escrow/escrow-store.ts';
+import type { WatchStore } from '../../lib/escrow/watch-lease.ts';
 import { AuthGuard } from '../../lib/huawei/auth-guard.ts';
 import { BmsClient } from '../../lib/huawei/bms-client.ts';
 import { staticCredentialProvider } from '../../lib/huawei/credentials.ts';
@@ -31,6 +32,8 @@ import type { IntakeDeps, SweepDeps } from '../../lib/intake/intake-deps.ts';
 import { runSweep } from '../../lib/intake/sweep.ts';
 import { createLogger, type Logger } from '../../lib/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../lib/observability/metrics.ts';
+import { registerSecret } from '../../lib/observability/redact.ts';
+import { guestSettled } from '../../lib/pipeline/decide.ts';
 import { parsePipelineConfig } from '../../lib/pipeline/pipeline-config.ts';
 import { processDepsFrom } from '../../lib/pipeline/process-deps.ts';
 import type { DeadLetterQueue } from '../../lib/queue/dead-letter.ts';
@@ -40,6 +43,7 @@ import { FaultCounts, SimCloud, type SimServer } from './fake-cloud.ts';
 import { SimEscrowStore } from './fake-escrow-store.ts';
 import { SimDlq, SimQueue } from './fake-queue.ts';
 import { Oracle, type Violation } from './oracle.ts';
+import { SimPostedGuests } from './posted-guest.ts';
 import { drawScenario, type SimScenario } from './scenario.ts';
 import { SimLoop } from './sim-loop.ts';
 
@@ -59,6 +63,11 @@ const POOL = (() => {
   const r = createRandom(0x5eed);
   return Array.from({ length: 256 }, () => `${r.chars(342, BASE64)}==`);
 })();
+/** Per-deployment keys of the posted notifications, from a fixed pool (the redactor's registry is process-wide). */
+const POSTED_KEYS = Array.from(
+  { length: 4 },
+  (_, i) => `sim-posted-key-${i}-${createRandom(0xbeef + i).chars(32, BASE64)}`,
+);
 const CREDENTIALS = {
   accessKey: 'SIMAK6Q2W9E4R7T1Y3U8',
   secretKey: 'simsk0f3e8d2c7b1a6958473625140fedcba9876',
@@ -136,6 +145,7 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
     faults,
     observer: oracle,
     brokenAckWithoutStore: options.brokenStore,
+    watches: scenario.leases,
   });
   const logLines: string[] = [];
   const queueLines: string[] = [];
@@ -155,10 +165,10 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
    * A process's view of the Huawei API: its own rate limiter, signed caller and auth guard (the
    * process-wide one in production; one per simulated process here, on simulated time).
    */
-  const huaweiFor = (transport: HttpTransport, logger: Logger, metrics: Metrics) => {
+  const huaweiFor = (transport: HttpTransport, logger: Logger, metrics: Metrics, health = true) => {
     const rateLimiter = new RateLimiter({ clock: hookClock });
     const authGuard = new AuthGuard({ now: () => hookClock.now() });
-    guards.push(authGuard);
+    if (health) guards.push(authGuard);
     const caller = new SignedCaller({
       authGuard,
       transport,
@@ -173,12 +183,19 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
     return { bms: new BmsClient({ caller, endpoint }), rateLimiter, authGuard };
   };
 
+  const postedOn = scenario.posted.snippetShare > 0;
   const pipelineConfig = parsePipelineConfig({
     ESCROW_SCHEDULER: scenario.scheduler,
     ESCROW_DEADLINE_SECONDS: String(scenario.deadlineSeconds),
     ESCROW_VERIFY_DELAY_SECONDS: String(scenario.verifyDelaySeconds),
     ESCROW_CONCURRENCY: String(scenario.concurrency),
     ESCROW_FIXED_INTERVAL_SECONDS: '15',
+    // The worker's side of notifications: a hint consults the ledger before its GET, and the
+    // model scheduler may be told what share of guests notify.
+    ...(postedOn ? { ESCROW_POSTED_MODE: scenario.posted.mode } : {}),
+    ...(postedOn && scenario.posted.hintShareConfigured
+      ? { ESCROW_POSTED_HINT_SHARE: String(scenario.posted.snippetShare) }
+      : {}),
   });
   const intakeConfig = parseIntakeConfig({});
 
@@ -209,6 +226,37 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
   };
   const rangeMs = ([lo, hi]: [number, number]): number => env.int(lo * 1000, hi * 1000);
 
+  // ---- the guest's "posted" notification (posted-guest.ts) ----
+  let postedGuests: SimPostedGuests | undefined;
+  if (postedOn) {
+    const postedRandom = stream('posted');
+    const postedKey = POSTED_KEYS[postedRandom.int(0, POSTED_KEYS.length - 1)]!;
+    registerSecret(postedKey);
+    oracle.addSecret(postedKey);
+    const logger = loggerFor('posted');
+    const metrics = metricsFor();
+    postedGuests = new SimPostedGuests({
+      loop,
+      random: postedRandom,
+      scenario: scenario.posted,
+      faults,
+      projectId,
+      region: REGION,
+      key: postedKey,
+      queue,
+      bms: huaweiFor(cloud.transport('posted'), logger, metrics, false).bms,
+      hookClock,
+      logger,
+      metrics,
+      trace: addTrace,
+      envAt,
+      pending: (delta) => {
+        pendingEnv += delta;
+      },
+      onSigned: (signature) => oracle.addSecret(signature),
+    });
+  }
+
   const guestPost = (
     server: SimServer,
     launch: number,
@@ -221,6 +269,8 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
     const kind = ciphertext !== undefined ? 'retry' : retriesLeft < 2 ? 'rerun' : 'first';
     if (!cloud.guestPost(server, posted, kind)) {
       addTrace(`guest ${server.name} finds a record set, does not post (launch ${launch})`);
+      // A run that checks first returns (the plugin is done); a retried POST meets a 409 and raises.
+      postedGuests?.guestPosted(server, launch, kind === 'retry' ? 'conflict' : 'found-set');
       return;
     }
     if (retriesLeft > 0 && env.next() < scenario.guestRepostRate) {
@@ -232,10 +282,15 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
       addTrace(
         `guest ${server.name} POST answer lost; ${rerun ? 'reboots and runs again' : 'retries the POST'}`,
       );
-      envAt(rangeMs(scenario.guestRepostDelaySeconds), 'guest-repost', () =>
+      postedGuests?.guestPosted(server, launch, 'answer-lost');
+      const delayMs = rangeMs(scenario.guestRepostDelaySeconds);
+      if (rerun) postedGuests?.rebooting(server, delayMs);
+      envAt(delayMs, 'guest-repost', () =>
         guestPost(server, launch, rerun ? undefined : posted, retriesLeft - 1),
       );
+      return;
     }
+    postedGuests?.guestPosted(server, launch, 'answered');
   };
 
   const bootAndPost = (server: SimServer): void => {
@@ -243,10 +298,13 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
     if (!server.windows) return;
     if (env.next() < scenario.neverPostRate) {
       addTrace(`guest ${server.name} will never post (launch ${server.launch})`);
+      postedGuests?.launched(server, undefined);
       return;
     }
     const launch = server.launch;
-    envAt(rangeMs(scenario.postDelaySeconds), 'guest-post', () => guestPost(server, launch, undefined, 2));
+    const postInMs = rangeMs(scenario.postDelaySeconds);
+    postedGuests?.launched(server, postInMs);
+    envAt(postInMs, 'guest-post', () => guestPost(server, launch, undefined, 2));
   };
 
   // ---- SMN delivery of CTS traces to intake instances ----
@@ -338,6 +396,7 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
       const server = candidates[env.int(0, candidates.length - 1)]!;
       faults.add('reinstall');
       cloud.startRebuild(server);
+      postedGuests?.killed(server, 'reinstall');
       if (env.next() < scenario.events.reinstallTraceRate) emitTrace(server, 'reinstallOs');
       envAt(rangeMs(scenario.rebuildSeconds), 'reinstall-boot', () => bootAndPost(server));
     });
@@ -387,6 +446,10 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
   });
   const guardedQueue = (life: Life, inner: WorkQueue): WorkQueue => ({
     enqueue: (...args) => boundary(life, 'enqueue', () => inner.enqueue(...args)),
+  });
+  const guardedWatches = (life: Life, inner: WatchStore): WatchStore => ({
+    read: (...args) => boundary(life, 'watch read', () => inner.read(...args)),
+    write: (...args) => boundary(life, 'watch write', () => inner.write(...args)),
   });
   const guardedDlq = (life: Life, inner: DeadLetterQueue): DeadLetterQueue => ({
     send: (...args) => boundary(life, 'dlq send', () => inner.send(...args)),
@@ -440,10 +503,14 @@ export async function runSimScenario(seed: number, options: RunOptions = {}): Pr
       logger,
       metrics,
       concurrency: pipelineConfig.concurrency,
-      onOutcome: (item, outcome) =>
+      watches: store.watches && guardedWatches(life, store.watches),
+      onOutcome: (item, outcome, updated) => {
+        // Counted, not judged: how often a guest's "settled" ended a chain's watch early.
+        if (outcome.kind === 'cleared' && guestSettled(updated)) faults.add('posted-settled-chain-cleared');
         addTrace(
-          `${name} ${servers.find((s) => s.id === item.serverId)?.name ?? item.serverId} → ${outcome.kind}${'reason' in outcome ? ` (${outcome.reason})` : ''}`,
-        ),
+          `${name} ${servers.find((s) => s.id === item.serverId)?.name ?? item.serverId}${item.source === 'posted' ? ' (hint)' : ''} → ${outcome.kind}${'reason' in outcome ? ` (${outcome.reason})` : ''}`,
+        );
+      },
     };
     let busy = false;
     onDeath.set(life, () => {

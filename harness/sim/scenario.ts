@@ -81,12 +81,56 @@ export interface SimScenario {
   scheduler: 'model' | 'fixed' | 'exponential';
   deadlineSeconds: number;
   verifyDelaySeconds: number;
+  /** The guest's "posted" notification (guest/posted-notify.ps1) and the hook's POST /posted. */
+  posted: PostedScenario;
+  /** One polling chain per server through watch leases in the escrow store, as on SQS. */
+  leases: boolean;
+}
+
+export interface PostedScenario {
+  /** Share of Windows servers whose user data carries the snippet (0: the path is off). */
+  snippetShare: number;
+  /** How the hook checks notifications. */
+  mode: 'hmac' | 'unsigned';
+  /** Whether the hook's scheduler is told that share (ESCROW_POSTED_HINT_SHARE), or left at 0. */
+  hintShareConfigured: boolean;
+  /** A notification that never arrives (every attempt of the snippet fails). */
+  lossRate: number;
+  /** An attempt that arrived but whose answer the guest never saw: it sends a new one. */
+  answerLossRate: number;
+  /** The network delivers the same request twice. */
+  duplicateRate: number;
+  /** The same request is delivered again much later (a replay). */
+  replayRate: number;
+  /** A delivery lands on a fresh intake instance (an empty PostedGate). */
+  freshRate: number;
+  /** One-way network delay of a notification, seconds. */
+  delaySeconds: [number, number];
+  /** Offset of the guest's clock from the cloud's, ms (the signed timestamp). */
+  guestSkewMs: number;
 }
 
 function range(random: Random, lo: number, hi: number): [number, number] {
   const a = random.int(lo, hi);
   const b = random.int(lo, hi);
   return a <= b ? [a, b] : [b, a];
+}
+
+/** Drawn from a stream of its own, so scenarios drawn before it existed draw the same everywhere else. */
+function drawPosted(seed: number): PostedScenario {
+  const r = createRandom(deriveSeed(seed, 'sim-scenario-posted'));
+  return {
+    snippetShare: pick(r, [0, 0.5, 1]),
+    mode: pick(r, ['hmac', 'hmac', 'hmac', 'unsigned'] as const),
+    hintShareConfigured: r.next() < 0.5,
+    lossRate: rate(r, 0.5),
+    answerLossRate: rate(r, 0.3),
+    duplicateRate: rate(r, 0.3),
+    replayRate: rate(r, 0.5),
+    freshRate: rate(r, 0.5),
+    delaySeconds: range(r, 1, 5),
+    guestSkewMs: r.next() < 0.6 ? 0 : r.int(-240_000, 240_000),
+  };
 }
 
 export function drawScenario(seed: number): SimScenario {
@@ -155,6 +199,8 @@ export function drawScenario(seed: number): SimScenario {
     scheduler: pick(r, ['model', 'model', 'model', 'fixed', 'exponential'] as const),
     deadlineSeconds: pick(r, [3600, 7200]),
     verifyDelaySeconds: pick(r, [1, 5, 30]),
+    posted: drawPosted(seed),
+    leases: createRandom(deriveSeed(seed, 'sim-scenario-leases')).next() < 0.5,
   };
 }
 
@@ -173,5 +219,16 @@ export function describeScenario(s: SimScenario): string {
     `events drop=${s.events.dropRate} dup=${s.events.duplicateRate}`,
     `workers=${s.workers}x${s.concurrency} crash=${s.crashRate}(max ${s.maxCrashes})`,
     `sched=${s.scheduler}`,
+    describePosted(s.posted),
+    `leases=${s.leases ? 'on' : 'off'}`,
+  ].join(' ');
+}
+
+function describePosted(p: PostedScenario): string {
+  if (p.snippetShare === 0) return 'posted=off';
+  return [
+    `posted=${p.mode} snippet=${p.snippetShare}${p.hintShareConfigured ? '(configured)' : ''}`,
+    `lost=${p.lossRate}/answer ${p.answerLossRate} dup=${p.duplicateRate} replay=${p.replayRate} fresh=${p.freshRate}`,
+    `delay=${p.delaySeconds.join('-')}s guest-skew=${Math.round(p.guestSkewMs / 1000)}s`,
   ].join(' ');
 }

@@ -91,7 +91,7 @@ export async function processServer(
   const run = new ServerRun(input, deps, signal, options.spareToken === true);
   const outcome = await run.execute();
   return {
-    outcome: applyDeadline(outcome, run.item, deps.clock.now(), deadlineMs(input, deps.deadlineSeconds)),
+    outcome: applyDeadline(outcome, run.item, deps.clock.now(), run.deadline),
     item: run.item,
   };
 }
@@ -101,7 +101,6 @@ class ServerRun {
   readonly deps: ProcessDeps;
   readonly signal: AbortSignal | undefined;
   readonly ref: ServerRef;
-  readonly deadline: number;
   readonly bms: BmsApi;
   readonly rateBudget: RateBudget | undefined;
   readonly spareToken: boolean;
@@ -112,13 +111,17 @@ class ServerRun {
     this.deps = deps;
     this.signal = signal;
     this.ref = { projectId: item.projectId, region: item.region, serverId: item.serverId };
-    this.deadline = deadlineMs(item, deps.deadlineSeconds);
     this.bms = deps.bmsFor(item.region);
     this.rateBudget = deps.rateBudgetFor?.(item.region);
   }
 
   private now(): number {
     return this.deps.clock.now();
+  }
+
+  /** Counted from when the item was first seen, or from when it saw the server's launch move. */
+  get deadline(): number {
+    return deadlineMs(this.item, this.deps.deadlineSeconds);
   }
 
   private rateWaitMs(): number {
@@ -223,6 +226,10 @@ class ServerRun {
     } else {
       // Reinstalled since this item last looked: a record present now may be the old OS's.
       item.launchMoved = true;
+      // A new launch is a new exposure with a whole deadline of its own: one chain may watch a
+      // server across reinstalls (leases on SQS), and the old deadline would end it in the
+      // middle of the new launch's post or its repost watch (sim seed 501531).
+      item.firstSeenAt = new Date(this.now()).toISOString();
       // The launch being watched is gone; the new one is found afresh.
       if (item.phase === 'watch') item.phase = 'find';
     }

@@ -186,7 +186,7 @@ export async function runBatch(
           settle(entry.message.messageId, 'retry');
           continue;
         }
-        settle(entry.message.messageId, await handleOne(entry.item, deps, signal, entry.message.spareToken));
+        settle(entry.message.messageId, await handleOne(entry.item, deps, signal, entry.message));
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, ordered.length)) }, lane));
@@ -203,15 +203,21 @@ async function handleOne(
   received: WorkItem,
   deps: BatchWorkerDeps,
   signal: AbortSignal | undefined,
-  spareToken: boolean | undefined,
+  message: BatchMessage,
 ): Promise<Disposition> {
+  const { receiveCount, spareToken } = message;
   let item = received;
   if (deps.watches) {
     const claim = await claimChain(deps.watches, item, deps.process.clock.now(), signal);
     // A hint is not a chain: it looks once whatever chain holds the lease (that chain is the
     // normal case: it waits for its next scheduled look). If it finds the record, its own chain
     // id goes with the clear and takes the lease over; the old chain then ends when it wakes.
-    if (claim.duplicate && !isPostedHint(item)) {
+    // A message received again that names no chain may be the one whose first pass took the
+    // lease and then lost what it queued next (a failed re-queue, a dead worker): under its new
+    // id that lease looks foreign, and ending would leave the server unwatched until it runs out
+    // (sim seed 430). It goes on; a continuation that does exist meets its lease and ends.
+    const firstPassAgain = item.chain === undefined && (receiveCount ?? 1) > 1;
+    if (claim.duplicate && !isPostedHint(item) && !firstPassAgain) {
       // Another chain holds a live lease on this server and will look again: end this one.
       deps.logger.info('duplicate polling chain ended', { serverId: item.serverId, attempt: item.attempt });
       deps.metrics.add('DuplicateChainEnded', 'Count', 1);
@@ -222,7 +228,13 @@ async function handleOne(
   let outcome: Outcome;
   let updated: WorkItem = item;
   try {
-    const result = await processServer(item, deps.process, signal, { spareToken });
+    // A hint received again may have been its server's chain: its first pass found the record,
+    // and what it queued next never got there (a failed re-queue, a dead worker). The ledger then
+    // shows that pass's own mark, made before a DELETE that may not have applied, and a post may
+    // have come since: it looks for itself (sim seeds 500905, 501285).
+    const redeliveredHint = isPostedHint(item) && (receiveCount ?? 1) > 1;
+    const process = redeliveredHint ? { ...deps.process, ledgerBeforeFind: false } : deps.process;
+    const result = await processServer(item, process, signal, { spareToken });
     outcome = result.outcome;
     updated = result.item;
   } catch (error) {

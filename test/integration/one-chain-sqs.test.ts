@@ -152,6 +152,30 @@ describe('one polling chain per server on SQS', () => {
     expect(dead).toEqual([]);
   });
 
+  it('a first message received again after its re-queue failed goes on: its own lease does not end it', async () => {
+    // Sim seed 430 (leases on): the sweep's message took the lease and waited, its re-queue
+    // failed, and SQS redelivered it. Under a new chain id its own lease looked foreign, it ended
+    // as a duplicate, and nobody watched the server until that lease (hours, with most guests
+    // expected to notify) ran out.
+    const id = await activeServerThatWillNotPost();
+    await sweep();
+    const [first] = chainsOf(id);
+    sent = sent.filter((i) => i.serverId !== id);
+    const message = { messageId: 'm-again', body: encodeWorkItem(first!) };
+    const refusing: WorkQueue = {
+      async enqueue() {
+        throw new Error('SendMessageBatch failed');
+      },
+    };
+    const once = await runBatch([{ ...message, receiveCount: 1 }], { ...batch, queue: refusing });
+    expect([...once.dispositions.values()]).toEqual(['retry']);
+    expect(chainsOf(id)).toHaveLength(0);
+
+    await runBatch([{ ...message, receiveCount: 2 }], batch);
+    expect(chainsOf(id)).toHaveLength(1);
+    expect(dead).toEqual([]);
+  });
+
   it("a guest's posted hint looks at once, though the server's chain holds a live lease", async () => {
     const id = await activeServerThatWillNotPost();
     await sweep();

@@ -243,6 +243,22 @@ describe('processServer: duplicates, concurrency, reinstall, store trouble', () 
     expect(ledger?.versions.every((v) => v.cleared)).toBe(true);
   });
 
+  it('a chain that sees a reinstall counts its deadline from then: the new launch gets all of it', async () => {
+    // Sim seed 501531 (leases on): the one chain that watched a server across three reinstalls
+    // reached the deadline of its first launch ten minutes into the fourth, dead-lettered its
+    // verify, and the guest's retried POST that followed was never looked at.
+    const id = oneWindows(0, 10_000_000);
+    const deps = stack.deps();
+    const longAgo = new Date(stack.emu.clock.now() - (deps.deadlineSeconds + 60) * 1000).toISOString();
+    const item = stack.item(id, { firstSeenAt: longAgo, launchedAt: longAgo, source: 'requeue', attempt: 9 });
+    const result = await processServer(item, deps);
+    expect(result.outcome.kind).toBe('not-ready');
+    expect(Date.parse(result.item.firstSeenAt)).toBeGreaterThan(Date.parse(longAgo));
+    // Without a reinstall the deadline stands.
+    const stale = await processServer({ ...result.item, firstSeenAt: longAgo }, deps);
+    expect(stale.outcome).toMatchObject({ kind: 'failed', reason: 'deadline-exceeded' });
+  });
+
   it('a failed escrow write or a read-back mismatch never DELETEs; a later run recovers', async () => {
     const id = oneWindows(0, 30);
     const ciphertext = await postedCiphertext(id);

@@ -113,6 +113,28 @@ describe('posted hints in the worker', () => {
     expect(gets(id)).toHaveLength(getsBefore + 1);
   });
 
+  it('a hint received again (its continuation was never queued) looks for itself: its own mark does not end it', async () => {
+    // Sim seeds 500905 and 501285: the hint found the record and cleared it, then its re-queue
+    // failed, so SQS redelivers the original hint message. Its server's other chain may not
+    // exist (the create event was lost), and the ledger shows the hint's own clear.
+    const id = windows();
+    expect(stack.emu.admin.guestPost(id).accepted).toBe(true);
+    const hint = message(stack.item(id, { source: 'posted' }));
+    const refusing = new RecordingQueue();
+    refusing.failNext.add(id);
+    const first = await runBatch([{ ...hint, receiveCount: 1 }], batchDeps(refusing, []));
+    expect([...first.dispositions.values()]).toEqual(['retry']);
+    expect(stack.emu.admin.server(id)!.ciphertext).toBeNull();
+    // The plugin runs again after a reboot: a new password in the same launch, after our clear.
+    expect(stack.emu.admin.guestPost(id).accepted).toBe(true);
+    await stack.emu.clock.sleep(REPOST_WATCH_MS);
+
+    const getsBefore = gets(id).length;
+    await runBatch([{ ...hint, receiveCount: 2 }], batchDeps(new RecordingQueue(), []));
+    expect(gets(id).length).toBeGreaterThan(getsBefore);
+    expect(stack.emu.admin.server(id)!.ciphertext).toBeNull();
+  });
+
   it('a signed "settled" hint: the find and the verify, then done without a repost watch', async () => {
     /** Runs the hint, then every continuation it queues, on the emulator's clock; the last outcome. */
     const run = async (hint: WorkItem) => {

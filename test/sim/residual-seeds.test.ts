@@ -7,12 +7,24 @@
  * - 6022: escrow puts that kept failing, plus a worker death, used up the queue's receive count:
  *   the message went to the DLQ long before the deadline, the post never escrowed (lost). A
  *   transient failure is now re-queued with a growing backoff until the deadline.
+ * - 500905, 501285 (the guest's posted notification): a hint found the record and cleared it
+ *   (or sent its DELETE, which did not apply), then its re-queue failed or its worker died; SQS
+ *   redelivered the original hint, which ended on its own ledger mark without a GET. The record
+ *   stayed exposed (or a rerun's post was never fetched) and the sweep took the server as done.
+ *   A hint received again now looks for itself. (501285 no longer reaches that path since watch
+ *   leases are drawn too; 500905 and test/integration/posted-hint-worker.test.ts guard the fix.)
+ * - 430 (watch leases on): a first message whose re-queue failed was redelivered under a new
+ *   chain id, took its own lease for another chain's and ended; nobody watched the server
+ *   until that lease ran out (lost, unfinished). It now goes on.
+ * - 501531 (watch leases on): the one chain that watched a server across three reinstalls hit
+ *   its first launch's deadline in the fourth, dead-lettered its verify, and the guest's retried
+ *   POST after it was never looked at (unfinished). A launch move now restarts the deadline.
  */
 import { describe, expect, it } from 'vitest';
 import { runSimScenario } from '../../harness/sim/run-scenario.ts';
 
 describe('simulator residual seeds', () => {
-  for (const seed of [17, 2763, 6022])
+  for (const seed of [17, 2763, 6022, 500905, 501285, 430, 501531])
     it(`seed ${seed} ends without a violation`, { timeout: 120_000 }, async () => {
       const result = await runSimScenario(seed);
       expect(result.posts).toBeGreaterThan(0);

@@ -74,6 +74,22 @@ describe('simulator', () => {
     const honest = await runSimScenario(7, { tweak: quiet });
     expect(honest.violations).toEqual([]);
   });
+
+  it("models the guest's posted notification: settled hints end chains, and the oracle still bites", async () => {
+    // Every guest runs the snippet and every notification arrives, signed.
+    const notifying = (s: SimScenario): void => {
+      quiet(s);
+      s.posted = { ...s.posted, snippetShare: 1, mode: 'hmac', lossRate: 0, guestSkewMs: 0 };
+    };
+    const honest = await runSimScenario(7, { tweak: notifying });
+    expect(honest.violations).toEqual([]);
+    expect(honest.faults.get('posted-sent-settled')).toBeGreaterThan(0);
+    expect(honest.faults.get('posted-answer-202')).toBeGreaterThan(0);
+    expect(honest.faults.get('posted-settled-chain-cleared')).toBeGreaterThan(0);
+    // The guest's word is never the oracle's: a store that loses puts is caught all the same.
+    const broken = await runSimScenario(7, { tweak: notifying, brokenStore: true });
+    expect(new Set(broken.violations.map((v) => v.kind))).toEqual(new Set(['premature', 'lost']));
+  });
 });
 
 describe('simulator oracle', () => {
