@@ -70,6 +70,7 @@ export function workPriority(
  * Whether a waiting item that is not due yet may take a password GET token now, because nothing
  * due wants it and a token not spent this minute is gone: a find of a server known to be ACTIVE
  * (not a BUILD poll, a hint, a verify or watch after our DELETE, nor a wait after a failure),
+ * last looked at (or ACTIVE) at least the model's minimum gap ago,
  * under the model scheduler (the baselines poll as they always have), while a token of the
  * item's region is free now and the hook's use of that budget is below the share it aims for
  * (ESCROW_BUDGET_TARGET_SHARE), scaled, as the model's gaps are, by the share of guests that
@@ -86,6 +87,10 @@ export function spareTokenLook(deps: ProcessDeps): (item: WorkItem) => boolean {
     if ((item.phase ?? 'find') !== 'find' || item.sha256 !== undefined) return false;
     if (item.activeSince === undefined || item.failureStreak !== undefined || item.notBefore !== undefined)
       return false;
+    // The model's own floor on the gap between two looks at one server holds here too: a spare
+    // token brings a look forward to it, never closer (an idle budget is not one server's).
+    const lastLookMs = Date.parse(item.lastPasswordCheckAt ?? item.activeSince);
+    if (!(deps.clock.now() - lastLookMs >= scheduler.config.minGapSeconds * 1000)) return false;
     const budget = deps.rateBudgetFor?.(item.region);
     if (!budget?.utilization) return false;
     return budget.estimatedWaitMs(PASSWORD_GET_API) === 0 && budget.utilization(PASSWORD_GET_API) < share;

@@ -109,12 +109,21 @@ describe('a look ahead of its time on a spare token', () => {
     return spareTokenLook({
       scheduler: createPollScheduler(config),
       rateBudgetFor: () => rate,
+      clock: new FakeClock(T0 + 12 * MIN),
     } as unknown as Parameters<typeof spareTokenLook>[0]);
   };
   const idle = budget(0, 0.3);
 
   it('takes a find of an ACTIVE server while a token is free and the budget is below its share', () => {
     expect(lookFor('model', idle)(find('a', 5, { source: 'requeue' }))).toBe(true);
+  });
+
+  it("brings a look forward to the model's minimum gap (15 s) after the last one, never closer", () => {
+    const look = lookFor('model', idle);
+    expect(look(find('a', 12 - 20 / 60))).toBe(true);
+    expect(look(find('b', 12 - 10 / 60))).toBe(false);
+    // Never looked at: counted from ACTIVE.
+    expect(look(workItem({ serverId: 'c', activeSince: iso(T0 + 12 * MIN - 10_000) }))).toBe(false);
   });
 
   it('leaves the budget alone once a caller waits or the hook uses its share (default 0.8)', () => {
