@@ -19,7 +19,7 @@ import { planDelays } from '../emulator/post-delays.ts';
 import { createRandom, deriveSeed } from '../emulator/seeded-random.ts';
 import { FaultCounts, SimCloud, type SimServer } from '../harness/sim/fake-cloud.ts';
 import { SimEscrowStore } from '../harness/sim/fake-escrow-store.ts';
-import { drawScenario, type SimScenario } from '../harness/sim/scenario.ts';
+import { drawScenario, quietScenario, type SimScenario } from '../harness/sim/scenario.ts';
 import { SimLoop } from '../harness/sim/sim-loop.ts';
 import { AuthGuard } from '../lib/huawei/auth-guard.ts';
 import { BmsClient } from '../lib/huawei/bms-client.ts';
@@ -80,41 +80,21 @@ export interface FleetSimResult {
 }
 
 /** A cloud with no faults: the documented limits, a round trip of 40–200 ms, 204 on DELETE. */
-function quietScenario(seed: number, servers: number): SimScenario {
+function fleetScenario(seed: number, servers: number): SimScenario {
   const s = drawScenario(seed);
+  quietScenario(s);
   return {
     ...s,
     servers,
     linux: 0,
-    reinstalls: 0,
-    skewMs: 0,
-    neverPostRate: 0,
-    guestRepostRate: 0,
-    huawei: {
-      resetRate: 0,
-      serverErrorRate: 0,
-      throttleRate: 0,
-      lostResponseRate: 0,
-      lostDeleteRate: 0,
-      lateDeleteRate: 0,
-      lateDeleteSeconds: [1, 1],
-      deleteStatus: 204,
-      latencyMs: [20, 100],
-    },
-    store: {
-      putFailRate: 0,
-      putLostAckRate: 0,
-      readFailRate: 0,
-      markFailRate: 0,
-      ledgerFailRate: 0,
-      latencyMs: [2, 10],
-    },
+    huawei: { ...s.huawei, deleteStatus: 204, latencyMs: [20, 100] },
+    store: { ...s.store, latencyMs: [2, 10] },
   };
 }
 
 export async function runFleetSim(options: FleetSimOptions): Promise<FleetSimResult> {
   const { seed } = options;
-  const scenario = quietScenario(seed, options.servers);
+  const scenario = fleetScenario(seed, options.servers);
   const stream = (name: string) => createRandom(deriveSeed(seed, name));
   const loop = new SimLoop(START_MS, stream('schedule'));
   const clock = loop.clock();

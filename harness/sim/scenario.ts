@@ -232,3 +232,31 @@ function describePosted(p: PostedScenario): string {
     `delay=${p.delaySeconds.join('-')}s guest-skew=${Math.round(p.guestSkewMs / 1000)}s`,
   ].join(' ');
 }
+
+/** No faults anywhere: what is left is the hook doing its job (mutates `s`). */
+export function quietScenario(s: SimScenario): void {
+  s.huawei = {
+    ...s.huawei,
+    resetRate: 0,
+    serverErrorRate: 0,
+    throttleRate: 0,
+    lostResponseRate: 0,
+    lostDeleteRate: 0,
+    lateDeleteRate: 0,
+  };
+  s.store = {
+    ...s.store,
+    putFailRate: 0,
+    putLostAckRate: 0,
+    readFailRate: 0,
+    markFailRate: 0,
+    ledgerFailRate: 0,
+  };
+  s.queue = { ...s.queue, enqueueFailRate: 0, duplicateRate: 0, deleteFailRate: 0 };
+  s.events = { ...s.events, dropRate: 0, duplicateRate: 0 };
+  s.crashRate = 0;
+  s.skewMs = 0;
+  s.reinstalls = 0;
+  s.guestRepostRate = 0;
+  s.neverPostRate = 0;
+}

@@ -9,35 +9,7 @@ import { runCampaign } from '../../harness/sim/campaign.ts';
 import type { SimServer } from '../../harness/sim/fake-cloud.ts';
 import { Oracle } from '../../harness/sim/oracle.ts';
 import { runSimScenario } from '../../harness/sim/run-scenario.ts';
-import type { SimScenario } from '../../harness/sim/scenario.ts';
-
-/** No faults anywhere: what is left is the hook doing its job. */
-function quiet(s: SimScenario): void {
-  s.huawei = {
-    ...s.huawei,
-    resetRate: 0,
-    serverErrorRate: 0,
-    throttleRate: 0,
-    lostResponseRate: 0,
-    lostDeleteRate: 0,
-    lateDeleteRate: 0,
-  };
-  s.store = {
-    ...s.store,
-    putFailRate: 0,
-    putLostAckRate: 0,
-    readFailRate: 0,
-    markFailRate: 0,
-    ledgerFailRate: 0,
-  };
-  s.queue = { ...s.queue, enqueueFailRate: 0, duplicateRate: 0, deleteFailRate: 0 };
-  s.events = { ...s.events, dropRate: 0, duplicateRate: 0 };
-  s.crashRate = 0;
-  s.skewMs = 0;
-  s.reinstalls = 0;
-  s.guestRepostRate = 0;
-  s.neverPostRate = 0;
-}
+import { quietScenario, type SimScenario } from '../../harness/sim/scenario.ts';
 
 describe('simulator', () => {
   it('finds no violation in 1,000 seeded scenarios (seeds 1..1000)', { timeout: 600_000 }, async () => {
@@ -65,20 +37,20 @@ describe('simulator', () => {
   });
 
   it('catches a store that acknowledges puts it never made durable (lost and premature)', async () => {
-    const result = await runSimScenario(7, { brokenStore: true, tweak: quiet });
+    const result = await runSimScenario(7, { brokenStore: true, tweak: quietScenario });
     const kinds = new Set(result.violations.map((v) => v.kind));
     expect(result.posts).toBeGreaterThan(0);
     expect(kinds).toContain('premature');
     expect(kinds).toContain('lost');
     // The same scenario with the faithful store is clean: the violations are the store's doing.
-    const honest = await runSimScenario(7, { tweak: quiet });
+    const honest = await runSimScenario(7, { tweak: quietScenario });
     expect(honest.violations).toEqual([]);
   });
 
   it("models the guest's posted notification: settled hints end chains, and the oracle still bites", async () => {
     // Every guest runs the snippet and every notification arrives, signed.
     const notifying = (s: SimScenario): void => {
-      quiet(s);
+      quietScenario(s);
       s.posted = { ...s.posted, snippetShare: 1, mode: 'hmac', lossRate: 0, guestSkewMs: 0 };
     };
     const honest = await runSimScenario(7, { tweak: notifying });
