@@ -464,9 +464,11 @@ class ServerRun {
   /**
    * Whether a newly found ciphertext is taken as this launch's own post, so that clearing it
    * finishes the launch. Known when this item saw the record empty in this launch (or saw its
-   * first BUILD). Otherwise assumed unless there is a sign of a reinstall (the launch moved
-   * while we watched, or an earlier version is escrowed): then the record may be the old OS's,
-   * and the new one may still post after we clear it.
+   * first BUILD), or when the escrow already holds this very ciphertext as this launch's own.
+   * Never assumed: a server reinstalled before the hook first looked still shows the old OS's
+   * record, and an item that never saw the earlier launch cannot tell (sim seed 1000544: that
+   * record was taken for the new launch's post and the new post was never looked for). Then
+   * the launch watch after the clear looks for the new OS's post (until launch + 1 h).
    */
   private async postedInThisLaunch(sha256: string): Promise<boolean> {
     const { item } = this;
@@ -474,8 +476,13 @@ class ServerRun {
     if (item.freshLaunch === item.launchedAt) return true;
     if (item.launchMoved) return false;
     try {
-      const ledger = await this.deps.store.ledger(this.ref, { signal: this.signal });
-      return !ledger?.versions.some((v) => v.sha256 !== sha256);
+      const versions = (await this.deps.store.ledger(this.ref, { signal: this.signal }))?.versions ?? [];
+      return (
+        versions.length > 0 &&
+        versions.every(
+          (v) => v.sha256 === sha256 && v.launchedAt === item.launchedAt && v.postedInLaunch === true,
+        )
+      );
     } catch {
       return false;
     }

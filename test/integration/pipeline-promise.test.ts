@@ -146,9 +146,41 @@ describe('reinstall while the old record is present (issue 9, failure 2)', () =>
     // 50 emulated minutes of rebuild (3 s real): the hook's first look sees it rebuilding.
     const { postAt } = stack.emu.admin.reinstall(id, { bootDelaySeconds: 3000, postDelaySeconds: 900 });
     // The reinstall's CTS event: the hook starts while the server rebuilds.
-    const settled = await stack.runUntilSettled(stack.item(id, { source: 'cts' }), undefined, 200);
+    const settled = await stack.runUntilSettled(
+      stack.item(id, { source: 'cts' }),
+      stack.deps({}, { ESCROW_POST_CLEAR_WATCH_SECONDS: '3600' }),
+      200,
+    );
     expect(settled.final.kind).toBe('cleared');
     // Whatever the hook reported, by the time the new OS has posted nothing may be exposed.
+    const wait = postAt! + 1000 - stack.emu.clock.now();
+    if (wait > 0) await stack.emu.clock.sleep(wait);
+    await expectEveryPostEscrowed(id);
+  });
+
+  it('an item that first looks after the reinstall does not take the old record for the new OS post (sim seed 1000544)', async () => {
+    const id = stack.emu.admin.createServers({
+      windows: 1,
+      linux: 0,
+      bootDelaySeconds: 0,
+      postDelaySeconds: 30,
+    }).windowsIds[0]!;
+    await stack.emu.clock.sleep(60_000);
+    const old = stack.emu.admin.server(id)!.ciphertext;
+    expect(old).not.toBeNull();
+    // Every event was lost; the rebuild finishes before anything of the hook looks (a sweep's
+    // item, say), and the new OS posts 25 minutes after its boot: past the repost watch.
+    const { postAt } = stack.emu.admin.reinstall(id, { bootDelaySeconds: 60, postDelaySeconds: 1500 });
+    await stack.emu.clock.sleep(90_000);
+    expect(stack.emu.admin.server(id)!.ciphertext).toBe(old);
+    // Before: the old record, found with an empty ledger, was taken for this launch's own post;
+    // clearing it ended the server, and the new OS's post stayed exposed.
+    const settled = await stack.runUntilSettled(
+      stack.item(id, { source: 'sweep' }),
+      stack.deps({}, { ESCROW_POST_CLEAR_WATCH_SECONDS: '3600' }),
+      400,
+    );
+    expect(settled.final.kind).toBe('cleared');
     const wait = postAt! + 1000 - stack.emu.clock.now();
     if (wait > 0) await stack.emu.clock.sleep(wait);
     await expectEveryPostEscrowed(id);

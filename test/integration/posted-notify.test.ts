@@ -104,8 +104,11 @@ describe('posted notification over loopback (serve + emulated guest)', () => {
     const delaySeconds = (notes[0]!.time - truth.postedAt!) / 1000;
     expect(delaySeconds).toBeGreaterThanOrEqual(1);
 
-    // The silent server had no hint and keeps its own schedule: at most its one scheduled look.
+    // The silent server had no hint and keeps its own schedule: its looks (one, or more on a
+    // slow machine, where more emulated time passes) are the schedule's, a gap or more apart.
     expect(stack.board.get(silent)?.postedHintAt).toBeUndefined();
-    expect(gets(silent).length).toBeLessThanOrEqual(1);
+    const silentTimes = gets(silent).map((e) => e.time);
+    for (let i = 1; i < silentTimes.length; i++)
+      expect(silentTimes[i]! - silentTimes[i - 1]!).toBeGreaterThanOrEqual(MIN_GAP_SECONDS * 1000 - 1000);
   });
 });

@@ -19,12 +19,16 @@
  * - 501531 (watch leases on): the one chain that watched a server across three reinstalls hit
  *   its first launch's deadline in the fourth, dead-lettered its verify, and the guest's retried
  *   POST after it was never looked at (unfinished). A launch move now restarts the deadline.
+ * - 1000544 (watch leases on): every event lost, a reinstall while the first record was still
+ *   there; the sweep's item first looked in the new launch and, with an empty ledger, took the
+ *   old record for the new OS's post; its clear ended the server and the new post was never
+ *   fetched (lost, unfinished). A record is now taken as the launch's own only on evidence.
  */
 import { describe, expect, it } from 'vitest';
 import { runSimScenario } from '../../harness/sim/run-scenario.ts';
 
 describe('simulator residual seeds', () => {
-  for (const seed of [17, 2763, 6022, 500905, 501285, 430, 501531])
+  for (const seed of [17, 2763, 6022, 500905, 501285, 430, 501531, 1000544])
     it(`seed ${seed} ends without a violation`, { timeout: 120_000 }, async () => {
       const result = await runSimScenario(seed);
       expect(result.posts).toBeGreaterThan(0);

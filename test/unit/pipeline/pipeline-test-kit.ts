@@ -65,7 +65,10 @@ export async function startPipelineStack(options: EmulatorOptions = {}): Promise
   );
 
   const deps = (overrides: Partial<ProcessDeps> = {}, env: Record<string, string> = {}): ProcessDeps => ({
-    ...processDepsFrom(parsePipelineConfig(env), {
+    // No launch watch unless a test asks for one (ESCROW_POST_CLEAR_WATCH_SECONDS): an item that
+    // finds a record it did not see posted watches until launch + 1 h in production
+    // (process-server.ts postedInThisLaunch), which the tests of other behaviour would wait out.
+    ...processDepsFrom(parsePipelineConfig({ ESCROW_POST_CLEAR_WATCH_SECONDS: '0', ...env }), {
       bmsFor: () => huawei.bms,
       rateBudgetFor: () => huawei.rateLimiter,
       store,
