@@ -15,6 +15,7 @@ import { T0, workItem } from '../pipeline/work-item-fixture.ts';
 const DEADLINE_SECONDS = 7200;
 const MIN = 60_000;
 const iso = (ms: number): string => new Date(ms).toISOString();
+const serverIds = (messages: Array<{ body: string }>) => messages.map((m) => parseWorkItem(m.body).serverId);
 const model = workPriority(createPollScheduler(parseSchedulerConfig({})), DEADLINE_SECONDS);
 const fixed = workPriority(
   createPollScheduler(parseSchedulerConfig({ ESCROW_SCHEDULER: 'fixed' })),
@@ -67,7 +68,7 @@ describe('work priority', () => {
   });
 });
 
-describe('the local queue in work-priority order', () => {
+describe('the local queue in work-priority order (receive, receiveAhead)', () => {
   let dir: string;
   let clock: FakeClock;
   let queue: SqliteQueue;
@@ -92,10 +93,28 @@ describe('the local queue in work-priority order', () => {
       await queue.enqueue([find(id, last, { source: 'requeue' })]);
     await queue.enqueue([find('later', 1, { source: 'requeue' })], { delaySeconds: 60 });
     const batch = await queue.receive(2);
-    expect(batch.map((m) => parseWorkItem(m.body).serverId)).toEqual(['stale-1', 'stale-2']);
+    expect(serverIds(batch)).toEqual(['stale-1', 'stale-2']);
     // A message not yet due is not handed out, however likely.
     const rest = await queue.receive(10);
-    expect(rest.map((m) => parseWorkItem(m.body).serverId).sort()).toEqual(['fresh-1', 'fresh-2']);
+    expect(serverIds(rest).sort()).toEqual(['fresh-1', 'fresh-2']);
+  });
+
+  it('leases the likeliest waiting message that is not due yet and that the caller accepts', async () => {
+    await queue.enqueue([find('due', 11, { source: 'requeue' })]);
+    await queue.enqueue([find('fresh', 11.5, { source: 'requeue' })], { delaySeconds: 120 });
+    await queue.enqueue([find('stale', 2, { source: 'requeue' })], { delaySeconds: 300 });
+    await queue.enqueue([find('refused', 1, { source: 'requeue' })], { delaySeconds: 60 });
+    const ahead = await queue.receiveAhead(1, (item) => item.serverId !== 'refused');
+    expect(serverIds(ahead)).toEqual(['stale']);
+    // Leased now: neither handed out again ahead of time nor counted as waiting.
+    expect(serverIds(await queue.receiveAhead(5, () => true)).sort()).toEqual(['fresh', 'refused']);
+    expect(serverIds(await queue.receive(5))).toEqual(['due']);
+    expect(await queue.receiveAhead(5, () => true)).toEqual([]);
+    // Acked like any message; one not acked comes back after the visibility timeout.
+    await queue.ack(ahead[0]!.messageId);
+    expect(await queue.depth()).toEqual({ visible: 0, invisible: 3, deadLettered: 0 });
+    await clock.advance(61_000);
+    expect(serverIds(await queue.receive(5)).sort()).toEqual(['due', 'fresh', 'refused']);
   });
 });
 
@@ -146,38 +165,5 @@ describe('a look ahead of its time on a spare token', () => {
     expect(look(find('found', 5, { sha256: 'a'.repeat(64) }))).toBe(false);
     expect(look(find('failing', 5, { failureStreak: 2 }))).toBe(false);
     expect(lookFor('fixed', idle)(find('a', 5))).toBe(false);
-  });
-});
-
-describe('SqliteQueue.receiveAhead', () => {
-  let dir: string;
-  let clock: FakeClock;
-  let queue: SqliteQueue;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'receive-ahead-'));
-    clock = new FakeClock(T0 + 12 * MIN);
-    queue = new SqliteQueue({ database: join(dir, 'state.db'), clock, priority: model });
-  });
-  afterEach(async () => {
-    queue.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const serverIds = (messages: Array<{ body: string }>) =>
-    messages.map((m) => parseWorkItem(m.body).serverId);
-
-  it('leases the likeliest waiting message that is not due yet and that the caller accepts', async () => {
-    await queue.enqueue([find('due', 11, { source: 'requeue' })]);
-    await queue.enqueue([find('fresh', 11.5, { source: 'requeue' })], { delaySeconds: 120 });
-    await queue.enqueue([find('stale', 2, { source: 'requeue' })], { delaySeconds: 300 });
-    await queue.enqueue([find('refused', 1, { source: 'requeue' })], { delaySeconds: 60 });
-    const ahead = await queue.receiveAhead(1, (item) => item.serverId !== 'refused');
-    expect(serverIds(ahead)).toEqual(['stale']);
-    // Leased now: neither handed out again ahead of time nor counted as waiting.
-    expect(serverIds(await queue.receiveAhead(5, () => true)).sort()).toEqual(['fresh', 'refused']);
-    expect(serverIds(await queue.receive(5))).toEqual(['due']);
-    expect(await queue.receiveAhead(5, () => true)).toEqual([]);
-    // Acked like any message; one not acked comes back after the visibility timeout.
-    await queue.ack(ahead[0]!.messageId);
-    expect(await queue.depth()).toEqual({ visible: 0, invisible: 3, deadLettered: 0 });
   });
 });
