@@ -3,18 +3,19 @@
  * id in its work items and holds a lease in the escrow store (lib/escrow/watch-lease.ts) until
  * its next look plus a grace period. Before a look, a find-phase item whose server is leased
  * by another live chain ends quietly: that chain will look anyway. After a look, a chain that
- * waits on renews the lease, through the verify of its DELETE too; one that ends releases it.
+ * waits on renews the lease; one that ends, or moves on to verifying a clear, releases it.
  *
  * Why last-writer-wins is enough: there is one register per server, so after any interleaving
  * it names exactly one chain; every other find-phase chain sees a live foreign lease on its
  * next look and ends, and the named one sees its own and goes on. A server is never left
  * unwatched by this: a chain ends only while another holds a live lease, i.e. has promised a
  * look before `until`. If that chain dies (a lost message), its lease runs out and the next
- * sweep starts a new chain. A verify-phase item yields too: while one chain's DELETE may still
- * apply (a 202 applies late), another chain that sent one earlier must not send its own after
- * its grace: a late 202 would empty the next post before anyone escrowed it (sim seed 4183:
- * three chains of one server, each releasing the lease as it went to verify, sent three
- * DELETEs in 20 s). The lease holder confirms the clear, or finds a post and escrows it. And
+ * sweep starts a new chain. A verify-phase item yields too: a chain that sent a DELETE long
+ * ago (before a reinstall, say) would otherwise send another after its grace while the lease
+ * holder's may still apply, and a late 202 would empty the next post before anyone escrowed it
+ * (sim seed 4183: three DELETEs of one server in 20 s). The lease holder confirms the clear, or
+ * finds a post and escrows it. (Holding the lease through the verify as well was tried: it
+ * left a server whose chain died unwatched past the sweep, sim seed 8980.) And
  * a store error lets the item proceed: the price of doubt is a duplicate look, not a lost server.
  */
 import { randomUUID } from 'node:crypto';
@@ -53,7 +54,7 @@ export async function settleChain(
   signal?: AbortSignal,
 ): Promise<void> {
   if (updated.chain === undefined) return;
-  const waits = outcome.kind === 'not-ready' || outcome.kind === 'waiting';
+  const waits = (outcome.kind === 'not-ready' || outcome.kind === 'waiting') && updated.phase !== 'verify';
   const until = waits ? nowMs + (outcome.retryAfterSeconds + WATCH_GRACE_SECONDS) * 1000 : 0;
   await watches.write(ref(updated), { chain: updated.chain, until }, { signal }).catch(() => undefined);
 }

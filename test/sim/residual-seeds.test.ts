@@ -23,17 +23,18 @@
  *   there; the sweep's item first looked in the new launch and, with an empty ledger, took the
  *   old record for the new OS's post; its clear ended the server and the new post was never
  *   fetched (lost, unfinished). A record is now taken as the launch's own only on evidence.
- * - 4183 (watch leases on): three chains of one server each released the lease as it went to
- *   verify its DELETE, so the next one, carrying a DELETE of its own from before a reinstall,
- *   sent another after its grace: three DELETEs in 20 s, and a late 202 emptied the guest's next
- *   post (premature, lost). A chain now holds its lease through the verify, and a verify-phase
- *   item yields to another chain's live lease.
+ * - 4183 (watch leases on): chains of one server that had sent DELETEs before a reinstall were
+ *   in the verify phase, which never yielded to another chain's lease; each re-sent its DELETE
+ *   after its grace: three in 20 s, and a late 202 emptied the guest's next post (premature,
+ *   lost). A verify-phase item now yields to another chain's live lease.
+ * - 8980 (watch leases on): guards that change's first form, which also held the lease through
+ *   the verify and left a server whose chain died unwatched past the sweep (lost).
  */
 import { describe, expect, it } from 'vitest';
 import { runSimScenario } from '../../harness/sim/run-scenario.ts';
 
 describe('simulator residual seeds', () => {
-  for (const seed of [17, 2763, 6022, 500905, 501285, 430, 501531, 1000544, 4183])
+  for (const seed of [17, 2763, 6022, 500905, 501285, 430, 501531, 1000544, 4183, 8980])
     it(`seed ${seed} ends without a violation`, { timeout: 120_000 }, async () => {
       const result = await runSimScenario(seed);
       expect(result.posts).toBeGreaterThan(0);
