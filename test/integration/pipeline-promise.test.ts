@@ -11,6 +11,7 @@ import { createHuaweiClients } from '../../lib/huawei/huawei-clients.ts';
 import { parseHuaweiConfig } from '../../lib/huawei/huawei-config.ts';
 import { clientEnv } from '../../lib/local/emulator-env.ts';
 import { processServer } from '../../lib/pipeline/process-server.ts';
+import type { WorkItem } from '../../lib/queue/work-item.ts';
 import { type PipelineStack, startPipelineStack } from '../unit/pipeline/pipeline-test-kit.ts';
 
 let stack: PipelineStack;
@@ -133,32 +134,8 @@ describe('late 202 (issue 9, failure 1b)', () => {
 });
 
 describe('reinstall while the old record is present (issue 9, failure 2)', () => {
-  it('the password the reinstalled OS posts after our clear is escrowed and cleared too', async () => {
-    const id = stack.emu.admin.createServers({
-      windows: 1,
-      linux: 0,
-      bootDelaySeconds: 0,
-      postDelaySeconds: 30,
-    }).windowsIds[0]!;
-    // Let the first install post, then reinstall before the hook has looked at it.
-    await stack.emu.clock.sleep(60_000);
-    expect(stack.emu.admin.server(id)!.ciphertext).not.toBeNull();
-    // 50 emulated minutes of rebuild (3 s real): the hook's first look sees it rebuilding.
-    const { postAt } = stack.emu.admin.reinstall(id, { bootDelaySeconds: 3000, postDelaySeconds: 900 });
-    // The reinstall's CTS event: the hook starts while the server rebuilds.
-    const settled = await stack.runUntilSettled(
-      stack.item(id, { source: 'cts' }),
-      stack.deps({}, { ESCROW_POST_CLEAR_WATCH_SECONDS: '3600' }),
-      200,
-    );
-    expect(settled.final.kind).toBe('cleared');
-    // Whatever the hook reported, by the time the new OS has posted nothing may be exposed.
-    const wait = postAt! + 1000 - stack.emu.clock.now();
-    if (wait > 0) await stack.emu.clock.sleep(wait);
-    await expectEveryPostEscrowed(id);
-  });
-
-  it('an item that first looks after the reinstall does not take the old record for the new OS post (sim seed 1000544)', async () => {
+  /** A server whose first install has posted, its record not yet looked at by the hook. */
+  const postedServer = async (): Promise<{ id: string; old: string }> => {
     const id = stack.emu.admin.createServers({
       windows: 1,
       linux: 0,
@@ -168,6 +145,32 @@ describe('reinstall while the old record is present (issue 9, failure 2)', () =>
     await stack.emu.clock.sleep(60_000);
     const old = stack.emu.admin.server(id)!.ciphertext;
     expect(old).not.toBeNull();
+    return { id, old: old! };
+  };
+  /** Runs the item with the production launch watch, then checks once the new OS has posted. */
+  const settleAndCheck = async (item: WorkItem, postAt: number, maxRounds: number): Promise<void> => {
+    const settled = await stack.runUntilSettled(
+      item,
+      stack.deps({}, { ESCROW_POST_CLEAR_WATCH_SECONDS: '3600' }),
+      maxRounds,
+    );
+    expect(settled.final.kind).toBe('cleared');
+    // Whatever the hook reported, by the time the new OS has posted nothing may be exposed.
+    const wait = postAt + 1000 - stack.emu.clock.now();
+    if (wait > 0) await stack.emu.clock.sleep(wait);
+    await expectEveryPostEscrowed(item.serverId);
+  };
+
+  it('the password the reinstalled OS posts after our clear is escrowed and cleared too', async () => {
+    const { id } = await postedServer();
+    // 50 emulated minutes of rebuild (3 s real): the hook's first look sees it rebuilding.
+    const { postAt } = stack.emu.admin.reinstall(id, { bootDelaySeconds: 3000, postDelaySeconds: 900 });
+    // The reinstall's CTS event: the hook starts while the server rebuilds.
+    await settleAndCheck(stack.item(id, { source: 'cts' }), postAt!, 200);
+  });
+
+  it('an item that first looks after the reinstall does not take the old record for the new OS post (sim seed 1000544)', async () => {
+    const { id, old } = await postedServer();
     // Every event was lost; the rebuild finishes before anything of the hook looks (a sweep's
     // item, say), and the new OS posts 25 minutes after its boot: past the repost watch.
     const { postAt } = stack.emu.admin.reinstall(id, { bootDelaySeconds: 60, postDelaySeconds: 1500 });
@@ -175,15 +178,7 @@ describe('reinstall while the old record is present (issue 9, failure 2)', () =>
     expect(stack.emu.admin.server(id)!.ciphertext).toBe(old);
     // Before: the old record, found with an empty ledger, was taken for this launch's own post;
     // clearing it ended the server, and the new OS's post stayed exposed.
-    const settled = await stack.runUntilSettled(
-      stack.item(id, { source: 'sweep' }),
-      stack.deps({}, { ESCROW_POST_CLEAR_WATCH_SECONDS: '3600' }),
-      400,
-    );
-    expect(settled.final.kind).toBe('cleared');
-    const wait = postAt! + 1000 - stack.emu.clock.now();
-    if (wait > 0) await stack.emu.clock.sleep(wait);
-    await expectEveryPostEscrowed(id);
+    await settleAndCheck(stack.item(id, { source: 'sweep' }), postAt!, 400);
   });
 });
 
